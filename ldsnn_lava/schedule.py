@@ -1,0 +1,164 @@
+"""Schedules: per-stage timesteps T_l and a buffer mode per gap (DESIGN.md section 2)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ldsnn_lava._io import atomic_write_text
+from ldsnn_lava.buffers import BUFFER_MODES
+
+if TYPE_CHECKING:
+    from ldsnn_lava.network import Network
+
+SCHEDULE_FORMAT = "ldsnn-schedule"
+SCHEDULE_VERSION = 1
+MODES = ("sequential", "pipelined")
+
+
+def _check_timestep(value, index: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"stage {index}: timesteps must be an int >= 1, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Per-stage timesteps and buffer modes of an LD-SNN.
+
+    Parameters
+    ----------
+    timesteps : sequence of int
+        T_l >= 1 for every stage.
+    buffers : str or sequence of str
+        ``"rate"`` or ``"replay"`` for each of the ``len(timesteps) - 1`` gaps; a single string
+        applies to all gaps. ``"replay"`` needs equal timesteps on both sides.
+    mode : {"sequential", "pipelined"}
+        How a clocked runtime interleaves stages; results per sample are identical.
+
+    Examples
+    --------
+    >>> Schedule([8, 4, 4], buffers=["rate", "replay"]).period
+    16
+    """
+
+    timesteps: tuple[int, ...]
+    buffers: tuple[str, ...] | str = "rate"
+    mode: str = "sequential"
+
+    def __post_init__(self):
+        if isinstance(self.timesteps, int | str) or not isinstance(self.timesteps, Sequence):
+            raise ValueError(f"timesteps must be a sequence of ints, got {self.timesteps!r}")
+        steps = tuple(_check_timestep(t, i) for i, t in enumerate(self.timesteps))
+        if not steps:
+            raise ValueError("a schedule needs at least one stage")
+        gaps = len(steps) - 1
+        buffers = (self.buffers,) * gaps if isinstance(self.buffers, str) else tuple(self.buffers)
+        if len(buffers) != gaps:
+            raise ValueError(f"{len(steps)} stages have {gaps} buffers, got {len(buffers)}")
+        for gap, mode in enumerate(buffers):
+            if mode not in BUFFER_MODES:
+                raise ValueError(f"buffer {gap}: mode must be one of {BUFFER_MODES}, got {mode!r}")
+            if mode == "replay" and steps[gap] != steps[gap + 1]:
+                raise ValueError(
+                    f"buffer {gap}: 'replay' needs equal timesteps on both sides, got "
+                    f"T_{gap}={steps[gap]} and T_{gap + 1}={steps[gap + 1]}; use 'rate'"
+                )
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        object.__setattr__(self, "timesteps", steps)
+        object.__setattr__(self, "buffers", buffers)
+
+    @classmethod
+    def uniform(cls, net: Network | int, T: int, mode: str = "sequential") -> Schedule:
+        """The given SNN itself: every stage runs T steps, every buffer replays."""
+        stages = net if isinstance(net, int) else len(net.stages)
+        return cls((T,) * stages, buffers="replay", mode=mode)
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.timesteps)
+
+    @property
+    def is_uniform(self) -> bool:
+        return len(set(self.timesteps)) == 1 and all(b == "replay" for b in self.buffers)
+
+    @property
+    def period(self) -> int:
+        """Clock steps per sample, before runtime delays: sum of windows (sequential) or the
+        longest window (pipelined)."""
+        return sum(self.timesteps) if self.mode == "sequential" else max(self.timesteps)
+
+    def check(self, net: Network) -> None:
+        """Raise ``ValueError`` unless this schedule fits ``net``."""
+        if self.num_stages != len(net.stages):
+            raise ValueError(
+                f"schedule has {self.num_stages} stages but the network has {len(net.stages)}"
+            )
+
+    def with_timestep(self, stage: int, T: int) -> Schedule:
+        """A copy with stage ``stage`` at ``T`` steps; gaps whose sides now differ turn ``rate``."""
+        steps = list(self.timesteps)
+        steps[stage] = T
+        buffers = [
+            "rate" if mode == "replay" and steps[g] != steps[g + 1] else mode
+            for g, mode in enumerate(self.buffers)
+        ]
+        return Schedule(steps, buffers, self.mode)
+
+    # --- JSON -------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        return {
+            "format": SCHEDULE_FORMAT,
+            "version": SCHEDULE_VERSION,
+            "timesteps": list(self.timesteps),
+            "buffers": list(self.buffers),
+            "mode": self.mode,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Schedule:
+        if not isinstance(data, dict) or data.get("format") != SCHEDULE_FORMAT:
+            raise ValueError(f"not an ldsnn schedule (expected format {SCHEDULE_FORMAT!r})")
+        if data.get("version") != SCHEDULE_VERSION:
+            raise ValueError(
+                f"unsupported schedule version {data.get('version')!r} "
+                f"(this ldsnn-lava reads version {SCHEDULE_VERSION})"
+            )
+        missing = {"timesteps", "buffers", "mode"} - set(data)
+        if missing:
+            raise ValueError(f"schedule is missing fields: {sorted(missing)}")
+        return cls(data["timesteps"], data["buffers"], data["mode"])
+
+    @classmethod
+    def from_json(cls, text: str) -> Schedule:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"schedule is not valid JSON: {err}") from None
+        return cls.from_dict(data)
+
+    def save(self, path: str | Path) -> None:
+        """Write the schedule as JSON, atomically."""
+        atomic_write_text(path, self.to_json() + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path, net: Network | None = None) -> Schedule:
+        """Read a schedule; with ``net``, also check that it fits that network."""
+        schedule = cls.from_json(Path(path).read_text())
+        if net is not None:
+            schedule.check(net)
+        return schedule
+
+    def __str__(self) -> str:
+        arrows = "".join(
+            f" -{'r' if b == 'rate' else '='}- {t}" for b, t in zip(self.buffers, self.timesteps[1:])
+        )
+        return f"[{self.timesteps[0]}{arrows}] ({self.mode})"

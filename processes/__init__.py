@@ -1,0 +1,1 @@
+"""Lava processes for LD-SNNs."""
