@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ldsnn_lava._io import atomic_write
-from ldsnn_lava.neurons import NEURON_TYPES, IF, CubaLIF, Neuron
+from ldsnn_lava.neurons import IF, NEURON_TYPES, CubaLIF, Neuron
 from ldsnn_lava.ops import OP_TYPES, Conv2d, Dense, Op, Scale, Shape
 
 NETWORK_FORMAT = "ldsnn-network"

@@ -158,7 +158,6 @@ class Schedule:
         return schedule
 
     def __str__(self) -> str:
-        arrows = "".join(
-            f" -{'r' if b == 'rate' else '='}- {t}" for b, t in zip(self.buffers, self.timesteps[1:])
-        )
+        gaps = zip(self.buffers, self.timesteps[1:], strict=True)
+        arrows = "".join(f" -{'r' if b == 'rate' else '='}- {t}" for b, t in gaps)
         return f"[{self.timesteps[0]}{arrows}] ({self.mode})"
