@@ -1,0 +1,232 @@
+"""Build and run an LD-SNN as a graph of Lava processes (Lava's CPU simulation).
+
+:func:`to_lava` checks a network, schedule and precision and returns a :class:`LavaLDSNN`.
+Its :meth:`LavaLDSNN.build` makes the connected processes for one batch of samples::
+
+    LDInput -> LDStage 0 -> LDBuffer 0 -> LDStage 1 -> ... -> LDStage L-1 (readout) -> LDReadout
+
+and :meth:`LavaLDSNN.run` builds, runs them with ``Loihi2SimCfg`` and always stops the runtime
+(also on error or KeyboardInterrupt), returning the torch engine's :class:`EvalResult` fields.
+Every hop passes its message within the step (no Lava ``Dense``, so no per-hop delay): the
+windows of :mod:`ldsnn_lava.clock` need no shift. Results leave the runtime through record
+files (:mod:`ldsnn_lava.processes.records`) read once after the run.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import ldsnn_lava.lava_compat  # noqa: F401  (before any lava import)
+
+# isort: split
+from lava.magma.core.run_conditions import RunSteps
+from lava.magma.core.run_configs import Loihi2SimCfg
+
+from ldsnn_lava.buffers import expected_rate_total, quantize_rate_input
+from ldsnn_lava.clock import stage_windows, total_steps
+from ldsnn_lava.engine import PRECISIONS, EvalResult, _as_tensor, _counters
+from ldsnn_lava.network import Network, Stage
+from ldsnn_lava.neurons import IF, CubaLIF, integer_parameter
+from ldsnn_lava.numpy_ops import numpy_chain
+from ldsnn_lava.processes.ld_buffer.process import LDBuffer
+from ldsnn_lava.processes.ld_input.process import LDInput
+from ldsnn_lava.processes.ld_readout.process import LDReadout
+from ldsnn_lava.processes.ld_stage.process import LDStage
+from ldsnn_lava.processes.records import create_record, read_record
+from ldsnn_lava.schedule import Schedule
+
+TAGS = {"float": "floating_pt", "fixed": "fixed_pt"}
+
+
+@dataclass
+class LavaGraph:
+    """Connected Lava processes for one batch of ``num_samples`` samples.
+
+    Attributes
+    ----------
+    input : LDInput
+    stages : list of LDStage
+    buffers : list of LDBuffer
+    readout : LDReadout
+    num_steps : int
+        Clock steps that stream all samples through.
+    readout_path, counts_paths
+        The record files the processes write.
+    """
+
+    input: LDInput
+    stages: list[LDStage]
+    buffers: list[LDBuffer]
+    readout: LDReadout
+    num_samples: int
+    num_steps: int
+    readout_path: str
+    counts_paths: list[str]
+
+    def run(self, tag: str) -> None:
+        """Run all steps with ``Loihi2SimCfg(select_tag=tag)``; the runtime is always stopped."""
+        try:
+            self.input.run(condition=RunSteps(num_steps=self.num_steps),
+                           run_cfg=Loihi2SimCfg(select_tag=tag))
+        finally:
+            self.input.stop()
+
+    def readout_sums(self) -> np.ndarray:
+        return read_record(self.readout_path)
+
+    def spike_counts(self) -> list[np.ndarray]:
+        return [read_record(path) for path in self.counts_paths]
+
+
+class LavaLDSNN:
+    """An LD-SNN ready to run on Lava; made by :func:`to_lava`.
+
+    Attributes
+    ----------
+    net : Network
+    schedule : Schedule
+    precision : {"float", "fixed"}
+    """
+
+    def __init__(self, net: Network, schedule: Schedule, precision: str = "float"):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        schedule.check(net)
+        self.net, self.schedule, self.precision = net, schedule, precision
+        if precision == "fixed":
+            for index, stage in enumerate(net.stages):
+                try:
+                    _check_fixed(stage)
+                except ValueError as err:
+                    raise ValueError(f"stage {index}: {err}") from None
+
+    @property
+    def tag(self) -> str:
+        """The Lava process-model tag this precision selects."""
+        return TAGS[self.precision]
+
+    def _encode(self, x) -> np.ndarray:
+        x = _as_tensor(x, self.net)
+        if len(x) == 0:
+            raise ValueError("input holds no samples")
+        if self.net.input_encoding == "rate":
+            return quantize_rate_input(x, self.schedule.timesteps[0]).numpy()
+        data = x.to(torch.float64).numpy()
+        if self.precision == "fixed" and not np.array_equal(data, np.round(data)):
+            raise ValueError("fixed precision with direct input needs integer-valued inputs; "
+                             "quantize them (QuantizedNetwork.encode_input)")
+        return data
+
+    def build(self, x, workdir: str | Path) -> LavaGraph:
+        """Make and connect the processes for the samples ``x`` (shape ``(N, *input_shape)``);
+        their record files go to ``workdir``."""
+        net, schedule = self.net, self.schedule
+        data = self._encode(x)
+        n, workdir = len(data), Path(workdir)
+        windows = stage_windows(schedule)
+        source = LDInput(data=data, window=windows[0], encoding=net.input_encoding,
+                         name="input")
+        stages, buffers, counts_paths = [], [], []
+        port = source.s_out
+        for index, stage in enumerate(net.stages):
+            counts_path = None
+            if not stage.is_readout:
+                counts_path = create_record(workdir / f"counts_{index}.npy", n,
+                                            net.output_shape_of(index), np.int32)
+                counts_paths.append(counts_path)
+            proc = LDStage(ops=stage.ops, neuron=stage.neuron,
+                           in_shape=net.input_shape_of(index), window=windows[index],
+                           num_samples=n, counts_path=counts_path,
+                           name=stage.name or f"stage{index}")
+            port.connect(proc.a_in)
+            port = proc.s_out
+            stages.append(proc)
+            if stage.is_readout:
+                break
+            buffer = LDBuffer(shape=net.output_shape_of(index), mode=schedule.buffers[index],
+                              upstream=windows[index], downstream=windows[index + 1],
+                              name=f"buffer{index}")
+            port.connect(buffer.s_in)
+            port = buffer.s_out
+            buffers.append(buffer)
+        readout_path = create_record(workdir / "readout.npy", n, (net.num_classes,), np.float64)
+        readout = LDReadout(shape=(net.num_classes,), window=windows[-1], num_samples=n,
+                            path=readout_path, name="readout")
+        port.connect(readout.a_in)
+        return LavaGraph(source, stages, buffers, readout, n, total_steps(schedule, n),
+                         readout_path, counts_paths)
+
+    def run(self, x) -> EvalResult:
+        """Stream the samples ``x`` through Lava; returns what :func:`ldsnn_lava.evaluate`
+        returns (readout sums, predictions, per-stage spike counts, counters, seconds)."""
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="ldsnn-lava-") as workdir:
+            graph = self.build(x, workdir)
+            graph.run(self.tag)
+            readout, counts = graph.readout_sums(), graph.spike_counts()
+        synaptic = self._synaptic_updates(counts, graph)
+        return EvalResult(
+            readout=readout,
+            predictions=np.argmax(readout, axis=1),
+            spike_counts=counts,
+            counters=_counters(self.net, self.schedule, synaptic),
+            schedule=self.schedule,
+            seconds=time.perf_counter() - start,
+        )
+
+    def _synaptic_updates(self, counts: list[np.ndarray], graph: LavaGraph) -> np.ndarray:
+        """Per-sample mean synaptic updates per stage, from the input spikes each stage got."""
+        net, steps = self.net, self.schedule.timesteps
+        synaptic = np.zeros(net.num_stages)
+        if net.input_encoding == "rate":
+            inputs = graph.input.proc_params["data"]
+            synaptic[0] = float((inputs * net.fan_outs[0]).sum()) / graph.num_samples
+        for stage in range(1, net.num_stages):
+            fired = counts[stage - 1].astype(np.int64)
+            if self.schedule.buffers[stage - 1] == "rate":
+                fired = expected_rate_total(fired, steps[stage - 1], steps[stage])
+            synaptic[stage] = float((fired * net.fan_outs[stage]).sum()) / graph.num_samples
+        return synaptic
+
+
+def _check_fixed(stage: Stage) -> None:
+    """Raise ValueError unless ``stage`` has the integer parameters fixed precision needs."""
+    numpy_chain(stage.ops, np.int64)
+    if isinstance(stage.neuron, IF):
+        integer_parameter("IF threshold", stage.neuron.threshold)
+        integer_parameter("IF v_init", stage.neuron.initial_v)
+    elif isinstance(stage.neuron, CubaLIF):
+        stage.neuron.fixed_parameters()
+
+
+def to_lava(net: Network, schedule: Schedule, precision: str = "float") -> LavaLDSNN:
+    """Prepare ``net`` under ``schedule`` for Lava.
+
+    Parameters
+    ----------
+    net : Network
+    schedule : Schedule
+        ``schedule.mode`` picks sequential or pipelined streaming.
+    precision : {"float", "fixed"}
+        ``float`` runs the ``floating_pt`` models (float64), ``fixed`` the ``fixed_pt`` models:
+        the integer definition of ``evaluate(..., precision="fixed")``; the network needs
+        integer parameters (see :func:`ldsnn_lava.quantize.quantize`).
+
+    Raises
+    ------
+    ValueError
+        On an unknown precision, a schedule that does not fit the network, or (fixed) a
+        network with non-integer parameters or an AvgPool2d.
+
+    Examples
+    --------
+    >>> result = to_lava(net, Schedule([8, 4], "rate")).run(x)  # doctest: +SKIP
+    >>> result.predictions, result.spike_counts[0].shape  # doctest: +SKIP
+    """
+    return LavaLDSNN(net, schedule, precision)

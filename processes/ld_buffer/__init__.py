@@ -1,0 +1,1 @@
+"""buffer process of an LD-SNN (see process.py and models.py)."""

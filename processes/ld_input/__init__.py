@@ -1,0 +1,1 @@
+"""input process of an LD-SNN (see process.py and models.py)."""
