@@ -84,6 +84,8 @@ def numpy_op(op: Op, dtype=np.float64) -> NumpyFn:
         return lambda x: x.reshape(-1)
     if isinstance(op, Scale):
         weight, bias = _cast(op.weight, dtype, "Scale weight"), _cast(op.bias, dtype, "Scale bias")
+        if op.truncate:
+            return lambda x: np.trunc(x * weight + bias).astype(x.dtype)
         return lambda x: x * weight + bias
     raise ValueError(f"no numpy implementation for op type {name}")
 

@@ -245,15 +245,18 @@ class Scale(Op):
 
     This is how lava-dl netx input layers are driven: a neuron population whose bias is an
     affine function of the input image. ``weight`` and ``bias`` are scalars or arrays that
-    broadcast to the input shape.
+    broadcast to the input shape. With ``truncate=True`` the result is truncated toward zero
+    (``y = trunc(weight * x + bias)``), as lava-dl makes such a bias integer (``astype(int32)``).
     """
 
     weight: np.ndarray | float = 1.0
     bias: np.ndarray | float = 0.0
+    truncate: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "weight", _as_float_array(self.weight, "Scale weight"))
         object.__setattr__(self, "bias", _as_float_array(self.bias, "Scale bias"))
+        object.__setattr__(self, "truncate", bool(self.truncate))
 
     def output_shape(self, in_shape: Shape) -> Shape:
         for name, array in (("weight", self.weight), ("bias", self.bias)):
@@ -268,6 +271,8 @@ class Scale(Op):
 
     def to_torch(self, device, dtype) -> TorchFn:
         weight, bias = _tensor(self.weight, device, dtype), _tensor(self.bias, device, dtype)
+        if self.truncate:
+            return lambda x: torch.trunc(x * weight + bias)
         return lambda x: x * weight + bias
 
     def fan_out(self, in_shape: Shape) -> np.ndarray:

@@ -1,0 +1,117 @@
+"""netx import: lava-dl's own mnist.net, compared spike for spike with Lava running it."""
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from ldsnn_lava import CubaLIF, Schedule, datasets, evaluate, zoo
+from ldsnn_lava.importers.netx import from_netx
+from ldsnn_lava.ops import Dense, Scale
+
+MNIST_NET = zoo.lava_dl_mnist_path()
+
+
+def test_mnist_net_structure():
+    net = from_netx(MNIST_NET)
+    assert net.input_shape == (784,) and net.num_neurons == [784, 512, 512, 10]
+    scale = net.stages[0].ops[0]
+    assert isinstance(scale, Scale) and scale.truncate
+    assert float(scale.weight) == 76.0 and float(scale.bias) == 64.0
+    for stage in net.stages[:3]:
+        assert stage.neuron == CubaLIF(threshold=80, current_decay=1.0,
+                                       voltage_decay=123 / 4096)
+    assert net.stages[3].neuron is None
+    with h5py.File(MNIST_NET, "r") as handle:
+        for index in (1, 2, 3):
+            op = net.stages[index].ops[0]
+            assert isinstance(op, Dense)
+            np.testing.assert_array_equal(op.weight, handle[f"layer/{index}/weight"][()])
+
+
+def test_scale_truncates_toward_zero():
+    fn = Scale(weight=76.0, bias=64.0, truncate=True).to_torch("cpu", torch.float64)
+    x = torch.tensor([-1.0, -0.9, 0.0, 0.5, 1.0])
+    assert fn(x).tolist() == [-12.0, -4.0, 64.0, 102.0, 140.0]  # -4.4 -> -4, not -5
+
+
+@pytest.mark.lava
+def test_matches_lava_dl_netx_in_lava():
+    from netx_lava_reference import run_netx_in_lava
+
+    model = zoo.load("lava_dl_mnist")
+    data = datasets.load("mnist5k")
+    x = model.preprocess(data.x_test[:2])
+    T, layers = 12, 4
+    for sample in range(len(x)):
+        bias = np.trunc(76.0 * x[sample].astype(np.float64) + 64.0)
+        # Lava adds one step per hop: layer l's step t of ours is Lava step t + l, and the
+        # readout holds our first T steps after T + (layers - 1) Lava steps.
+        rasters, readout_u = run_netx_in_lava(MNIST_NET, bias, T + layers - 1)
+        ours = evaluate(model.network, Schedule.uniform(model.network, T), x[sample:sample + 1],
+                        precision="fixed")
+        for layer, raster in enumerate(rasters):
+            assert raster[:, :layer].sum() == 0
+            np.testing.assert_array_equal(raster[:, layer:layer + T].sum(1),
+                                          ours.spike_counts[layer][0])
+        # Lava's readout current holds the input sums << 6 (its 6-bit MSB alignment)
+        np.testing.assert_array_equal(readout_u, ours.readout[0] * 64)
+        assert np.argmax(readout_u) == ours.predictions[0]
+
+
+def _write(path, layers):
+    with h5py.File(path, "w") as handle:
+        for index, spec in enumerate(layers):
+            group = handle.create_group(f"layer/{index}")
+            for key, value in spec.items():
+                if isinstance(value, dict):
+                    sub = group.create_group(key)
+                    for k, v in value.items():
+                        sub[k] = v
+                else:
+                    group[key] = value
+    return path
+
+
+CUBA = {"type": "CUBA", "iDecay": 4096, "vDecay": 100, "vThMant": 50, "refDelay": 1,
+        "gradedSpike": False}
+INPUT = {"type": np.array([b"input"]), "shape": np.array([4]), "neuron": CUBA,
+         "weight": np.array([64.0]), "bias": np.array([0.0])}
+
+
+def _dense(out, inp, **extra):
+    return {"type": np.array([b"dense"]), "shape": np.array([out]),
+            "weight": np.ones((out, inp)), **extra}
+
+
+@pytest.mark.parametrize(("layers", "message"), [
+    ([INPUT, _dense(3, 4, neuron=CUBA, delay=np.ones(3)), _dense(2, 3)],
+     "synaptic delays are not supported"),
+    ([INPUT, {"type": np.array([b"concat"])}, _dense(2, 4)], "concat layers are not supported"),
+    ([INPUT, {"type": np.array([b"dense_rec"])}, _dense(2, 4)], "recurrent dense layers"),
+    ([INPUT, _dense(3, 4, neuron=CUBA | {"type": "SDNN"}), _dense(2, 3)],
+     "neuron type 'SDNN' is not supported"),
+    ([INPUT, {"type": np.array([b"dense"]), "shape": np.array([2]),
+              "weight": np.full((2, 4), 0.5)}], "weights must be integers"),
+    ([INPUT | {"neuron": CUBA | {"iDecay": 100}}, _dense(2, 4)], "iDecay != 4096"),
+    ([INPUT, _dense(3, 4), _dense(2, 3)], "only the last layer may have no neuron"),
+    ([INPUT, _dense(2, 4, neuron=CUBA)], "last layer must be a readout"),
+    ([_dense(2, 4)], "no input layer"),
+])
+def test_unsupported_features_name_the_problem(tmp_path, layers, message):
+    path = _write(tmp_path / "bad.net", layers)
+    with pytest.raises(ValueError, match=message):
+        from_netx(path)
+
+
+def test_small_file_imports_and_unreadable_files(tmp_path):
+    path = _write(tmp_path / "ok.net", [INPUT, _dense(3, 4, neuron=CUBA), _dense(2, 3)])
+    net = from_netx(path)
+    assert net.num_neurons == [4, 3, 2] and net.name == "ok"
+    (tmp_path / "junk.net").write_text("not hdf5")
+    with pytest.raises(ValueError, match="not a readable netx HDF5 file"):
+        from_netx(tmp_path / "junk.net")
+    with h5py.File(tmp_path / "empty.net", "w"):
+        pass
+    with pytest.raises(ValueError, match="no 'layer' group"):
+        from_netx(tmp_path / "empty.net")
