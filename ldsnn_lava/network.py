@@ -216,6 +216,36 @@ class Network:
             stages.append(Stage(ops, neuron, spec.get("name")))
         return cls(meta["input_shape"], stages, meta["input_encoding"], meta.get("name"))
 
+    # --- importers and exporters (see ldsnn_lava.importers) -----------------------------------
+
+    @classmethod
+    def from_netx(cls, path: str | Path) -> Network:
+        """Import a lava-dl netx HDF5 file; see :func:`ldsnn_lava.importers.netx.from_netx`."""
+        from ldsnn_lava.importers.netx import from_netx
+
+        return from_netx(path)
+
+    @classmethod
+    def from_torch(cls, model, calibration_x, percentile: float = 99.9, **options) -> Network:
+        """Convert a sequential torch ANN to an IF SNN; see
+        :func:`ldsnn_lava.importers.torch_convert.from_torch`."""
+        from ldsnn_lava.importers.torch_convert import from_torch
+
+        return from_torch(model, calibration_x, percentile, **options)
+
+    @classmethod
+    def from_nir(cls, graph_or_path) -> Network:
+        """Import a NIR graph or file; see :func:`ldsnn_lava.importers.nir_io.from_nir`."""
+        from ldsnn_lava.importers.nir_io import from_nir
+
+        return from_nir(graph_or_path)
+
+    def to_nir(self):
+        """Export to a ``nir.NIRGraph``; see :func:`ldsnn_lava.importers.nir_io.to_nir`."""
+        from ldsnn_lava.importers.nir_io import to_nir
+
+        return to_nir(self)
+
 
 def _structural_twin(op: Op) -> Op:
     """The same connectivity with all weights one and no bias: outputs > 0 where reached."""
@@ -249,4 +279,3 @@ def stage_fan_out(ops: Sequence[Op], in_shape: Shape, chunk: int = 256) -> np.nd
             y = fn(y)
         fan_out[start:stop] = (y.flatten(1) > 0).sum(1).numpy()
     return fan_out.reshape(in_shape)
-
