@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ldsnn_lava.buffers import quantize_rate_input, rate_raster
+from ldsnn_lava.buffers import quantize_rate_input
+from ldsnn_lava.kernels import rate_emit, run_neuron, spike_counts
 from ldsnn_lava.network import Network
 from ldsnn_lava.schedule import Schedule
 
@@ -129,7 +130,8 @@ class StageEngine:
         self.fixed = precision == "fixed"
         self.dtype = torch.float64 if self.fixed else dtype
         self._ops = [[op.to_torch(self.device, self.dtype) for op in s.ops] for s in net.stages]
-        self._fan_outs = [torch.as_tensor(f, dtype=self.dtype, device=self.device)
+        # float64 holds every per-sample count of synaptic updates exactly (below 2**53)
+        self._fan_outs = [torch.as_tensor(f, dtype=torch.float64, device=self.device).flatten()
                           for f in net.fan_outs]
 
     def _apply_ops(self, stage: int, x: torch.Tensor) -> torch.Tensor:
@@ -150,7 +152,7 @@ class StageEngine:
         """Stage 0's input for a batch ``x`` of shape ``(B, *input_shape)``."""
         if self.net.input_encoding == "direct":
             return StageInput(constant=x.to(self.dtype))
-        return StageInput(raster=rate_raster(quantize_rate_input(x, T), T, T))
+        return StageInput(raster=rate_emit(quantize_rate_input(x, T), T, T))
 
     def forward(self, stage: int, inp: StageInput, T: int) -> StageOutput:
         """Run one stage for ``T`` steps on one batch."""
@@ -158,19 +160,16 @@ class StageEngine:
         if inp.constant is not None:
             current = self._apply_ops(stage, inp.constant)
             currents = current.expand(T, *current.shape)
-            synaptic = torch.zeros(current.shape[0], dtype=self.dtype, device=self.device)
+            synaptic = torch.zeros(current.shape[0], dtype=torch.float64, device=self.device)
         else:
-            raster = inp.raster.to(self.dtype)
-            steps, batch = raster.shape[:2]
-            currents = self._apply_ops(stage, raster.flatten(0, 1))
+            steps, batch = inp.raster.shape[:2]
+            currents = self._apply_ops(stage, inp.raster.flatten(0, 1).to(self.dtype))
             currents = currents.view(steps, batch, *currents.shape[1:])
-            synaptic = (raster.sum(0) * self._fan_outs[stage]).flatten(1).sum(1)
+            counts = spike_counts(inp.raster).flatten(1).to(torch.float64)
+            synaptic = counts @ self._fan_outs[stage]
         if neuron is None:
             return StageOutput(None, currents.sum(0).to(torch.float64), synaptic)
-        state = neuron.initial_state(currents[0], fixed=self.fixed)
-        raster = torch.empty(currents.shape, dtype=torch.bool, device=self.device)
-        for t in range(T):
-            state, raster[t] = neuron.step(state, currents[t], fixed=self.fixed)
+        _, raster = run_neuron(neuron, currents[:T], fixed=self.fixed)
         return StageOutput(raster, None, synaptic)
 
     @staticmethod
@@ -178,7 +177,7 @@ class StageEngine:
         """Turn a stage's output raster into the next stage's input."""
         if mode == "replay":
             return StageInput(raster=raster)
-        return StageInput(raster=rate_raster(raster.sum(0), t_in, t_out))
+        return StageInput(raster=rate_emit(spike_counts(raster), t_in, t_out))
 
 
 def _counters(net: Network, schedule: Schedule, synaptic: np.ndarray) -> Counters:
@@ -287,8 +286,7 @@ def evaluate(
                     break
                 if record_spikes:
                     counts[stage].append(
-                        out.raster.sum(0, dtype=torch.int32).cpu().numpy()
-                        .astype(count_dtypes[stage]))
+                        spike_counts(out.raster).cpu().numpy().astype(count_dtypes[stage]))
                 inp = engine.buffer(out.raster, schedule.buffers[stage], steps[stage],
                                     steps[stage + 1])
     readout = np.concatenate(readouts)
