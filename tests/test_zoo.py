@@ -1,0 +1,82 @@
+"""The model zoo: shipped networks load offline and reproduce their recorded accuracy."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ldsnn_lava import Network, Schedule, datasets, evaluate, zoo
+from ldsnn_lava.zoo import train
+from ldsnn_lava.zoo.curve import uniform_accuracy_curve
+
+
+def test_names():
+    assert zoo.names() == ["lenet_mnist5k", "vgg_animal_mnist", "mlp_digits", "lava_dl_mnist"]
+
+
+@pytest.mark.parametrize("name", [
+    "lenet_mnist5k", "mlp_digits",
+    pytest.param("vgg_animal_mnist", marks=pytest.mark.slow),  # about 100 s on 2 cores
+])
+def test_trained_model_reproduces_its_recorded_test_accuracy(name):
+    model = zoo.load(name)
+    record = model.record
+    assert model.dataset == record["dataset"] and model.base_T == record["base_T"]
+    assert len(record["uniform_accuracy"]["test"]) == train.MAX_T
+    assert model.base_T == train.choose_base_t(np.array(record["uniform_accuracy"]["validation"]))
+    data = datasets.load(model.dataset)
+    x = model.preprocess(data.x_test)
+    result = evaluate(model.network, Schedule.uniform(model.network, model.base_T), x,
+                      record_spikes=False)
+    assert result.accuracy(data.y_test) == pytest.approx(record["test_accuracy_at_base_T"],
+                                                         abs=1.5 / len(x))
+    assert result.accuracy(data.y_test) > 0.8
+
+
+def test_curve_equals_evaluate_at_each_T():
+    model = zoo.load("lenet_mnist5k")
+    data = datasets.load("mnist5k")
+    x, y = data.x_val[:60], data.y_val[:60]
+    curve = uniform_accuracy_curve(model.network, x, y, 12, dtype=torch.float64)
+    for T in (1, 3, 12):
+        result = evaluate(model.network, Schedule.uniform(model.network, T), x,
+                          dtype=torch.float64, record_spikes=False)
+        assert curve[T - 1] == result.accuracy(y)
+
+
+def test_curve_rate_encoding_falls_back_to_evaluate():
+    model = zoo.load("mlp_digits")
+    net = model.network
+    rate = Network(net.input_shape, net.stages, input_encoding="rate")
+    data = datasets.load("digits")
+    x, y = data.x_val[:40], data.y_val[:40]
+    curve = uniform_accuracy_curve(rate, x, y, 5)
+    expected = [evaluate(rate, Schedule.uniform(rate, T), x).accuracy(y) for T in range(1, 6)]
+    assert list(curve) == expected
+
+
+def test_training_is_reproducible(tmp_path):
+    record = train.build("mlp_digits", tmp_path)
+    shipped = json.loads((zoo.MODELS_DIR / "mlp_digits.json").read_text())
+    assert record["uniform_accuracy"] == shipped["uniform_accuracy"]
+    fresh, kept = Network.load(tmp_path / "mlp_digits.npz"), zoo.load("mlp_digits").network
+    for a, b in zip(fresh.stages, kept.stages, strict=True):
+        for op_a, op_b in zip(a.ops, b.ops, strict=True):
+            for key, value in op_a.parameters().items():
+                np.testing.assert_array_equal(value, op_b.parameters()[key])
+
+
+def test_choose_base_t():
+    assert train.choose_base_t(np.array([0.5, 0.89, 0.9, 0.91, 0.9])) == 2
+    assert train.choose_base_t(np.array([0.9, 0.95])) == 2
+
+
+def test_errors(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="unknown zoo model 'resnet'"):
+        zoo.load("resnet")
+    monkeypatch.setattr(zoo, "MODELS_DIR", tmp_path)
+    with pytest.raises(ValueError, match="python -m ldsnn_lava.zoo.train --model mlp_digits"):
+        zoo.load("mlp_digits")
+    with pytest.raises(ValueError, match="max_T and batch_size"):
+        uniform_accuracy_curve(None, [], [], 0)
