@@ -1,0 +1,158 @@
+"""The Lava processes (to_lava) against the torch engine: identical spikes and readout sums."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lava_conformance_nets import random_inputs, random_network, random_schedule
+
+from ldsnn_lava import IF, Dense, Network, Schedule, Stage, evaluate
+from ldsnn_lava.clock import Window, stage_windows, total_steps
+from ldsnn_lava.lava_backend import to_lava
+
+
+def assert_conforms(net: Network, schedule: Schedule, x: np.ndarray, precision: str) -> None:
+    ref = evaluate(net, schedule, x, dtype=torch.float64, precision=precision)
+    got = to_lava(net, schedule, precision).run(x)
+    for stage, (a, b) in enumerate(zip(ref.spike_counts, got.spike_counts, strict=True)):
+        np.testing.assert_array_equal(b, a, err_msg=f"spike counts of stage {stage}")
+    np.testing.assert_array_equal(got.readout, ref.readout, err_msg="readout sums")
+    np.testing.assert_array_equal(got.predictions, ref.predictions)
+    for name, values in ref.counters.per_stage.items():
+        np.testing.assert_allclose(got.counters.per_stage[name], values, err_msg=name)
+
+
+cases = st.fixed_dictionaries({
+    "seed": st.integers(0, 2**31 - 1),
+    "arch": st.sampled_from(["dense", "conv"]),
+    "neuron": st.sampled_from(["IF", "CubaLIF"]),
+    "encoding": st.sampled_from(["direct", "rate"]),
+    "mode": st.sampled_from(["sequential", "pipelined"]),
+    "uniform": st.booleans(),
+})
+
+
+def check_case(case: dict, precision: str, n: int = 4) -> None:
+    fixed = precision == "fixed"
+    net = random_network(case["seed"], case["arch"], case["neuron"], fixed, case["encoding"])
+    schedule = random_schedule(case["seed"], net.num_stages, case["mode"], case["uniform"])
+    x = random_inputs(case["seed"], net, n, fixed)
+    assert_conforms(net, schedule, x, precision)
+
+
+LAVA_SETTINGS = settings(max_examples=8, deadline=None, derandomize=True,
+                         suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.mark.lava
+@pytest.mark.parametrize("precision", ["float", "fixed"])
+@LAVA_SETTINGS
+@given(case=cases)
+def test_lava_equals_engine(precision, case):
+    check_case(case, precision)
+
+
+@pytest.mark.lava
+@pytest.mark.parametrize("mode", ["sequential", "pipelined"])
+def test_conv_cubalif_ld_schedule(mode):
+    """A fixed case that always covers conv + CubaLIF + rate buffers + T=1 windows."""
+    net = random_network(7, "conv", "CubaLIF", True, "direct")
+    assert_conforms(net, Schedule([3, 1, 4], "rate", mode), random_inputs(7, net, 3, True),
+                    "fixed")
+
+
+@pytest.mark.slow
+@pytest.mark.lava
+@pytest.mark.parametrize("precision", ["float", "fixed"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases)
+def test_lava_equals_engine_sweep(precision, case):
+    check_case(case, precision, n=12)
+
+
+# --- windows (no Lava) ----------------------------------------------------------------------
+
+
+def test_windows_sequential_and_pipelined():
+    seq = stage_windows(Schedule([3, 1, 2], "rate"))
+    assert [(w.offset, w.length, w.period, w.lag) for w in seq] == [
+        (0, 3, 6, 0), (3, 1, 6, 0), (4, 2, 6, 0)]
+    pipe = stage_windows(Schedule([3, 1, 2], "rate", "pipelined"))
+    assert [(w.offset, w.length, w.period, w.lag) for w in pipe] == [
+        (0, 3, 3, 0), (0, 1, 3, 1), (0, 2, 3, 2)]
+    assert pipe[1].phase(3) == 0 and pipe[1].phase(4) is None and pipe[1].sample(3) == 0
+    assert total_steps(Schedule([3, 1, 2], "rate"), 5) == 30
+    assert total_steps(Schedule([3, 1, 2], "rate", "pipelined"), 5) == 21
+
+
+def test_window_rejects_bad_geometry():
+    with pytest.raises(ValueError, match="does not fit"):
+        Window(2, 3, 4)
+    with pytest.raises(ValueError, match="lag"):
+        Window(0, 1, 1, -1)
+
+
+# --- error paths ----------------------------------------------------------------------------
+
+
+def small_net(weight: float = 0.5) -> Network:
+    return Network((4,), [Stage([Dense(np.full((3, 4), weight))], IF(2.0)),
+                          Stage([Dense(np.ones((2, 3)))], None)])
+
+
+def test_bad_precision_and_schedule_mismatch():
+    with pytest.raises(ValueError, match="precision must be one of"):
+        to_lava(small_net(), Schedule([2, 2], "rate"), "double")
+    with pytest.raises(ValueError, match="schedule has 3 stages but the network has 2"):
+        to_lava(small_net(), Schedule([2, 2, 2], "rate"))
+
+
+def test_fixed_needs_integer_network_and_inputs():
+    with pytest.raises(ValueError, match="stage 0: Dense weight must be integers"):
+        to_lava(small_net(0.5), Schedule([2, 2], "rate"), "fixed")
+    net = Network((4,), [Stage([Dense(np.ones((3, 4)))], IF(3.0, v_init=1.5)),
+                         Stage([Dense(np.ones((2, 3)))], None)])
+    with pytest.raises(ValueError, match="stage 0: fixed precision needs an integer IF v_init"):
+        to_lava(net, Schedule([2, 2], "rate"), "fixed")
+    lava_net = to_lava(small_net(1.0), Schedule([2, 2], "rate"), "fixed")
+    with pytest.raises(ValueError, match="integer-valued inputs"):
+        lava_net.run(np.full((2, 4), 0.5))
+
+
+def test_bad_inputs():
+    lava_net = to_lava(small_net(), Schedule([2, 2], "rate"))
+    with pytest.raises(ValueError, match="input must have shape"):
+        lava_net.run(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="no samples"):
+        lava_net.run(np.zeros((0, 4)))
+
+
+@pytest.mark.lava
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_runtime_stopped_when_run_is_interrupted(error):
+    """An exception raised in the host while Lava runs (here from a signal handler, as a
+    Ctrl-C would) propagates, and no Lava runtime process is left behind."""
+    lava_net = to_lava(small_net(), Schedule([8, 8], "replay"))
+    x = np.ones((4000, 4))  # 64,000 steps: far longer than the 1 s before the signal
+
+    def handler(signum, frame):
+        raise error("interrupted by the test")
+
+    previous = signal.signal(signal.SIGUSR1, handler)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGUSR1))
+    try:
+        timer.start()
+        with pytest.raises(error, match="interrupted by the test"):
+            lava_net.run(x)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, previous)
+    assert multiprocessing.active_children() == []
