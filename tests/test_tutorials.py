@@ -1,0 +1,14 @@
+"""The tutorials run as scripts, as a user would run them."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+TUTORIALS = Path(__file__).parent.parent / "tutorials"
+
+
+def test_convert_your_torch_model_runs(tmp_path):
+    result = subprocess.run([sys.executable, str(TUTORIALS / "convert_your_torch_model.py")],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "ANN test accuracy" in result.stdout and "LD-SNN [16, 8, 8]: accuracy" in result.stdout
