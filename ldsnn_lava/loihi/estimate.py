@@ -196,7 +196,8 @@ def compare(net: Network, ld: Schedule, x, *, uniform_T: int | None = None,
     """
     T = uniform_T or max(ld.timesteps)
     schedules = {f"uniform T={T}": Schedule.uniform(net, T), "LD": ld}
-    counters = {name: evaluate(net, s, x, precision=precision, record_spikes=False).counters
+    counters = {name: evaluate(net, s, x, precision=precision, record_spikes=False,
+                                  progress=False).counters
                 for name, s in schedules.items()}
     out = []
     for mode in ("sequential", "pipelined"):
