@@ -17,6 +17,7 @@ from lava_conformance_nets import random_inputs, random_network, random_schedule
 from ldsnn_lava import IF, Dense, Network, Schedule, Stage, evaluate
 from ldsnn_lava.clock import Window, stage_windows, total_steps
 from ldsnn_lava.lava_backend import to_lava
+from ldsnn_lava.quantize import quantize
 
 
 def assert_conforms(net: Network, schedule: Schedule, x: np.ndarray, precision: str) -> None:
@@ -156,3 +157,14 @@ def test_runtime_stopped_when_run_is_interrupted(error):
         timer.cancel()
         signal.signal(signal.SIGUSR1, previous)
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.lava
+def test_quantized_network_runs_bit_exact_on_lava():
+    """quantize() output on a float network with arbitrary weights: Lava fixed == engine fixed."""
+    rng = np.random.default_rng(3)
+    net = Network((10,), [Stage([Dense(rng.normal(0, 0.6, (8, 10)))], IF(1.0)),
+                          Stage([Dense(rng.normal(0, 0.6, (3, 8)))], None)])
+    q = quantize(net)
+    x = q.encode_input(rng.random((5, 10)))
+    assert_conforms(q.network, Schedule([5, 3], "rate", "pipelined"), x, "fixed")
