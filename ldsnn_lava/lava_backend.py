@@ -54,6 +54,7 @@ class LavaGraph:
     stages : list of LDStage
     buffers : list of LDBuffer
     readout : LDReadout
+    num_samples : int
     num_steps : int
         Clock steps that stream all samples through.
     readout_path, counts_paths
@@ -78,9 +79,11 @@ class LavaGraph:
             self.input.stop()
 
     def readout_sums(self) -> np.ndarray:
+        """(N, classes) readout sums, read from the readout's record file after the run."""
         return read_record(self.readout_path)
 
     def spike_counts(self) -> list[np.ndarray]:
+        """One (N, *stage_output_shape) int32 array of spike counts per spiking stage."""
         return [read_record(path) for path in self.counts_paths]
 
 
