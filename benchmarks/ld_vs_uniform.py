@@ -1,0 +1,158 @@
+"""Wall clock of the given SNN (uniform, base T) against its LD-SNN, side by side in one run.
+
+For every zoo model: the optimizer's schedule (:func:`ldsnn_lava.optimize.optimize`, validation
+split, ``--max-drop`` of top-1, default 1 point), then on the held-out test split:
+
+- accuracy and the work counters of both (synaptic-update and neuron-evaluation ratios);
+- torch engine time per image, uniform and LD timed round-robin, with 1 and 2 CPU threads
+  (``torch.set_num_threads``: our proxy for an edge-class CPU, not a measured edge device);
+- Lava CPU simulation (``to_lava``) per image, ``sequential`` and ``pipelined``, uniform and LD
+  round-robin: the time of a run on ``small`` samples is subtracted from one on ``large``
+  samples, so compile and process start-up cancel out; Lava clock steps are reported beside.
+
+Writes ``benchmarks/results/ld_vs_uniform.json``. Usage::
+
+    python -m benchmarks.ld_vs_uniform [--models lenet_mnist5k mlp_digits] [--no-lava]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import time
+
+import torch
+
+from benchmarks.common import interleaved, machine, write_json
+from ldsnn_lava import Schedule, evaluate, zoo
+from ldsnn_lava.datasets import load as load_dataset
+from ldsnn_lava.optimize import optimize
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def choose(model, max_drop: float) -> dict:
+    """The optimizer's schedule for ``model`` (validation split only)."""
+    x, y = load_dataset(model.dataset).split("validation")
+    result = optimize(model.network, base_T=model.base_T, val=(model.preprocess(x), y),
+                      max_drop=max_drop, progress=False)
+    return {"schedule": result.schedule, "best_uniform": result.best_uniform.schedule,
+            "seconds": result.seconds}
+
+
+def engine_side_by_side(net, schedules: dict[str, Schedule], x, threads: list[int],
+                        repeats: int, precision: str) -> dict:
+    """Median seconds per image of each schedule, per thread count."""
+    out = {}
+    before = torch.get_num_threads()
+    try:
+        for count in threads:
+            torch.set_num_threads(count)
+            fns = {name: (lambda s=s: evaluate(net, s, x, precision=precision,
+                                                record_spikes=False, progress=False))
+                   for name, s in schedules.items()}
+            timing = interleaved(fns, repeats)
+            out[str(count)] = {name: {"s_per_image": t["median_s"] / len(x),
+                                      "times_s": t["times_s"]} for name, t in timing.items()}
+    finally:
+        torch.set_num_threads(before)
+    return out
+
+
+def lava_side_by_side(net, schedules: dict[str, Schedule], x, small: int, large: int,
+                      repeats: int, precision: str) -> dict:
+    """Per-image Lava simulation time, sequential and pipelined, by difference of two sizes."""
+    from ldsnn_lava.clock import total_steps
+    from ldsnn_lava.lava_backend import to_lava
+
+    runs, steps = {}, {}
+    for name, schedule in schedules.items():
+        for mode in ("sequential", "pipelined"):
+            key = f"{name}/{mode}"
+            runner = to_lava(net, dataclasses.replace(schedule, mode=mode), precision)
+            for size in (small, large):
+                runs[f"{key}/{size}"] = (lambda r=runner, n=size: r.run(x[:n]))
+            steps[key] = {str(n): int(total_steps(runner.schedule, n)) for n in (small, large)}
+    timing = interleaved(runs, repeats)
+    out = {}
+    for key, clock in steps.items():
+        seconds = {n: timing[f"{key}/{n}"]["median_s"] for n in (small, large)}
+        out[key] = {"s_per_image": (seconds[large] - seconds[small]) / (large - small),
+                    "median_s": {str(n): s for n, s in seconds.items()}, "clock_steps": clock}
+    return out
+
+
+def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: bool,
+            lava_sizes: tuple[int, int], n_test: int | None) -> dict:
+    model = zoo.load(name)
+    net, precision = model.network, model.precision
+    chosen = choose(model, max_drop)
+    schedules = {"uniform": Schedule.uniform(net, model.base_T), "ld": chosen["schedule"]}
+    x, y = load_dataset(model.dataset).split("test")
+    x = model.preprocess(x)[:n_test]
+    y = y[:n_test]
+    results = {k: evaluate(net, s, x, precision=precision, record_spikes=False, progress=False)
+               for k, s in schedules.items()}
+    uniform, ld = results["uniform"].counters.total, results["ld"].counters.total
+    record = {
+        "model": name, "dataset": model.dataset, "base_T": model.base_T, "precision": precision,
+        "test_samples": len(x), "max_drop": max_drop, "optimize_seconds": chosen["seconds"],
+        "schedules": {k: str(s) for k, s in schedules.items()},
+        "best_uniform_schedule": str(chosen["best_uniform"]),
+        "test_accuracy": {k: r.accuracy(y) for k, r in results.items()},
+        "counters": {k: r.counters.total for k, r in results.items()},
+        "synaptic_update_reduction": _ratio(
+            uniform["synaptic_updates"] + uniform["input_macs"],
+            ld["synaptic_updates"] + ld["input_macs"]),
+        "neuron_reduction": _ratio(uniform["neurons_evaluated"], ld["neurons_evaluated"]),
+        "engine": engine_side_by_side(net, schedules, torch.as_tensor(x), threads, repeats,
+                                      precision),
+    }
+    record["engine_speedup"] = {
+        t: _ratio(v["uniform"]["s_per_image"], v["ld"]["s_per_image"])
+        for t, v in record["engine"].items()}
+    if lava and importlib.util.find_spec("lava") is not None:
+        lava_x = x[:lava_sizes[1]]
+        record["lava"] = lava_side_by_side(net, schedules, lava_x, *lava_sizes, repeats,
+                                           precision)
+        record["lava_speedup"] = {
+            mode: _ratio(record["lava"][f"uniform/{mode}"]["s_per_image"],
+                         record["lava"][f"ld/{mode}"]["s_per_image"])
+            for mode in ("sequential", "pipelined")}
+    return record
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=None, help="default: every zoo model")
+    parser.add_argument("--max-drop", type=float, default=0.01)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--test-samples", type=int, default=None, help="default: whole split")
+    parser.add_argument("--no-lava", action="store_true")
+    parser.add_argument("--lava-samples", type=int, nargs=2, default=[1, 9])
+    parser.add_argument("--out", default="ld_vs_uniform")
+    args = parser.parse_args(argv)
+    record = {"machine": machine("cpu"), "models": [], "skipped": {}}
+    for name in args.models or zoo.names():
+        start = time.perf_counter()
+        try:
+            entry = measure(name, args.max_drop, args.threads, args.repeats, not args.no_lava,
+                            tuple(args.lava_samples), args.test_samples)
+        except (ValueError, NotImplementedError) as err:
+            record["skipped"][name] = str(err)
+            print(f"{name}: skipped ({err})")
+            continue
+        entry["benchmark_seconds"] = time.perf_counter() - start
+        record["models"].append(entry)
+        print(f"{name}: {entry['schedules']}, engine speedup {entry['engine_speedup']}, "
+              f"lava {entry.get('lava_speedup')}", flush=True)
+    write_json(args.out, record)
+    return record
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Every benchmark in one command, and the paper-style results table.
+
+Runs :mod:`benchmarks.ld_vs_uniform` (every zoo model at its optimized schedule) and
+:mod:`benchmarks.peers`, writes their JSON under ``benchmarks/results`` and the table
+``benchmarks/results/table.md``: network, data set, base T, uniform and LD test accuracy,
+synaptic-update and neuron reductions, speedup per platform (CPU 1 thread, CPU 2 threads, Lava
+simulation sequential / pipelined; the GPU column only from a ``benchmarks/results/gpu_cuda.json``
+written by :mod:`benchmarks.gpu` on a GPU). Usage::
+
+    python -m benchmarks.run_all [--repeats 5] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from benchmarks import ld_vs_uniform, peers
+from benchmarks.common import RESULTS
+from ldsnn_lava._io import atomic_write_text
+
+
+def _x(value) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def table(ld: dict, peer: dict | None, gpu: dict | None) -> str:
+    """The Markdown results table."""
+    gpu_speedup = {row["model"]: row["speedup"] for row in (gpu or {}).get("engine", [])}
+    m = ld["machine"]
+    lines = [
+        "# LD-SNN vs the given SNN", "",
+        f"Machine: {m['cpu']}, {m['cores']} cores (shared with other jobs while measured), "
+        f"torch {m['torch']}, Python {m['python']}. Speedup = time per image of the uniform "
+        f"schedule at base T / time of the LD schedule, medians of round-robin repeats in one "
+        f"run. CPU 1 thread is our edge-class proxy, not a measured edge device. Reductions "
+        f"count input MACs with synaptic updates. Test accuracy on the held-out test split; "
+        f"schedules chosen on the validation split (max drop "
+        f"{ld['models'][0]['max_drop'] * 100 if ld['models'] else '-'} points).", "",
+        "| network | dataset | base T | LD schedule | uniform acc | LD acc | syn. update red. "
+        "| neuron red. | CPU 1 thr | CPU 2 thr | Lava seq | Lava pipe | GPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in ld["models"]:
+        lava = r.get("lava_speedup", {})
+        lines.append(
+            f"| {r['model']} | {r['dataset']} | {r['base_T']} | `{r['schedules']['ld']}` | "
+            f"{r['test_accuracy']['uniform'] * 100:.1f} | {r['test_accuracy']['ld'] * 100:.1f} | "
+            f"{_x(r['synaptic_update_reduction'])} | {_x(r['neuron_reduction'])} | "
+            f"{_x(r['engine_speedup'].get('1'))} | {_x(r['engine_speedup'].get('2'))} | "
+            f"{_x(lava.get('sequential'))} | {_x(lava.get('pipelined'))} | "
+            f"{_x(gpu_speedup.get(r['model']))} |")
+    for name, why in ld["skipped"].items():
+        lines.append(f"\nSkipped `{name}`: {why}")
+    lines += ["", "Lava per-image seconds (difference of two run sizes) and clock steps:", "",
+              "| network | run | s/image | clock steps (small/large run) |", "|---|---|---|---|"]
+    for r in ld["models"]:
+        for key, v in r.get("lava", {}).items():
+            lines.append(f"| {r['model']} | {key} | {v['s_per_image']:.4f} | "
+                         f"{'/'.join(v['clock_steps'].values())} |")
+    if peer:
+        lines += ["", "## Peers (same network, same weights, uniform T)", "",
+                  peers.markdown(peer)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="200 test images, 2 repeats")
+    args = parser.parse_args(argv)
+    repeats = 2 if args.quick else args.repeats
+    extra = ["--test-samples", "200"] if args.quick else []
+    ld = ld_vs_uniform.main(["--repeats", str(repeats), *extra])
+    peer = peers.main(["--repeats", str(repeats), "--threads", "2"])
+    gpu_path = RESULTS / "gpu_cuda.json"
+    gpu = json.loads(gpu_path.read_text()) if gpu_path.is_file() else None
+    text = table(ld, peer, gpu)
+    atomic_write_text(RESULTS / "table.md", text)
+    print(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
