@@ -1,0 +1,262 @@
+"""Cost models the optimizer minimizes (DESIGN.md section 3).
+
+A cost turns one schedule's per-sample work counters (:class:`ldsnn_lava.engine.Counters`)
+into one number. Four are provided:
+
+``synaptic_updates``
+    Synaptic operations per sample: the ``synaptic_updates`` counter plus ``input_macs`` (the
+    multiply-accumulates of stage 1 under ``direct`` input, which grow with T_1 and would
+    otherwise be free to the search).
+``neurons_evaluated``
+    ``sum_l N_l * T_l`` per sample.
+``energy``
+    A Loihi-style energy model in joules per sample (:class:`LoihiEnergy`).
+``latency``
+    Seconds per sample predicted from a measured per-stage latency profile of this platform
+    (:class:`LatencyProfile`, made by :func:`measure_latency_profile`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ldsnn_lava._io import atomic_write_text
+from ldsnn_lava.engine import Counters, StageEngine, _as_tensor
+from ldsnn_lava.network import Network
+from ldsnn_lava.schedule import Schedule
+
+COST_NAMES = ("synaptic_updates", "neurons_evaluated", "energy", "latency")
+
+
+class Cost:
+    """Base class: ``cost(schedule, counters)`` gives the cost of one schedule per sample.
+
+    Attributes
+    ----------
+    name : str
+        Registry name.
+    unit : str
+        Unit of the value, for reports.
+    """
+
+    name = "cost"
+    unit = ""
+
+    def __call__(self, schedule: Schedule, counters: Counters) -> float:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line for reports."""
+        return f"{self.name} ({self.unit})"
+
+
+class SynapticUpdates(Cost):
+    """Synaptic updates plus input MACs, per sample."""
+
+    name, unit = "synaptic_updates", "synaptic ops/sample"
+
+    def __call__(self, schedule: Schedule, counters: Counters) -> float:
+        return counters.total["synaptic_updates"] + counters.total["input_macs"]
+
+
+class NeuronsEvaluated(Cost):
+    """Neuron updates ``sum_l N_l * T_l`` per sample."""
+
+    name, unit = "neurons_evaluated", "neuron updates/sample"
+
+    def __call__(self, schedule: Schedule, counters: Counters) -> float:
+        return counters.total["neurons_evaluated"]
+
+
+@dataclass(frozen=True)
+class LoihiEnergy(Cost):
+    """A Loihi-style energy model: a fixed energy per synaptic and per neuron update.
+
+    ``E = e_synaptic * (synaptic_updates + input_macs)
+    + e_neuron * (neurons_evaluated + buffer_updates)`` joules per sample.
+
+    Parameters
+    ----------
+    e_synaptic : float
+        Joules per synaptic operation. Default 23.6e-12: the "synaptic spike op" energy of
+        Loihi (14 nm) in Davies et al., "Loihi: A Neuromorphic Manycore Processor with On-Chip
+        Learning", IEEE Micro 38(1):82-99, 2018, Table 2 (minimum energy per synaptic spike
+        operation).
+    e_neuron : float
+        Joules per neuron update. Default 81e-12: the "neuron update, active" energy of the
+        same table (52 pJ inactive; inactive stages of an LD-SNN do no neuron work here).
+
+    Notes
+    -----
+    A rate-buffer update is charged as one neuron update: on Loihi a buffer is a compartment
+    that integrates and re-emits. That is this project's modelling assumption, not a figure of
+    the paper; static power and spike routing (1.7 pJ within a tile, 3.5 pJ per tile hop in
+    the same table) are not modelled.
+    """
+
+    e_synaptic: float = 23.6e-12
+    e_neuron: float = 81e-12
+
+    name = "energy"
+    unit = "J/sample"
+
+    def __post_init__(self):
+        for field in ("e_synaptic", "e_neuron"):
+            value = getattr(self, field)
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"LoihiEnergy {field} must be a finite number >= 0, "
+                                 f"got {value!r}")
+
+    def __call__(self, schedule: Schedule, counters: Counters) -> float:
+        t = counters.total
+        return (self.e_synaptic * (t["synaptic_updates"] + t["input_macs"])
+                + self.e_neuron * (t["neurons_evaluated"] + t["buffer_updates"]))
+
+
+@dataclass(frozen=True)
+class LatencyProfile(Cost):
+    """Per-stage latency of one platform: stage l costs ``fixed[l] + per_step[l] * T_l``
+    seconds per sample; the cost is the sum over stages.
+
+    Parameters
+    ----------
+    fixed : sequence of float
+        Seconds per sample independent of T_l (op set-up, buffer hand-off).
+    per_step : sequence of float
+        Seconds per sample per timestep.
+    platform : str
+        Where it was measured, for reports.
+    """
+
+    fixed: tuple[float, ...]
+    per_step: tuple[float, ...]
+    platform: str = ""
+
+    name = "latency"
+    unit = "s/sample"
+
+    def __post_init__(self):
+        fixed, per_step = tuple(map(float, self.fixed)), tuple(map(float, self.per_step))
+        if len(fixed) != len(per_step) or not fixed:
+            raise ValueError(f"latency profile needs one fixed and one per-step time per "
+                             f"stage, got {len(fixed)} and {len(per_step)}")
+        if not all(np.isfinite(v) and v >= 0 for v in fixed + per_step):
+            raise ValueError("latency profile times must be finite and >= 0")
+        object.__setattr__(self, "fixed", fixed)
+        object.__setattr__(self, "per_step", per_step)
+
+    def __call__(self, schedule: Schedule, counters: Counters) -> float:
+        if schedule.num_stages != len(self.fixed):
+            raise ValueError(f"latency profile has {len(self.fixed)} stages, the schedule "
+                             f"{schedule.num_stages}")
+        steps = np.asarray(schedule.timesteps, dtype=np.float64)
+        return float(np.sum(np.asarray(self.fixed) + np.asarray(self.per_step) * steps))
+
+    def save(self, path: str | Path) -> None:
+        """Write the profile as JSON, atomically."""
+        atomic_write_text(path, json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> LatencyProfile:
+        """Read a profile written by :meth:`save`."""
+        try:
+            data = json.loads(Path(path).read_text())
+            return cls(data["fixed"], data["per_step"], data.get("platform", ""))
+        except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
+            raise ValueError(f"{path}: not a latency profile ({err})") from None
+
+
+def _time_stage(engine: StageEngine, stage: int, x: torch.Tensor, T: int, repeats: int
+                ) -> float:
+    """Median seconds of one stage's forward (plus its buffer) on batch ``x`` at ``T`` steps."""
+    net = engine.net
+    inp = engine.encode(x, T)
+    for previous in range(stage):  # bring the batch to this stage's input
+        out = engine.forward(previous, inp, T)
+        inp = engine.buffer(out.raster, "rate", T, T)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = engine.forward(stage, inp, T)
+        if stage < net.num_stages - 1:
+            engine.buffer(out.raster, "rate", T, T)
+        if engine.device.type == "cuda":
+            torch.cuda.synchronize(engine.device)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def measure_latency_profile(net: Network, x, *, steps: Sequence[int] = (2, 8),
+                            device: str = "cpu", repeats: int = 3) -> LatencyProfile:
+    """Measure each stage's latency on this platform with the torch engine.
+
+    Each stage is timed on the batch ``x`` at two window lengths; a line through the two
+    medians gives its fixed and per-step seconds per sample (negative parts clipped to 0).
+
+    Parameters
+    ----------
+    net : Network
+    x : array-like
+        A batch of representative inputs ``(B, *net.input_shape)``; B in the tens or hundreds.
+    steps : pair of int
+        The two window lengths timed.
+    device : str
+        ``"cpu"`` or ``"cuda"``.
+    repeats : int
+        Timings per point; the median is used.
+
+    Returns
+    -------
+    LatencyProfile
+    """
+    t_lo, t_hi = (int(s) for s in steps)
+    if not 1 <= t_lo < t_hi:
+        raise ValueError(f"steps must be two increasing ints >= 1, got {tuple(steps)}")
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    x = _as_tensor(x, net)
+    if x.shape[0] == 0:
+        raise ValueError("latency profiling needs at least one sample")
+    engine = StageEngine(net, device)
+    x = x.to(engine.device)
+    fixed, per_step = [], []
+    with torch.inference_mode():
+        _time_stage(engine, 0, x, t_lo, 1)  # warm-up
+        for stage in range(net.num_stages):
+            lo = _time_stage(engine, stage, x, t_lo, repeats) / x.shape[0]
+            hi = _time_stage(engine, stage, x, t_hi, repeats) / x.shape[0]
+            slope = max(0.0, (hi - lo) / (t_hi - t_lo))
+            per_step.append(slope)
+            fixed.append(max(0.0, lo - slope * t_lo))
+    platform = f"torch {torch.__version__} on {engine.device.type}"
+    if engine.device.type == "cuda":
+        platform += f" ({torch.cuda.get_device_name(engine.device)})"
+    return LatencyProfile(tuple(fixed), tuple(per_step), platform)
+
+
+def get_cost(cost: str | Cost, *, profile: LatencyProfile | None = None) -> Cost:
+    """Resolve a cost name (see :data:`COST_NAMES`) or pass a :class:`Cost` through.
+
+    ``"latency"`` needs ``profile`` (see :func:`measure_latency_profile`).
+    """
+    if isinstance(cost, Cost):
+        return cost
+    if cost == "synaptic_updates":
+        return SynapticUpdates()
+    if cost == "neurons_evaluated":
+        return NeuronsEvaluated()
+    if cost == "energy":
+        return LoihiEnergy()
+    if cost == "latency":
+        if profile is None:
+            raise ValueError("cost 'latency' needs a measured profile "
+                             "(ldsnn_lava.costs.measure_latency_profile)")
+        return profile
+    raise ValueError(f"unknown cost {cost!r}; choose one of {COST_NAMES}")
