@@ -34,11 +34,12 @@ def _if_block(currents: torch.Tensor, v: torch.Tensor, raster: torch.Tensor, thr
               minus_dtype: torch.dtype) -> None:
     """IF over ``currents`` (T, n) for state ``v`` (n,), spikes into ``raster`` (T, n)."""
     minus = torch.empty(v.shape, dtype=minus_dtype, device=v.device)
+    reset = torch.tensor(threshold, dtype=minus_dtype, device=v.device)  # 0-d: keeps the dtype
     for t in range(currents.shape[0]):
         spikes = raster[t]
         v.add_(currents[t])
         torch.ge(v, threshold, out=spikes)
-        torch.mul(spikes, threshold, out=minus)
+        torch.mul(spikes, reset, out=minus)
         v.sub_(minus)
 
 
@@ -97,10 +98,9 @@ def run_neuron(neuron, currents: torch.Tensor, fixed: bool = False, block: int =
     if is_if:
         threshold = (integer_parameter("IF threshold", neuron.threshold) if fixed
                      else neuron.threshold)
-        # The definition subtracts ``spikes * threshold``: a tensor of the default dtype
-        # (int64 for an int threshold), whatever v's dtype; subtract the very same values.
-        minus_dtype = (torch.ones((), dtype=torch.bool) * threshold).dtype
+        # The definition subtracts ``spikes * threshold`` in v's own dtype.
         v = init.reshape(-1).clone()
+        minus_dtype = v.dtype
         for part in _blocks(v.numel(), block):
             _if_block(flat[:, part], v[part], raster[:, part], threshold, minus_dtype)
         state = (v.view(shape),)

@@ -94,7 +94,7 @@ class IF:
         (v,) = state
         v = v + current
         spikes = v >= threshold
-        v = v - spikes * threshold
+        v = v - (v * 0 + spikes) * threshold  # the reset in v's own dtype
         return (v,), spikes
 
 

@@ -52,7 +52,7 @@ def test_float_kernels_equal_looping_the_definition(neuron, steps, shape, dtype,
 
 @pytest.mark.parametrize("threshold", [0.1, 1 / 3, 0.7])
 def test_if_threshold_not_representable_in_float32(threshold):
-    """The definition subtracts a float32-rounded threshold even from float64 state."""
+    """float64 state is reset by the float64 threshold, not a float32-rounded one."""
     currents = torch.full((40, 3), threshold, dtype=torch.float64)
     neuron = IF(threshold)
     assert_same(run_neuron(neuron, currents, block=2), loop_step(neuron, currents))
