@@ -34,6 +34,7 @@ from ldsnn_lava.engine import PRECISIONS, EvalResult, _as_tensor, _counters
 from ldsnn_lava.network import Network, Stage
 from ldsnn_lava.neurons import IF, CubaLIF, integer_parameter
 from ldsnn_lava.numpy_ops import numpy_chain
+from ldsnn_lava.ops import Scale
 from ldsnn_lava.processes.ld_buffer.process import LDBuffer
 from ldsnn_lava.processes.ld_input.process import LDInput
 from ldsnn_lava.processes.ld_readout.process import LDReadout
@@ -102,6 +103,14 @@ class LavaLDSNN:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         schedule.check(net)
         self.net, self.schedule, self.precision = net, schedule, precision
+        self._stage_ops = [stage.ops for stage in net.stages]
+        self._host_scale = None
+        first = net.stages[0].ops[0]
+        if precision == "fixed" and net.input_encoding == "direct" and isinstance(first, Scale):
+            # As lava-dl drives its input layer: the host computes the affine map of the
+            # input (e.g. a netx input layer's bias_mant) and the stage receives integers.
+            self._host_scale = first.to_torch("cpu", torch.float64)
+            self._stage_ops[0] = (Scale(),) + net.stages[0].ops[1:]
         if precision == "fixed":
             for index, stage in enumerate(net.stages):
                 try:
@@ -120,7 +129,8 @@ class LavaLDSNN:
             raise ValueError("input holds no samples")
         if self.net.input_encoding == "rate":
             return quantize_rate_input(x, self.schedule.timesteps[0]).numpy()
-        data = x.to(torch.float64).numpy()
+        x = x.to(torch.float64)
+        data = (x if self._host_scale is None else self._host_scale(x)).numpy()
         if self.precision == "fixed" and not np.array_equal(data, np.round(data)):
             raise ValueError("fixed precision with direct input needs integer-valued inputs; "
                              "quantize them (QuantizedNetwork.encode_input)")
@@ -143,7 +153,7 @@ class LavaLDSNN:
                 counts_path = create_record(workdir / f"counts_{index}.npy", n,
                                             net.output_shape_of(index), np.int32)
                 counts_paths.append(counts_path)
-            proc = LDStage(ops=stage.ops, neuron=stage.neuron,
+            proc = LDStage(ops=self._stage_ops[index], neuron=stage.neuron,
                            in_shape=net.input_shape_of(index), window=windows[index],
                            num_samples=n, counts_path=counts_path,
                            name=stage.name or f"stage{index}")
