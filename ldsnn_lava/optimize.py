@@ -85,6 +85,14 @@ class Point:
                           for name, v in self.counters.per_stage.items()},
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Point:
+        schedule = Schedule(data["timesteps"], data["buffers"])
+        counters = Counters({name: np.asarray(v, dtype=np.float64)
+                             for name, v in data["per_stage"].items()})
+        return cls(schedule, float(data["accuracy"]), float(data["cost"]), counters,
+                   data["kind"])
+
 
 @dataclass
 class OptimizeResult:
@@ -154,6 +162,31 @@ class OptimizeResult:
     def save(self, path: str | Path) -> None:
         """Write the result as JSON, atomically."""
         atomic_write_text(path, json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> OptimizeResult:
+        """Read a result written by :meth:`save`; ``ValueError`` if it is not one."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err})") from None
+        if not isinstance(data, dict) or data.get("format") != RESULT_FORMAT:
+            raise ValueError(f"{path}: not an ldsnn optimization result "
+                             f"(expected format {RESULT_FORMAT!r})")
+        try:
+            points = {key: Point.from_dict(data[key]) for key in ("chosen", "given",
+                                                                   "best_uniform")}
+            return cls(
+                schedule=Schedule.from_dict(data["schedule"]), **points,
+                front=[Point.from_dict(p) for p in data["front"]],
+                visited=[Point.from_dict(p) for p in data["visited"]],
+                history=data["history"], cost_name=data["cost"]["name"],
+                cost_unit=data["cost"]["unit"], base_T=int(data["base_T"]),
+                max_drop=data["max_drop"], cost_target=data["cost_target"],
+                min_accuracy=data["min_accuracy"], stage_runs=data["stage_runs"],
+                seconds=float(data["seconds"]))
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{path}: malformed optimization result ({err})") from None
 
 
 def pareto_front(points: list[Point]) -> list[Point]:

@@ -1,0 +1,152 @@
+"""Markdown report and PNG plots of an optimization (matplotlib, Agg backend).
+
+:func:`write_report` writes into one folder:
+
+- ``report.md``: the setup, the held-out comparison table, the search summary;
+- ``pareto.png``: validation accuracy vs cost of every point visited, the Pareto front, the
+  given SNN, the cheapest uniform schedule in budget and the LD schedule marked;
+- ``timesteps.png``: per-stage T of the given SNN, the cheapest uniform and the LD schedule;
+- ``synaptic_per_stage.png``: per-stage synaptic updates (input MACs for a direct-input stage 1)
+  on the held-out split, uniform vs LD;
+- ``result.json``: the whole :class:`ldsnn_lava.optimize.OptimizeResult`.
+
+Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ldsnn_lava._io import atomic_write, atomic_write_text  # noqa: E402
+from ldsnn_lava.compare import LABELS, comparison_table  # noqa: E402
+from ldsnn_lava.engine import EvalResult  # noqa: E402
+from ldsnn_lava.optimize import OptimizeResult  # noqa: E402
+
+FILES = ("report.md", "pareto.png", "timesteps.png", "synaptic_per_stage.png", "result.json")
+
+
+def _save(fig, path: Path) -> None:
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
+    plt.close(fig)
+
+
+def plot_pareto(result: OptimizeResult, path: str | Path) -> None:
+    """Accuracy vs cost of every visited point, the front and the three schedules."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ld = [p for p in result.visited if p.kind == "ld"]
+    uniform = [p for p in result.visited if p.kind != "ld"]
+    ax.scatter([p.cost for p in ld], [100 * p.accuracy for p in ld], s=10, c="0.75",
+               label="LD schedules visited")
+    ax.plot([p.cost for p in uniform], [100 * p.accuracy for p in uniform], "o-", c="tab:blue",
+            ms=3, lw=1, label="uniform T = 1..base T")
+    ax.step([p.cost for p in result.front], [100 * p.accuracy for p in result.front],
+            where="post", c="k", lw=1, label="Pareto front")
+    marks = (("given", result.given, "s", "tab:blue"),
+             ("best_uniform", result.best_uniform, "D", "tab:orange"),
+             ("ld", result.chosen, "*", "tab:red"))
+    for key, point, marker, colour in marks:
+        label = f"{LABELS[key]} {list(point.schedule.timesteps)}"
+        ax.scatter([point.cost], [100 * point.accuracy], marker=marker, s=120, c=colour,
+                   edgecolors="k", zorder=5, label=label)
+    if result.min_accuracy is not None:
+        ax.axhline(100 * result.min_accuracy, c="tab:red", ls=":", lw=1, label="budget")
+    if result.cost_target is not None:
+        ax.axvline(result.cost_target, c="tab:red", ls=":", lw=1, label="cost target")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{result.cost_name} ({result.cost_unit})")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
+    _save(fig, Path(path))
+
+
+def _bars(ax, series: dict[str, np.ndarray], ylabel: str) -> None:
+    width = 0.8 / len(series)
+    for i, (label, values) in enumerate(series.items()):
+        ax.bar(np.arange(len(values)) + (i - (len(series) - 1) / 2) * width, values, width,
+               label=label)
+    ax.set_xticks(np.arange(len(next(iter(series.values())))))
+    ax.set_xlabel("stage")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def plot_timesteps(result: OptimizeResult, path: str | Path) -> None:
+    """Per-stage T of the given SNN, the cheapest uniform and the LD schedule."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    _bars(ax, {LABELS["given"]: np.array(result.given.schedule.timesteps),
+               LABELS["best_uniform"]: np.array(result.best_uniform.schedule.timesteps),
+               LABELS["ld"]: np.array(result.schedule.timesteps)}, "timesteps T_l")
+    _save(fig, Path(path))
+
+
+def plot_synaptic(test: dict[str, EvalResult], path: str | Path) -> None:
+    """Per-stage synaptic updates (plus input MACs) on the held-out split."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    _bars(ax, {LABELS[key]: res.counters.per_stage["synaptic_updates"]
+               + res.counters.per_stage["input_macs"] for key, res in test.items()},
+          "synaptic updates / sample")
+    _save(fig, Path(path))
+
+
+def render_markdown(result: OptimizeResult, test: dict[str, EvalResult], y_test, *,
+                    title: str, setup: dict[str, str]) -> str:
+    """The report's Markdown text."""
+    budget = (f"at most {100 * result.max_drop:g} points of validation accuracy below the "
+              f"given SNN" if result.max_drop is not None
+              else f"cost at most {result.cost_target:g} {result.cost_unit}")
+    lines = [f"# {title}", ""]
+    lines += [f"- **{key}**: {value}" for key, value in setup.items()]
+    lines += [f"- **cost minimized**: {result.cost_name} ({result.cost_unit})",
+              f"- **budget**: {budget}", "",
+              "## Held-out test split", "",
+              "Per-sample means; synaptic updates exclude input MACs (counted apart). Ratios are "
+              "baseline / LD (above 1: the LD-SNN does less).", "",
+              comparison_table(test, y_test), "",
+              "## Search (validation split only)", "",
+              "| | schedule | validation accuracy | cost |", "|---|---|---|---|"]
+    for key, point in (("given", result.given), ("best_uniform", result.best_uniform),
+                       ("ld", result.chosen)):
+        lines.append(f"| {LABELS[key]} | `{point.schedule}` | {100 * point.accuracy:.2f} % | "
+                     f"{point.cost:.4g} |")
+    lines += ["", f"{len(result.visited)} schedules evaluated in {result.seconds:.1f} s; stage "
+              f"runs over the split: {result.stage_runs}; {len(result.front)} points on the "
+              f"Pareto front; {len(result.history)} moves accepted.", "",
+              "![Pareto front](pareto.png)", "", "![timesteps](timesteps.png)", "",
+              "![synaptic updates per stage](synaptic_per_stage.png)", ""]
+    return "\n".join(lines)
+
+
+def write_report(out_dir: str | Path, result: OptimizeResult, test: dict[str, EvalResult],
+                 y_test, *, title: str = "LD-SNN optimization report",
+                 setup: dict[str, str] | None = None) -> list[Path]:
+    """Write the report, plots and result JSON into ``out_dir``; returns the paths written.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+    result : OptimizeResult
+    test : dict of str to EvalResult
+        From :func:`ldsnn_lava.compare.held_out` on the test split.
+    y_test : array-like
+        Test labels.
+    title : str
+    setup : dict of str to str, optional
+        Lines such as model and data set shown at the top.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_pareto(result, out / "pareto.png")
+    plot_timesteps(result, out / "timesteps.png")
+    plot_synaptic(test, out / "synaptic_per_stage.png")
+    result.save(out / "result.json")
+    atomic_write_text(out / "report.md",
+                      render_markdown(result, test, y_test, title=title, setup=setup or {}))
+    return [out / name for name in FILES]

@@ -1,0 +1,110 @@
+"""The ``ldsnn`` command line, run as a subprocess like a user would."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ldsnn_optimize_nets import digits_snn
+
+from ldsnn_lava import Schedule
+
+LDSNN = [sys.executable, "-m", "ldsnn_lava.cli"]
+
+
+def run(*args, cwd=None):
+    return subprocess.run([*LDSNN, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+
+
+def assert_user_error(proc, *words):
+    assert proc.returncode != 0, proc.stdout
+    assert "Traceback" not in proc.stderr, proc.stderr
+    for word in words:
+        assert word in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["optimize"], ["evaluate"], ["report"], ["demo"]])
+def test_help(command):
+    proc = run(*command, "--help")
+    assert proc.returncode == 0 and "usage: ldsnn" in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def optimized(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli")
+    proc = run("optimize", "mlp_digits", "--data", "digits", "--limit", "150", "--restarts", "1",
+               "--max-drop", "1.0", "--out", out / "schedule.json", "--report", out / "report")
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_optimize_writes_schedule_result_and_report(optimized):
+    out, proc = optimized
+    schedule = Schedule.load(out / "schedule.json")
+    result = json.loads((out / "schedule.result.json").read_text())
+    assert result["schedule"]["timesteps"] == list(schedule.timesteps)
+    assert result["max_drop"] == pytest.approx(0.01)
+    assert "Held-out test split" in proc.stdout and "cheapest uniform in budget" in proc.stdout
+    for name in ("report.md", "pareto.png", "timesteps.png", "synaptic_per_stage.png"):
+        assert (out / "report" / name).stat().st_size > 0
+    assert (out / "report" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_and_report_commands(optimized, tmp_path):
+    out, _ = optimized
+    proc = run("evaluate", "mlp_digits", "--schedule", out / "schedule.json", "--limit", "100")
+    assert proc.returncode == 0, proc.stderr
+    assert "accuracy:" in proc.stdout and "synaptic_updates:" in proc.stdout
+    proc = run("report", "mlp_digits", "--result", out / "schedule.result.json", "--limit",
+               "100", "--out", tmp_path / "rep")
+    assert proc.returncode == 0, proc.stderr
+    assert "LD-SNN" in (tmp_path / "rep" / "report.md").read_text()
+
+
+def test_model_file_needs_base_T_and_runs_with_it(tmp_path):
+    digits_snn((32,), 0).save(tmp_path / "mine.npz")
+    proc = run("optimize", tmp_path / "mine.npz", "--data", "digits", "--limit", "80",
+               "--out", tmp_path / "s.json")
+    assert_user_error(proc, "--base-T")
+    proc = run("optimize", tmp_path / "mine.npz", "--data", "digits", "--limit", "80",
+               "--base-T", "4", "--restarts", "0", "--out", tmp_path / "s.json")
+    assert proc.returncode == 0, proc.stderr
+    assert Schedule.load(tmp_path / "s.json").num_stages == 2
+
+
+def test_error_paths(tmp_path, optimized):
+    out, _ = optimized
+    assert_user_error(run("optimize", tmp_path / "nope.npz", "--data", "digits"),
+                      "model file not found")
+    assert_user_error(run("optimize", "no_such_model"), "unknown model")
+    assert_user_error(run("optimize", "mlp_digits", "--data", "cifar"),
+                      "unknown data set 'cifar'")
+    for bad in ("150", "-1", "abc"):
+        assert_user_error(run("optimize", "mlp_digits", "--max-drop", bad), "--max-drop")
+    (tmp_path / "bad.json").write_text("{not json")
+    assert_user_error(run("evaluate", "mlp_digits", "--schedule", tmp_path / "bad.json"),
+                      "not valid JSON")
+    (tmp_path / "wrong.json").write_text(Schedule([4, 4], "rate").to_json())
+    assert_user_error(run("evaluate", "mlp_digits", "--schedule", tmp_path / "wrong.json"),
+                      "schedule has 2 stages")
+    assert_user_error(run("evaluate", "mlp_digits", "--schedule", tmp_path / "missing.json"),
+                      "schedule file not found")
+    assert_user_error(run("report", "mlp_digits", "--result", out / "schedule.json"),
+                      "not an ldsnn optimization result")
+    assert not list(Path(tmp_path).glob("*.tmp"))
+
+
+@pytest.mark.lava
+def test_evaluate_on_lava_and_demo(tmp_path, optimized):
+    out, _ = optimized
+    proc = run("evaluate", "mlp_digits", "--schedule", out / "schedule.json", "--limit", "3",
+               "--backend", "lava")
+    assert proc.returncode == 0, proc.stderr
+    assert "backend lava" in proc.stdout
+    proc = run("demo", "--model", "mlp_digits", "--limit", "100", "--restarts", "0",
+               "--lava-samples", "2", "--out", tmp_path / "demo")
+    assert proc.returncode == 0, proc.stderr
+    assert "Lava simulation agrees with the engine on 2 test samples" in proc.stdout
+    assert (tmp_path / "demo" / "report.md").is_file()
