@@ -43,10 +43,11 @@ from tqdm.auto import tqdm
 
 from ldsnn_lava._io import atomic_write_text
 from ldsnn_lava.costs import Cost, LatencyProfile, get_cost
-from ldsnn_lava.engine import Counters, auto_batch_size, evaluate
+from ldsnn_lava.engine import Counters, auto_batch_size
 from ldsnn_lava.network import Network
 from ldsnn_lava.schedule import Schedule
 from ldsnn_lava.stage_cache import Evaluation, PrefixCache
+from ldsnn_lava.uniform import uniform_sweep
 
 RESULT_FORMAT = "ldsnn-optimize-result"
 RESULT_VERSION = 1
@@ -312,15 +313,12 @@ def _descend(search: _Search, start: tuple[int, ...], feasible, better, score, m
 
 def _uniform_points(net: Network, x, y, base_T: int, cost: Cost, device: str, precision: str,
                     batch_size: int) -> list[Point]:
-    """The given SNN at every T in 1..base_T (replay buffers)."""
-    points = []
-    for T in range(base_T, 0, -1):
-        schedule = Schedule.uniform(net, T)
-        result = evaluate(net, schedule, x, device=device, batch_size=batch_size,
-                          precision=precision, record_spikes=False, progress=False)
-        points.append(Point(schedule, result.accuracy(y), cost(schedule, result.counters),
-                            result.counters, "given" if T == base_T else "uniform"))
-    return points
+    """The given SNN at every T in base_T..1 (replay buffers), from one run at base_T."""
+    sweep = uniform_sweep(net, x, y, base_T, device=device, batch_size=batch_size,
+                          precision=precision)
+    return [Point(p.schedule, p.accuracy, cost(p.schedule, p.counters), p.counters,
+                  "given" if p.schedule.timesteps[0] == base_T else "uniform")
+            for p in reversed(sweep)]
 
 
 def optimize(
