@@ -15,6 +15,10 @@ so no window is shifted by runtime delays:
   samples take ``N + L - 1`` periods.
 
 Steps are counted from 0 here (Lava's ``time_step`` counts from 1).
+
+With ``unit="window"`` (the ``window`` process models, for simulation speed) one clock step
+carries a stage's whole window of T_l timesteps, so every window is one step long: the clock
+of the same schedule with every T_l set to 1 (sequential period L, pipelined period 1).
 """
 
 from __future__ import annotations
@@ -54,8 +58,21 @@ class Window:
         return step // self.period - self.lag
 
 
-def stage_windows(schedule: Schedule) -> list[Window]:
-    """One window per stage of ``schedule``."""
+UNITS = ("step", "window")
+
+
+def _clock_schedule(schedule: Schedule, unit: str) -> Schedule:
+    """The schedule whose windows the clock of ``unit`` follows."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    if unit == "step":
+        return schedule
+    return Schedule.uniform(schedule.num_stages, 1, schedule.mode)
+
+
+def stage_windows(schedule: Schedule, unit: str = "step") -> list[Window]:
+    """One window per stage of ``schedule``, on the clock of ``unit`` ("step" or "window")."""
+    schedule = _clock_schedule(schedule, unit)
     steps = schedule.timesteps
     period = schedule.period
     if schedule.mode == "sequential":
@@ -64,7 +81,8 @@ def stage_windows(schedule: Schedule) -> list[Window]:
     return [Window(0, t, period, lag) for lag, t in enumerate(steps)]
 
 
-def total_steps(schedule: Schedule, num_samples: int) -> int:
+def total_steps(schedule: Schedule, num_samples: int, unit: str = "step") -> int:
     """Clock steps needed to stream ``num_samples`` samples through all stages."""
+    schedule = _clock_schedule(schedule, unit)
     periods = num_samples + (schedule.num_stages - 1 if schedule.mode == "pipelined" else 0)
     return periods * schedule.period

@@ -10,6 +10,10 @@ and :meth:`LavaLDSNN.run` builds, runs them with ``Loihi2SimCfg`` and always sto
 Every hop passes its message within the step (no Lava ``Dense``, so no per-hop delay): the
 windows of :mod:`ldsnn_lava.clock` need no shift. Results leave the runtime through record
 files (:mod:`ldsnn_lava.processes.records`) read once after the run.
+
+Two process-model kinds (``to_lava(..., model=...)``): ``step``, one Lava step per timestep,
+the timing of a Loihi mapping; ``window``, one Lava step per window (each stage computes its
+T_l timesteps inside the step), faster to simulate, with identical results.
 """
 
 from __future__ import annotations
@@ -42,7 +46,10 @@ from ldsnn_lava.processes.ld_stage.process import LDStage
 from ldsnn_lava.processes.records import create_record, read_record
 from ldsnn_lava.schedule import Schedule
 
-TAGS = {"float": "floating_pt", "fixed": "fixed_pt"}
+TAGS = {"step": {"float": "floating_pt", "fixed": "fixed_pt"},
+        "window": {"float": "window_floating_pt", "fixed": "window_fixed_pt"}}
+"""Process-model tag per model kind and precision."""
+MODELS = tuple(TAGS)
 
 
 @dataclass
@@ -58,6 +65,8 @@ class LavaGraph:
     num_samples : int
     num_steps : int
         Clock steps that stream all samples through.
+    model : {"step", "window"}
+        The process-model kind the processes were built for (their port shapes differ).
     readout_path, counts_paths
         The record files the processes write.
     """
@@ -70,12 +79,39 @@ class LavaGraph:
     num_steps: int
     readout_path: str
     counts_paths: list[str]
+    model: str = "step"
 
-    def run(self, tag: str) -> None:
-        """Run all steps with ``Loihi2SimCfg(select_tag=tag)``; the runtime is always stopped."""
+    def run(self, tag: str, warmup_steps: int = 0) -> float:
+        """Run all steps with ``Loihi2SimCfg(select_tag=tag)``; the runtime is always stopped.
+
+        Parameters
+        ----------
+        tag : str
+            Process-model tag of the graph's model kind (see :data:`TAGS`).
+        warmup_steps : int
+            Steps run first, untimed: the first ``run`` call compiles the graph and starts
+            the runtime's processes; the remaining steps then run in a second call on the
+            started runtime.
+
+        Returns
+        -------
+        float
+            Wall-clock seconds of the steps after ``warmup_steps`` alone (no compile, start-up
+            or stop), or of the whole run with its start-up when ``warmup_steps`` is 0.
+        """
+        if tag not in TAGS[self.model].values():
+            raise ValueError(f"the processes were built for the {self.model} models; run them "
+                             f"with a tag in {sorted(TAGS[self.model].values())}, not {tag!r}")
+        if not 0 <= warmup_steps < self.num_steps:
+            raise ValueError(f"warmup_steps must be in [0, {self.num_steps}), got {warmup_steps}")
+        cfg = Loihi2SimCfg(select_tag=tag)
         try:
-            self.input.run(condition=RunSteps(num_steps=self.num_steps),
-                           run_cfg=Loihi2SimCfg(select_tag=tag))
+            if warmup_steps:
+                self.input.run(condition=RunSteps(num_steps=warmup_steps), run_cfg=cfg)
+            start = time.perf_counter()
+            self.input.run(condition=RunSteps(num_steps=self.num_steps - warmup_steps),
+                           run_cfg=cfg)
+            return time.perf_counter() - start
         finally:
             self.input.stop()
 
@@ -96,13 +132,17 @@ class LavaLDSNN:
     net : Network
     schedule : Schedule
     precision : {"float", "fixed"}
+    model : {"step", "window"}
     """
 
-    def __init__(self, net: Network, schedule: Schedule, precision: str = "float"):
+    def __init__(self, net: Network, schedule: Schedule, precision: str = "float",
+                 model: str = "step"):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}, got {model!r}")
         schedule.check(net)
-        self.net, self.schedule, self.precision = net, schedule, precision
+        self.net, self.schedule, self.precision, self.model = net, schedule, precision, model
         self._stage_ops = [stage.ops for stage in net.stages]
         self._host_scale = None
         first = net.stages[0].ops[0]
@@ -120,8 +160,8 @@ class LavaLDSNN:
 
     @property
     def tag(self) -> str:
-        """The Lava process-model tag this precision selects."""
-        return TAGS[self.precision]
+        """The Lava process-model tag this model kind and precision select."""
+        return TAGS[self.model][self.precision]
 
     def _encode(self, x) -> np.ndarray:
         x = _as_tensor(x, self.net)
@@ -142,9 +182,15 @@ class LavaLDSNN:
         net, schedule = self.net, self.schedule
         data = self._encode(x)
         n, workdir = len(data), Path(workdir)
-        windows = stage_windows(schedule)
+        window = self.model == "window"
+        steps = schedule.timesteps
+        windows = stage_windows(schedule, self.model)
+
+        def per_window(value):
+            return value if window else None
+
         source = LDInput(data=data, window=windows[0], encoding=net.input_encoding,
-                         name="input")
+                         window_steps=per_window(steps[0]), name="input")
         stages, buffers, counts_paths = [], [], []
         port = source.s_out
         for index, stage in enumerate(net.stages):
@@ -156,6 +202,9 @@ class LavaLDSNN:
             proc = LDStage(ops=self._stage_ops[index], neuron=stage.neuron,
                            in_shape=net.input_shape_of(index), window=windows[index],
                            num_samples=n, counts_path=counts_path,
+                           window_steps=per_window(steps[index]),
+                           input_steps=per_window(
+                               1 if index == 0 and net.input_encoding == "direct" else None),
                            name=stage.name or f"stage{index}")
             port.connect(proc.a_in)
             port = proc.s_out
@@ -164,16 +213,19 @@ class LavaLDSNN:
                 break
             buffer = LDBuffer(shape=net.output_shape_of(index), mode=schedule.buffers[index],
                               upstream=windows[index], downstream=windows[index + 1],
+                              window_steps=per_window((steps[index], steps[index + 1])),
                               name=f"buffer{index}")
             port.connect(buffer.s_in)
             port = buffer.s_out
             buffers.append(buffer)
         readout_path = create_record(workdir / "readout.npy", n, (net.num_classes,), np.float64)
         readout = LDReadout(shape=(net.num_classes,), window=windows[-1], num_samples=n,
-                            path=readout_path, name="readout")
+                            path=readout_path, window_steps=per_window(steps[-1]),
+                            name="readout")
         port.connect(readout.a_in)
-        return LavaGraph(source, stages, buffers, readout, n, total_steps(schedule, n),
-                         readout_path, counts_paths)
+        return LavaGraph(source, stages, buffers, readout, n,
+                         total_steps(schedule, n, self.model), readout_path, counts_paths,
+                         self.model)
 
     def run(self, x) -> EvalResult:
         """Stream the samples ``x`` through Lava; returns what :func:`ldsnn_lava.evaluate`
@@ -218,7 +270,8 @@ def _check_fixed(stage: Stage) -> None:
         stage.neuron.fixed_parameters()
 
 
-def to_lava(net: Network, schedule: Schedule, precision: str = "float") -> LavaLDSNN:
+def to_lava(net: Network, schedule: Schedule, precision: str = "float",
+            model: str = "step") -> LavaLDSNN:
     """Prepare ``net`` under ``schedule`` for Lava.
 
     Parameters
@@ -230,11 +283,19 @@ def to_lava(net: Network, schedule: Schedule, precision: str = "float") -> LavaL
         ``float`` runs the ``floating_pt`` models (float64), ``fixed`` the ``fixed_pt`` models:
         the integer definition of ``evaluate(..., precision="fixed")``; the network needs
         integer parameters (see :func:`ldsnn_lava.quantize.quantize`).
+    model : {"step", "window"}
+        ``step`` (default): one Lava step is one timestep, each stage works in its own
+        window of T_l steps (the timing a Loihi mapping has). ``window``: one Lava step
+        carries a stage's whole window (its T_l steps computed inside the step), for
+        simulation speed: the same spikes, counts and readout sums, but not Loihi-faithful
+        timing. Lava 0.10 costs about 0.1 ms per process per step whatever the process does,
+        so the step models pay per timestep and the window models per window; an LD
+        schedule's fewer timesteps then show as less compute per step.
 
     Raises
     ------
     ValueError
-        On an unknown precision, a schedule that does not fit the network, or (fixed) a
+        On an unknown precision or model, a schedule that does not fit the network, or (fixed) a
         network with non-integer parameters or an AvgPool2d.
 
     Examples
@@ -242,4 +303,4 @@ def to_lava(net: Network, schedule: Schedule, precision: str = "float") -> LavaL
     >>> result = to_lava(net, Schedule([8, 4], "rate")).run(x)  # doctest: +SKIP
     >>> result.predictions, result.spike_counts[0].shape  # doctest: +SKIP
     """
-    return LavaLDSNN(net, schedule, precision)
+    return LavaLDSNN(net, schedule, precision, model)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import tempfile
 import threading
 
 import numpy as np
@@ -20,9 +21,10 @@ from ldsnn_lava.lava_backend import to_lava
 from ldsnn_lava.quantize import quantize
 
 
-def assert_conforms(net: Network, schedule: Schedule, x: np.ndarray, precision: str) -> None:
+def assert_conforms(net: Network, schedule: Schedule, x: np.ndarray, precision: str,
+                    model: str = "step") -> None:
     ref = evaluate(net, schedule, x, dtype=torch.float64, precision=precision)
-    got = to_lava(net, schedule, precision).run(x)
+    got = to_lava(net, schedule, precision, model).run(x)
     for stage, (a, b) in enumerate(zip(ref.spike_counts, got.spike_counts, strict=True)):
         np.testing.assert_array_equal(b, a, err_msg=f"spike counts of stage {stage}")
     np.testing.assert_array_equal(got.readout, ref.readout, err_msg="readout sums")
@@ -41,12 +43,12 @@ cases = st.fixed_dictionaries({
 })
 
 
-def check_case(case: dict, precision: str, n: int = 4) -> None:
+def check_case(case: dict, precision: str, n: int = 4, model: str = "step") -> None:
     fixed = precision == "fixed"
     net = random_network(case["seed"], case["arch"], case["neuron"], fixed, case["encoding"])
     schedule = random_schedule(case["seed"], net.num_stages, case["mode"], case["uniform"])
     x = random_inputs(case["seed"], net, n, fixed)
-    assert_conforms(net, schedule, x, precision)
+    assert_conforms(net, schedule, x, precision, model)
 
 
 LAVA_SETTINGS = settings(max_examples=8, deadline=None, derandomize=True,
@@ -54,29 +56,32 @@ LAVA_SETTINGS = settings(max_examples=8, deadline=None, derandomize=True,
 
 
 @pytest.mark.lava
+@pytest.mark.parametrize("model", ["step", "window"])
 @pytest.mark.parametrize("precision", ["float", "fixed"])
 @LAVA_SETTINGS
 @given(case=cases)
-def test_lava_equals_engine(precision, case):
-    check_case(case, precision)
+def test_lava_equals_engine(precision, model, case):
+    check_case(case, precision, model=model)
 
 
 @pytest.mark.lava
+@pytest.mark.parametrize("model", ["step", "window"])
 @pytest.mark.parametrize("mode", ["sequential", "pipelined"])
-def test_conv_cubalif_ld_schedule(mode):
+def test_conv_cubalif_ld_schedule(mode, model):
     """A fixed case that always covers conv + CubaLIF + rate buffers + T=1 windows."""
     net = random_network(7, "conv", "CubaLIF", True, "direct")
     assert_conforms(net, Schedule([3, 1, 4], "rate", mode), random_inputs(7, net, 3, True),
-                    "fixed")
+                    "fixed", model)
 
 
 @pytest.mark.slow
 @pytest.mark.lava
+@pytest.mark.parametrize("model", ["step", "window"])
 @pytest.mark.parametrize("precision", ["float", "fixed"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases)
-def test_lava_equals_engine_sweep(precision, case):
-    check_case(case, precision, n=12)
+def test_lava_equals_engine_sweep(precision, model, case):
+    check_case(case, precision, n=12, model=model)
 
 
 # --- windows (no Lava) ----------------------------------------------------------------------
@@ -94,6 +99,20 @@ def test_windows_sequential_and_pipelined():
     assert total_steps(Schedule([3, 1, 2], "rate", "pipelined"), 5) == 21
 
 
+def test_window_clock():
+    """Under the window models every stage's window is one clock step long."""
+    seq = stage_windows(Schedule([3, 1, 2], "rate"), "window")
+    assert [(w.offset, w.length, w.period, w.lag) for w in seq] == [
+        (0, 1, 3, 0), (1, 1, 3, 0), (2, 1, 3, 0)]
+    pipe = stage_windows(Schedule([3, 1, 2], "rate", "pipelined"), "window")
+    assert [(w.offset, w.length, w.period, w.lag) for w in pipe] == [
+        (0, 1, 1, 0), (0, 1, 1, 1), (0, 1, 1, 2)]
+    assert total_steps(Schedule([3, 1, 2], "rate"), 5, "window") == 15
+    assert total_steps(Schedule([3, 1, 2], "rate", "pipelined"), 5, "window") == 7
+    with pytest.raises(ValueError, match="unit must be one of"):
+        stage_windows(Schedule([3, 1, 2], "rate"), "tick")
+
+
 def test_window_rejects_bad_geometry():
     with pytest.raises(ValueError, match="does not fit"):
         Window(2, 3, 4)
@@ -109,9 +128,11 @@ def small_net(weight: float = 0.5) -> Network:
                           Stage([Dense(np.ones((2, 3)))], None)])
 
 
-def test_bad_precision_and_schedule_mismatch():
+def test_bad_precision_model_and_schedule_mismatch():
     with pytest.raises(ValueError, match="precision must be one of"):
         to_lava(small_net(), Schedule([2, 2], "rate"), "double")
+    with pytest.raises(ValueError, match="model must be one of"):
+        to_lava(small_net(), Schedule([2, 2], "rate"), model="tick")
     with pytest.raises(ValueError, match="schedule has 3 stages but the network has 2"):
         to_lava(small_net(), Schedule([2, 2, 2], "rate"))
 
@@ -168,3 +189,32 @@ def test_quantized_network_runs_bit_exact_on_lava():
     q = quantize(net)
     x = q.encode_input(rng.random((5, 10)))
     assert_conforms(q.network, Schedule([5, 3], "rate", "pipelined"), x, "fixed")
+
+
+def test_graph_rejects_the_other_model_kind():
+    """Running window-built processes under a step tag (or the reverse) is a clear error."""
+    for built, other in (("window", "step"), ("step", "window")):
+        runner = to_lava(small_net(), Schedule([2, 2], "rate"), model=built)
+        with tempfile.TemporaryDirectory() as workdir:
+            graph = runner.build(np.ones((2, 4)), workdir)
+            with pytest.raises(ValueError, match=f"built for the {built} models"):
+                graph.run(to_lava(small_net(), Schedule([2, 2], "rate"), model=other).tag)
+
+
+@pytest.mark.lava
+def test_timed_run_after_warmup_gives_the_same_results():
+    """``LavaGraph.run(tag, warmup_steps)`` splits the run in two calls: same results."""
+    net = small_net()
+    schedule = Schedule([3, 2], "rate", "pipelined")
+    x = np.arange(20, dtype=np.float64).reshape(5, 4) / 8
+    ref = evaluate(net, schedule, x, dtype=torch.float64)
+    for model in ("step", "window"):
+        runner = to_lava(net, schedule, model=model)
+        with tempfile.TemporaryDirectory() as workdir:
+            graph = runner.build(x, workdir)
+            seconds = graph.run(runner.tag, warmup_steps=2)
+            np.testing.assert_array_equal(graph.readout_sums(), ref.readout)
+            np.testing.assert_array_equal(graph.spike_counts()[0], ref.spike_counts[0])
+        assert seconds > 0
+        with pytest.raises(ValueError, match="warmup_steps must be in"):
+            graph.run(runner.tag, warmup_steps=graph.num_steps)

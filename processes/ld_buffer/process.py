@@ -31,17 +31,29 @@ class LDBuffer(AbstractProcess):
     mode : {"rate", "replay"}
     upstream, downstream : Window
         Windows of the stage before and the stage after the buffer.
+    window_steps : (int, int), optional
+        For the ``window`` process models: the timesteps ``(T_in, T_out)`` of the two stages.
+        One clock step then carries a whole window (the windows are on the window clock,
+        ``ldsnn_lava.clock.stage_windows(schedule, "window")``): ``s_in`` receives the
+        ``(T_in, *shape)`` raster and ``s_out`` sends ``(T_out, *shape)``. ``None``: one
+        clock step is one timestep.
     """
 
     def __init__(self, *, shape: Sequence[int], mode: str, upstream: Window,
-                 downstream: Window, name: str | None = None):
+                 downstream: Window, window_steps: tuple[int, int] | None = None,
+                 name: str | None = None):
         shape = tuple(int(d) for d in shape)
         if mode not in BUFFER_MODES:
             raise ValueError(f"buffer mode must be one of {BUFFER_MODES}, got {mode!r}")
-        if mode == "replay" and upstream.length != downstream.length:
-            raise ValueError(f"'replay' needs equal windows, got {upstream.length} and "
-                             f"{downstream.length} steps; use 'rate'")
+        t_in, t_out = ((upstream.length, downstream.length) if window_steps is None
+                       else (int(window_steps[0]), int(window_steps[1])))
+        if mode == "replay" and t_in != t_out:
+            raise ValueError(f"'replay' needs equal windows, got {t_in} and {t_out} steps; "
+                             f"use 'rate'")
         super().__init__(shape=shape, mode=mode, upstream=upstream, downstream=downstream,
-                         name=name)
-        self.s_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
+                         window_steps=window_steps, name=name)
+        in_shape, out_shape = shape, shape
+        if window_steps is not None:
+            in_shape, out_shape = (t_in, *shape), (t_out, *shape)
+        self.s_in = InPort(shape=in_shape)
+        self.s_out = OutPort(shape=out_shape)

@@ -29,18 +29,30 @@ class LDInput(AbstractProcess):
     window : Window
         Stage 0's window.
     encoding : {"direct", "rate"}
+    window_steps : int, optional
+        For the ``window`` process models: stage 0's timesteps T. One clock step then carries
+        a whole window (``window`` is on the window clock,
+        ``ldsnn_lava.clock.stage_windows(schedule, "window")``) and ``s_out`` sends
+        ``(1, *input_shape)`` (direct: the one current row stage 0 sees every step) or
+        ``(T, *input_shape)`` (rate: the spike raster). ``None``: one clock step is one
+        timestep (the step-faithful ``floating_pt``/``fixed_pt`` models).
     """
 
     def __init__(self, *, data: np.ndarray, window: Window, encoding: str = "direct",
-                 name: str | None = None):
+                 window_steps: int | None = None, name: str | None = None):
         data = np.asarray(data)
         if encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
         if data.ndim < 2 or len(data) == 0:
             raise ValueError(f"data must be (N, *input_shape) with N >= 1, got {data.shape}")
+        steps = window.length if window_steps is None else int(window_steps)
         if encoding == "rate" and (not np.array_equal(data, np.round(data))
-                                   or data.min() < 0 or data.max() > window.length):
-            raise ValueError(f"rate input data must be integer counts in [0, {window.length}] "
+                                   or data.min() < 0 or data.max() > steps):
+            raise ValueError(f"rate input data must be integer counts in [0, {steps}] "
                              f"(use ldsnn_lava.buffers.quantize_rate_input)")
-        super().__init__(data=data, window=window, encoding=encoding, name=name)
-        self.s_out = OutPort(shape=data.shape[1:])
+        super().__init__(data=data, window=window, encoding=encoding,
+                         window_steps=window_steps, name=name)
+        shape = data.shape[1:]
+        if window_steps is not None:
+            shape = (1 if encoding == "direct" else steps, *shape)
+        self.s_out = OutPort(shape=shape)

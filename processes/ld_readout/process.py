@@ -28,11 +28,15 @@ class LDReadout(AbstractProcess):
     num_samples : int
     path : str
         The record file.
+    window_steps : int, optional
+        For the ``window`` process models: the readout stage's timesteps T; ``a_in`` then
+        receives the ``(T, *shape)`` currents of a whole window in one clock step (``window``
+        on the window clock). ``None``: one clock step is one timestep.
     """
 
     def __init__(self, *, shape: Sequence[int], window: Window, num_samples: int, path: str,
-                 name: str | None = None):
+                 window_steps: int | None = None, name: str | None = None):
         shape = tuple(int(d) for d in shape)
         super().__init__(shape=shape, window=window, num_samples=int(num_samples),
-                         path=str(path), name=name)
-        self.a_in = InPort(shape=shape)
+                         path=str(path), window_steps=window_steps, name=name)
+        self.a_in = InPort(shape=shape if window_steps is None else (window_steps, *shape))

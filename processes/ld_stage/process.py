@@ -37,19 +37,38 @@ class LDStage(AbstractProcess):
         A record file (:func:`ldsnn_lava.processes.records.create_record`, shape
         ``(num_samples, *out_shape)``, int32) that receives each sample's per-neuron spike
         counts at the end of its window.
+    window_steps : int, optional
+        For the ``window`` process models: the stage's timesteps T. One clock step then
+        carries the whole window (``window`` is on the window clock,
+        ``ldsnn_lava.clock.stage_windows(schedule, "window")``): ``a_in`` receives
+        ``(input_steps, *in_shape)`` and ``s_out`` sends ``(T, *out_shape)`` (the spike
+        raster, or a readout stage's currents). ``None``: one clock step is one timestep.
+    input_steps : int, optional
+        Rows of the input window (``window`` models only): default T; 1 for stage 0 under
+        direct input, whose one current row holds for every step.
     name : str, optional
     """
 
     def __init__(self, *, ops: Sequence[Op], neuron, in_shape: Sequence[int], window: Window,
-                 num_samples: int, counts_path: str | None = None, name: str | None = None):
+                 num_samples: int, counts_path: str | None = None,
+                 window_steps: int | None = None, input_steps: int | None = None,
+                 name: str | None = None):
         in_shape = tuple(int(d) for d in in_shape)
         out_shape = in_shape
         for op in ops:
             out_shape = op.output_shape(out_shape)
         super().__init__(ops=tuple(ops), neuron=neuron, in_shape=in_shape, out_shape=out_shape,
                          window=window, num_samples=int(num_samples), counts_path=counts_path,
-                         name=name)
+                         window_steps=window_steps, name=name)
         self.out_shape = out_shape
+        if window_steps is not None:
+            rows = window_steps if input_steps is None else input_steps
+            if rows not in (1, window_steps):
+                raise ValueError(f"input_steps must be 1 or window_steps ({window_steps}), "
+                                 f"got {input_steps}")
+            in_shape, out_shape = (rows, *in_shape), (window_steps, *out_shape)
+        elif input_steps is not None:
+            raise ValueError("input_steps needs window_steps")
         self.a_in = InPort(shape=in_shape)
         self.s_out = OutPort(shape=out_shape)
 
