@@ -56,9 +56,10 @@ def schedules(model, max_drop: float) -> dict[str, Schedule]:
     return {"uniform": Schedule.uniform(model.network, model.base_T), "ld": result.schedule}
 
 
-def timed_run(net, schedule: Schedule, kind: str, x: np.ndarray) -> dict:
+def timed_run(net, schedule: Schedule, kind: str, x: np.ndarray, precision: str = "float"
+              ) -> dict:
     """One run: untimed first period (compile, start-up), timed rest; returns time and readout."""
-    runner = to_lava(net, schedule, model=kind)
+    runner = to_lava(net, schedule, precision, kind)
     period = stage_windows(schedule, kind)[0].period
     with tempfile.TemporaryDirectory(prefix="ldsnn-timing-") as workdir:
         graph = runner.build(x, workdir)

@@ -6,9 +6,11 @@ split, ``--max-drop`` of top-1, default 1 point), then on the held-out test spli
 - accuracy and the work counters of both (synaptic-update and neuron-evaluation ratios);
 - torch engine time per image, uniform and LD timed round-robin, with 1 and 2 CPU threads
   (``torch.set_num_threads``: our proxy for an edge-class CPU, not a measured edge device);
-- Lava CPU simulation (``to_lava``) per image, ``sequential`` and ``pipelined``, uniform and LD
-  round-robin: the time of a run on ``small`` samples is subtracted from one on ``large``
-  samples, so compile and process start-up cancel out; Lava clock steps are reported beside.
+- Lava CPU simulation (``to_lava``, step-faithful models) per image, ``sequential`` and
+  ``pipelined``, uniform and LD round-robin on ``--lava-samples`` images: only the steps after
+  a first, untimed period are timed, on the started runtime (compile, start-up and stop
+  excluded; :func:`benchmarks.lava_timing.timed_run`); Lava clock steps are reported beside.
+  :mod:`benchmarks.lava_timing` adds the ``window`` models.
 
 Writes ``benchmarks/results/ld_vs_uniform.json``. Usage::
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
+import statistics
 import time
 
 import torch
@@ -62,31 +65,29 @@ def engine_side_by_side(net, schedules: dict[str, Schedule], x, threads: list[in
     return out
 
 
-def lava_side_by_side(net, schedules: dict[str, Schedule], x, small: int, large: int,
-                      repeats: int, precision: str) -> dict:
-    """Per-image Lava simulation time, sequential and pipelined, by difference of two sizes."""
-    from ldsnn_lava.clock import total_steps
-    from ldsnn_lava.lava_backend import to_lava
+def lava_side_by_side(net, schedules: dict[str, Schedule], x, repeats: int,
+                      precision: str) -> dict:
+    """Per-image Lava simulation time (step models), sequential and pipelined, round-robin:
+    timed steps after a warm-up period, seconds per period (one image per period)."""
+    from benchmarks.lava_timing import timed_run
 
-    runs, steps = {}, {}
-    for name, schedule in schedules.items():
-        for mode in ("sequential", "pipelined"):
-            key = f"{name}/{mode}"
-            runner = to_lava(net, dataclasses.replace(schedule, mode=mode), precision)
-            for size in (small, large):
-                runs[f"{key}/{size}"] = (lambda r=runner, n=size: r.run(x[:n]))
-            steps[key] = {str(n): int(total_steps(runner.schedule, n)) for n in (small, large)}
-    timing = interleaved(runs, repeats)
+    keys = [(name, mode) for name in schedules for mode in ("sequential", "pipelined")]
+    runs: dict[str, list[dict]] = {f"{name}/{mode}": [] for name, mode in keys}
+    for _ in range(repeats):
+        for name, mode in keys:
+            schedule = dataclasses.replace(schedules[name], mode=mode)
+            runs[f"{name}/{mode}"].append(timed_run(net, schedule, "step", x, precision))
     out = {}
-    for key, clock in steps.items():
-        seconds = {n: timing[f"{key}/{n}"]["median_s"] for n in (small, large)}
-        out[key] = {"s_per_image": (seconds[large] - seconds[small]) / (large - small),
-                    "median_s": {str(n): s for n, s in seconds.items()}, "clock_steps": clock}
+    for key, results in runs.items():
+        out[key] = {"s_per_image": statistics.median(r["s_per_sample"] for r in results),
+                    "timed_s": [r["seconds"] for r in results],
+                    "clock_steps": {"timed": str(results[0]["timed_steps"]),
+                                    "total": str(results[0]["lava_steps"])}}
     return out
 
 
 def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: bool,
-            lava_sizes: tuple[int, int], n_test: int | None) -> dict:
+            lava_samples: int, n_test: int | None) -> dict:
     model = zoo.load(name)
     net, precision = model.network, model.precision
     chosen = choose(model, max_drop)
@@ -115,8 +116,7 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
         t: _ratio(v["uniform"]["s_per_image"], v["ld"]["s_per_image"])
         for t, v in record["engine"].items()}
     if lava and importlib.util.find_spec("lava") is not None:
-        lava_x = x[:lava_sizes[1]]
-        record["lava"] = lava_side_by_side(net, schedules, lava_x, *lava_sizes, repeats,
+        record["lava"] = lava_side_by_side(net, schedules, x[:lava_samples], repeats,
                                            precision)
         record["lava_speedup"] = {
             mode: _ratio(record["lava"][f"uniform/{mode}"]["s_per_image"],
@@ -133,7 +133,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--test-samples", type=int, default=None, help="default: whole split")
     parser.add_argument("--no-lava", action="store_true")
-    parser.add_argument("--lava-samples", type=int, nargs=2, default=[1, 9])
+    parser.add_argument("--lava-samples", type=int, default=50,
+                        help="test images per Lava run (>= 2)")
     parser.add_argument("--out", default="ld_vs_uniform")
     args = parser.parse_args(argv)
     record = {"machine": machine("cpu"), "models": [], "skipped": {}}
@@ -141,7 +142,7 @@ def main(argv=None) -> dict:
         start = time.perf_counter()
         try:
             entry = measure(name, args.max_drop, args.threads, args.repeats, not args.no_lava,
-                            tuple(args.lava_samples), args.test_samples)
+                            args.lava_samples, args.test_samples)
         except (ValueError, NotImplementedError) as err:
             record["skipped"][name] = str(err)
             print(f"{name}: skipped ({err})")
