@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ldsnn_lava.loihi.estimate import add_subcommands as loihi_subcommands
 from ldsnn_lava.network import Network
 from ldsnn_lava.schedule import Schedule
 
@@ -336,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, data=False)
     _search_options(p)
     p.set_defaults(func=cmd_demo)
+
+    loihi_subcommands(sub)
     return parser
 
 

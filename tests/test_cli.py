@@ -25,7 +25,8 @@ def assert_user_error(proc, *words):
         assert word in proc.stderr, proc.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["optimize"], ["evaluate"], ["report"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["optimize"], ["evaluate"], ["report"], ["demo"],
+                                     ["estimate"], ["export"]])
 def test_help(command):
     proc = run(*command, "--help")
     assert proc.returncode == 0 and "usage: ldsnn" in proc.stdout
@@ -108,3 +109,20 @@ def test_evaluate_on_lava_and_demo(tmp_path, optimized):
     assert proc.returncode == 0, proc.stderr
     assert "Lava simulation agrees with the engine on 2 test samples" in proc.stdout
     assert (tmp_path / "demo" / "report.md").is_file()
+
+
+def test_estimate_prints_uniform_and_ld_for_a_zoo_model(optimized):
+    schedule = optimized[0] / "schedule.json"
+    proc = run("estimate", "mlp_digits", "--samples", 20, "--schedule", schedule)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ")]
+    assert sum(line.startswith("| uniform") for line in rows) == 2  # sequential, pipelined
+    assert sum(line.startswith("| LD") for line in rows) == 2
+
+
+def test_export_refuses_a_float_network_naming_the_stage(optimized, tmp_path):
+    out = tmp_path / "mlp.net"
+    proc = run("export", "mlp_digits", optimized[0] / "schedule.json", out)
+    assert_user_error(proc, "not exported")
+    assert "stage 0" in proc.stdout and "quantize" in proc.stdout
+    assert not out.exists()
