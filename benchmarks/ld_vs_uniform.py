@@ -1,10 +1,12 @@
 """Wall clock of the given SNN (uniform, base T) against its LD-SNN, side by side in one run.
 
 For every zoo model: the optimizer's schedule (:func:`ldsnn_lava.optimize.optimize`, validation
-split, ``--max-drop`` of top-1, default 1 point), then on the held-out test split:
+split, ``--max-drop`` of top-1, default 1 point) and the cheapest uniform schedule within the same
+budget (DESIGN.md section 3: both baselines are named), then on the held-out test split:
 
-- accuracy and the work counters of both (synaptic-update and neuron-evaluation ratios);
-- torch engine time per image, uniform and LD timed round-robin, with 1 and 2 CPU threads
+- accuracy and the work counters of all three (ratios against the given SNN and against the
+  cheapest uniform schedule);
+- torch engine time per image, all three timed round-robin, with 1 and 2 CPU threads
   (``torch.set_num_threads``: our proxy for an edge-class CPU, not a measured edge device);
 - Lava CPU simulation (``to_lava``, step-faithful models) per image, ``sequential`` and
   ``pipelined``, uniform and LD round-robin on ``--lava-samples`` images: only the steps after
@@ -41,7 +43,7 @@ def choose(model, max_drop: float) -> dict:
     """The optimizer's schedule for ``model`` (validation split only)."""
     x, y = load_dataset(model.dataset).split("validation")
     result = optimize(model.network, base_T=model.base_T, val=(model.preprocess(x), y),
-                      max_drop=max_drop, progress=False)
+                      max_drop=max_drop, precision=model.precision, progress=False)
     return {"schedule": result.schedule, "best_uniform": result.best_uniform.schedule,
             "seconds": result.seconds}
 
@@ -91,13 +93,15 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
     model = zoo.load(name)
     net, precision = model.network, model.precision
     chosen = choose(model, max_drop)
-    schedules = {"uniform": Schedule.uniform(net, model.base_T), "ld": chosen["schedule"]}
+    schedules = {"uniform": Schedule.uniform(net, model.base_T), "ld": chosen["schedule"],
+                 "best_uniform": chosen["best_uniform"]}
     x, y = load_dataset(model.dataset).split("test")
     x = model.preprocess(x)[:n_test]
     y = y[:n_test]
     results = {k: evaluate(net, s, x, precision=precision, record_spikes=False, progress=False)
                for k, s in schedules.items()}
-    uniform, ld = results["uniform"].counters.total, results["ld"].counters.total
+    totals = {k: r.counters.total for k, r in results.items()}
+    work = {k: t["synaptic_updates"] + t["input_macs"] for k, t in totals.items()}
     record = {
         "model": name, "dataset": model.dataset, "base_T": model.base_T, "precision": precision,
         "test_samples": len(x), "max_drop": max_drop, "optimize_seconds": chosen["seconds"],
@@ -105,19 +109,26 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
         "best_uniform_schedule": str(chosen["best_uniform"]),
         "test_accuracy": {k: r.accuracy(y) for k, r in results.items()},
         "counters": {k: r.counters.total for k, r in results.items()},
-        "synaptic_update_reduction": _ratio(
-            uniform["synaptic_updates"] + uniform["input_macs"],
-            ld["synaptic_updates"] + ld["input_macs"]),
-        "neuron_reduction": _ratio(uniform["neurons_evaluated"], ld["neurons_evaluated"]),
+        "synaptic_update_reduction": _ratio(work["uniform"], work["ld"]),
+        "neuron_reduction": _ratio(totals["uniform"]["neurons_evaluated"],
+                                   totals["ld"]["neurons_evaluated"]),
+        "vs_best_uniform": {
+            "synaptic_update_reduction": _ratio(work["best_uniform"], work["ld"]),
+            "neuron_reduction": _ratio(totals["best_uniform"]["neurons_evaluated"],
+                                       totals["ld"]["neurons_evaluated"]),
+        },
         "engine": engine_side_by_side(net, schedules, torch.as_tensor(x), threads, repeats,
                                       precision),
     }
     record["engine_speedup"] = {
         t: _ratio(v["uniform"]["s_per_image"], v["ld"]["s_per_image"])
         for t, v in record["engine"].items()}
+    record["vs_best_uniform"]["engine_speedup"] = {
+        t: _ratio(v["best_uniform"]["s_per_image"], v["ld"]["s_per_image"])
+        for t, v in record["engine"].items()}
     if lava and importlib.util.find_spec("lava") is not None:
-        record["lava"] = lava_side_by_side(net, schedules, x[:lava_samples], repeats,
-                                           precision)
+        record["lava"] = lava_side_by_side(net, {k: schedules[k] for k in ("uniform", "ld")},
+                                           x[:lava_samples], repeats, precision)
         record["lava_speedup"] = {
             mode: _ratio(record["lava"][f"uniform/{mode}"]["s_per_image"],
                          record["lava"][f"ld/{mode}"]["s_per_image"])

@@ -50,10 +50,23 @@ def table(ld: dict, peer: dict | None, gpu: dict | None) -> str:
             f"{_x(r['engine_speedup'].get('1'))} | {_x(r['engine_speedup'].get('2'))} | "
             f"{_x(lava.get('sequential'))} | {_x(lava.get('pipelined'))} | "
             f"{_x(gpu_speedup.get(r['model']))} |")
+    lines += ["", "Against the cheapest uniform schedule within the same budget (the obvious "
+              "alternative: one smaller T for every layer):", "",
+              "| network | cheapest uniform | its acc | LD acc | syn. update red. | neuron red. "
+              "| CPU 1 thr | CPU 2 thr |", "|---|---|---|---|---|---|---|---|"]
+    for r in ld["models"]:
+        vs = r["vs_best_uniform"]
+        lines.append(
+            f"| {r['model']} | `{r['schedules']['best_uniform']}` | "
+            f"{r['test_accuracy']['best_uniform'] * 100:.1f} | "
+            f"{r['test_accuracy']['ld'] * 100:.1f} | {_x(vs['synaptic_update_reduction'])} | "
+            f"{_x(vs['neuron_reduction'])} | {_x(vs['engine_speedup'].get('1'))} | "
+            f"{_x(vs['engine_speedup'].get('2'))} |")
     for name, why in ld["skipped"].items():
         lines.append(f"\nSkipped `{name}`: {why}")
-    lines += ["", "Lava per-image seconds (difference of two run sizes) and clock steps:", "",
-              "| network | run | s/image | clock steps (small/large run) |", "|---|---|---|---|"]
+    lines += ["", "Lava per-image seconds (step models; steps timed after an untimed warm-up "
+              "period on the started runtime) and clock steps:", "",
+              "| network | run | s/image | clock steps (timed/total) |", "|---|---|---|---|"]
     for r in ld["models"]:
         for key, v in r.get("lava", {}).items():
             lines.append(f"| {r['model']} | {key} | {v['s_per_image']:.4f} | "
