@@ -1,12 +1,12 @@
-# One entry point. `make demo` runs the main job, `make test` the test suite; both create
-# the project virtualenv (.venv) on first use and install everything they need.
+# One entry point. `make demo` runs the main job, `make test` the test suite, `make bench` the
+# benchmarks; each creates the project virtualenv (.venv) on first use and installs what it needs.
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test bench lint clean
 
 install: $(STAMP)
 
@@ -23,6 +23,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PIP) -e '.[bench]'
+	$(PIP) --no-deps spikingjelly==2.0.0
+	$(PY) -m benchmarks.run_all
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
