@@ -97,6 +97,17 @@ def _dense(out, inp, **extra):
     ([INPUT, _dense(3, 4), _dense(2, 3)], "only the last layer may have no neuron"),
     ([INPUT, _dense(2, 4, neuron=CUBA)], "last layer must be a readout"),
     ([_dense(2, 4)], "no input layer"),
+    ([INPUT, _dense(3, 4, neuron=CUBA | {"iDecay": 100}, bias=np.array([1.0, 2.0, 3.0])),
+      _dense(2, 3)], "per-neuron bias with iDecay != 4096"),
+    ([INPUT, _dense(3, 4, neuron=CUBA), _dense(2, 3, bias=np.array([1.0, 2.0]))],
+     "a readout bias is not supported"),
+    ([INPUT | {"shape": np.array([1, 4, 4])}, {"type": np.array([b"conv"]),
+      "shape": np.array([2, 3, 3]), "weight": np.ones((2, 1, 3, 3, 1)), "stride": 1,
+      "padding": 0, "dilation": 1, "groups": 1, "neuron": CUBA}, _dense(2, 8)],
+     r"computed output shape \(2, 2, 2\) does not match the stored shape \(2, 3, 3\)"),
+    ([INPUT | {"shape": np.array([1, 4, 4])}, {"type": np.array([b"conv"]),
+      "shape": np.array([2, 2, 2]), "weight": np.ones((2, 1, 3, 3, 1)), "neuron": CUBA},
+      _dense(2, 8)], "layer 1 \\(conv\\): missing field 'groups'"),
 ])
 def test_unsupported_features_name_the_problem(tmp_path, layers, message):
     path = _write(tmp_path / "bad.net", layers)
@@ -115,3 +126,32 @@ def test_small_file_imports_and_unreadable_files(tmp_path):
         pass
     with pytest.raises(ValueError, match="no 'layer' group"):
         from_netx(tmp_path / "empty.net")
+
+
+def test_bias_placement(tmp_path):
+    """A uniform netx bias is the neuron's; a per-neuron one (iDecay 4096) is the op's."""
+    path = _write(tmp_path / "b.net", [
+        INPUT, _dense(3, 4, neuron=CUBA, bias=np.full(3, 5.0)),
+        _dense(3, 3, neuron=CUBA, bias=np.array([1.0, -2.0, 3.0])), _dense(2, 3)])
+    net = from_netx(path)
+    assert net.stages[1].neuron.bias == 5.0 and net.stages[1].ops[0].bias is None
+    assert net.stages[2].neuron.bias == 0.0
+    np.testing.assert_array_equal(net.stages[2].ops[0].bias, [1.0, -2.0, 3.0])
+
+
+def test_readout_integrator(tmp_path):
+    """A never-leaking last layer is the readout only when asked; its bias enters the op,
+    since the integrator's voltage sums input and bias every step."""
+    integrator = CUBA | {"vDecay": 0, "vThMant": 131071}
+    path = _write(tmp_path / "i.net", [
+        INPUT, _dense(3, 4, neuron=CUBA), _dense(1, 3, neuron=integrator, bias=np.array([7.0]))])
+    with pytest.raises(ValueError, match="readout_integrator=True"):
+        from_netx(path)
+    net = from_netx(path, readout_integrator=True)
+    readout = net.stages[-1]
+    assert readout.neuron is None and readout.name == "readout"
+    np.testing.assert_array_equal(readout.ops[0].bias, [7.0])
+    leaky = _write(tmp_path / "l.net", [INPUT, _dense(3, 4, neuron=CUBA),
+                                        _dense(1, 3, neuron=CUBA)])
+    with pytest.raises(ValueError, match="not a readout integrator"):
+        from_netx(leaky, readout_integrator=True)

@@ -51,7 +51,7 @@ import numpy as np
 
 from ldsnn_lava._io import atomic_write
 from ldsnn_lava.clock import stage_windows
-from ldsnn_lava.loihi.netx_read import read_netx
+from ldsnn_lava.importers.netx import from_netx
 from ldsnn_lava.network import Network
 from ldsnn_lava.neurons import IF, CubaLIF
 from ldsnn_lava.ops import Conv2d, Dense, Flatten, Scale
@@ -272,31 +272,18 @@ def read_schedule(path: str | Path) -> Schedule:
             raise ValueError(f"{path}: unreadable stored schedule ({err})") from None
 
 
-def _from_netx():
-    """Issue 4's netx importer if it has landed, else None."""
-    try:
-        from ldsnn_lava.importers.netx import from_netx
-    except ImportError:
-        return None
-    return from_netx
-
-
 def load_netx_with_schedule(path: str | Path) -> tuple[Network, Schedule]:
     """Read a file written by :func:`export_netx`: the network and its LD schedule.
 
-    The network is read with ``ldsnn_lava.importers.netx.from_netx`` when that importer is
-    installed, else with :func:`ldsnn_lava.loihi.netx_read.read_netx`; either way the
-    fixed-point engine's outputs equal those of the exported network.
+    The network is read with :func:`ldsnn_lava.importers.netx.from_netx`; the fixed-point
+    engine's outputs equal those of the exported network.
 
     Returns
     -------
     (Network, Schedule)
     """
     schedule = read_schedule(path)
-    from_netx = _from_netx()
-    net = from_netx(path) if from_netx is not None else read_netx(path)
-    if isinstance(net, tuple):  # an importer that also returns metadata
-        net = net[0]
+    net = from_netx(path)
     schedule.check(net)
     return net, schedule
 

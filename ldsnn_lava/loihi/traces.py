@@ -3,8 +3,9 @@
 lava-dl 0.6's wheel ships, under ``tests/lava/lib/dl/netx/gts/pilotnet_lif/``, a 5-conv +
 4-dense CUBA-LIF network (``network.net``), one input (``image.npy``) and, for every layer,
 the spikes, currents ``u`` and voltages ``v`` recorded on Loihi 2 for 24 steps (25 for the
-output). This module runs the network with :func:`~ldsnn_lava.loihi.netx_read.read_netx`
-and the library's own ops and :meth:`CubaLIF.step(..., fixed=True)
+output). This module reads the network with
+:func:`~ldsnn_lava.importers.netx.from_netx` (``readout_integrator=True``), runs it with the
+library's own ops and :meth:`CubaLIF.step(..., fixed=True)
 <ldsnn_lava.neurons.CubaLIF.step>`, layer by layer and step by step, and compares.
 
 How the recording lines up with our delay-free semantics (all found by this comparison):
@@ -14,8 +15,9 @@ How the recording lines up with our delay-free semantics (all found by this comp
 - Loihi adds one step per hop and resets each layer every 17 steps: stage l's window starts
   at recorded step ``l`` (and again at ``l + 17``). Our step k of stage l is recorded step
   ``l + k`` (``17 + l + k`` for the second window).
-- The recorded ``u`` excludes the layer bias, which netx adds to ``v``; the reader puts it in
-  the op (exact with ``iDecay = 4096``), so ``u`` is compared as ``u - (bias << 6)``.
+- The recorded ``u`` excludes the layer bias, which netx adds to ``v``. The reader keeps a
+  uniform bias in the neuron (outside ``u``) and puts a per-channel or per-neuron one in the
+  op (exact with ``iDecay = 4096``), so ``u`` is compared as ``u - (op bias << 6)``.
 - At a spike step the recorded ``v`` reads 128 (``2 << 6``) where Lava's bit-accurate LIF
   and ours hold 0; the next step continues from 0 on both. ``v`` is compared elsewhere.
 """
@@ -29,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ldsnn_lava.loihi.netx_read import read_netx
+from ldsnn_lava.importers.netx import from_netx
 from ldsnn_lava.network import Network, Stage
 from ldsnn_lava.neurons import FIXED_SHIFT, CubaLIF
 from ldsnn_lava.ops import Scale
@@ -142,7 +144,7 @@ def compare_pilotnet_traces(folder: str | Path | None = None, chained: bool = Tr
         One per stage, input layer first.
     """
     folder = pilotnet_dir() if folder is None else Path(folder)
-    net: Network = read_netx(folder / "network.net", readout_integrator=True)
+    net: Network = from_netx(folder / "network.net", readout_integrator=True)
     image = np.load(folder / "image.npy").transpose(2, 1, 0)[None].astype(np.float64)
     integrator = CubaLIF(threshold=(1 << 17) - 1, current_decay=1.0, voltage_decay=0.0)
     results, inp = [], torch.as_tensor(image)
