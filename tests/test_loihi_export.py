@@ -109,3 +109,14 @@ def test_missing_schedule_is_a_clear_error(tmp_path):
 
     with pytest.raises(ValueError, match="no LD schedule"):
         read_schedule(lava_dl_mnist_path())
+
+
+def test_refuses_a_readout_bias(tmp_path):
+    net = _net(3)
+    readout = net.stages[-1].ops[-1]
+    biased = Dense(readout.weight, np.ones(readout.weight.shape[0]))
+    stages = [*net.stages[:-1], Stage([*net.stages[-1].ops[:-1], biased], None)]
+    bad = Network(net.input_shape, stages)
+    with pytest.raises(ValueError, match=f"stage {bad.num_stages - 1}.*readout bias"):
+        export_netx(bad, Schedule.uniform(bad, 2), tmp_path / "bad.net")
+    assert not (tmp_path / "bad.net").exists()

@@ -38,7 +38,8 @@ neuron is an error naming the stage: we do not write a file lava-dl would load a
 different neuron. (Loihi 2 itself can run such a neuron as a microcoded custom model, outside
 netx.) Also refused, naming the stage: pooling ops (lava-dl 0.6 has no pool loader), a stage
 with more than one synaptic op, an op bias with ``current_decay < 1`` (netx biases enter the
-voltage), non-integer parameters (quantize first), and a readout that is not a dense op.
+voltage), non-integer parameters (quantize first), and a readout that is not a dense op or that
+has a bias (lava-dl adds a readout bias once, ours adds it every step).
 """
 
 from __future__ import annotations
@@ -164,6 +165,9 @@ def _write_stage(layers: h5py.Group, net: Network, index: int, next_layer: int) 
     if isinstance(op, Dense):
         if neuron is None and index != net.num_stages - 1:
             raise ValueError(f"{where}: only the last stage may be a readout")
+        if neuron is None and op.bias is not None and np.any(op.bias != 0):
+            raise ValueError(f"{where}: a readout bias has no netx form (lava-dl adds it once, "
+                             f"our readout every step); drop it or fold it into the argmax")
         group["type"] = np.array([b"dense"])
         group["inFeatures"] = np.int64(op.weight.shape[1])
         group["outFeatures"] = np.int64(op.weight.shape[0])
