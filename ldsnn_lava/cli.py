@@ -17,6 +17,7 @@ import numpy as np
 
 from ldsnn_lava.loihi.estimate import add_subcommands as loihi_subcommands
 from ldsnn_lava.network import Network
+from ldsnn_lava.optimize import DEFAULT_WORK_BUDGET
 from ldsnn_lava.schedule import Schedule
 
 DEFAULT_DEMO_MODEL = "lava_dl_mnist"
@@ -134,7 +135,8 @@ def _run_optimize(model: Model, data, args, progress: bool | None = None):
     max_drop = None if args.cost_target is not None else args.max_drop / 100
     return optimize(model.network, base_T=_base_T(model, args.base_T), val=(x_val, y_val),
                     max_drop=max_drop, cost=args.cost, cost_target=args.cost_target,
-                    restarts=args.restarts, seed=args.seed, profile=profile,
+                    restarts=args.restarts, work_budget=args.work_budget or None,
+                    seed=args.seed, profile=profile,
                     device=args.device, precision=model.precision, progress=progress)
 
 
@@ -273,6 +275,10 @@ def _search_options(p: argparse.ArgumentParser) -> None:
                    help="timesteps of the given SNN (default: the zoo model's)")
     p.add_argument("--restarts", type=int, default=8, help="random restarts (default 8)")
     p.add_argument("--seed", type=int, default=0, help="seed of the restarts (default 0)")
+    p.add_argument("--work-budget", type=float, default=DEFAULT_WORK_BUDGET, metavar="PASSES",
+                   help="most work the search may spend, in passes of the given SNN over the "
+                        "validation split; it stops there with the best schedule found "
+                        f"(default {DEFAULT_WORK_BUDGET:g}; 0: unbounded)")
 
 
 def _common(p: argparse.ArgumentParser, data: bool = True) -> None:

@@ -112,6 +112,17 @@ class PrefixCache:
                 return k
         return 0
 
+    def first_stage_to_run(self, timesteps: Sequence[int]) -> int:
+        """The first stage :meth:`evaluate` would run for these timesteps (``num_stages`` if
+        the schedule was evaluated before, 0 if no prefix is cached)."""
+        steps = tuple(int(t) for t in timesteps)
+        if steps in self._results:
+            return self.net.num_stages
+        for k in range(len(steps) - 1, 0, -1):
+            if steps[:k] in self._counts:
+                return k
+        return 0
+
     def evaluate(self, timesteps: Sequence[int]) -> Evaluation:
         """Accuracy and counters of the all-``rate`` schedule with these timesteps."""
         schedule = ld_schedule(timesteps)

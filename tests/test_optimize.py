@@ -109,10 +109,11 @@ def test_reaches_the_exhaustive_optimum(net, val, grid, max_drop):
                  if e.accuracy >= result.min_accuracy]
     in_budget += [p.cost for p in result.visited if p.kind != "ld" and _within(result, p)]
     assert result.chosen.cost == pytest.approx(min(in_budget))
-    # without restarts the greedy search is worse; the documented worst gap is 30 %
+    # without restarts the greedy search is worse; the documented worst gap is 53 %
     greedy = optimize(net, base_T=8, max_T=8, val=val, max_drop=max_drop, restarts=0,
                       progress=False)
-    assert min(in_budget) <= greedy.chosen.cost <= 1.31 * min(in_budget)
+    assert min(in_budget) <= greedy.chosen.cost <= 1.53 * min(in_budget)
+    assert greedy.chosen.cost <= greedy.best_uniform.cost
 
 
 def test_cost_target_mode(net, val):
@@ -127,6 +128,21 @@ def test_cost_target_mode(net, val):
     with pytest.raises(ValueError, match="no schedule visited meets cost target"):
         optimize(net, base_T=6, val=val, max_drop=None, cost_target=1.0, restarts=0,
                  progress=False)
+
+
+def test_work_budget_stops_the_search_in_budget(net, val):
+    full = optimize(net, base_T=8, val=val, max_drop=0.03, restarts=2, work_budget=None,
+                    progress=False)
+    assert full.work > 2.0
+    cut = optimize(net, base_T=8, val=val, max_drop=0.03, restarts=2, work_budget=2.0,
+                   progress=False)
+    assert 0 < cut.work <= 2.0 and len(cut.visited) < len(full.visited)
+    # the visited points of the cut search are the first ones of the full search
+    assert [p.schedule for p in cut.visited] == [p.schedule for p in full.visited][
+        :len(cut.visited)]
+    assert cut.chosen.accuracy >= cut.min_accuracy
+    assert cut.chosen.cost <= cut.best_uniform.cost
+    assert full.chosen.cost <= cut.chosen.cost
 
 
 @pytest.mark.parametrize("cost", ["neurons_evaluated", "energy"])
@@ -170,6 +186,7 @@ def test_latency_profile_cost(net, val, tmp_path):
     ({"max_drop": None}, "cost_target"),
     ({"cost_target": 5.0}, "not both"),
     ({"max_T": 2}, "max_T"),
+    ({"work_budget": 0.0}, "work_budget"),
 ])
 def test_bad_arguments(net, val, kwargs, match):
     args = {"base_T": 4, "val": val} | kwargs
