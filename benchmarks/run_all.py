@@ -7,7 +7,7 @@ synaptic-update and neuron reductions, speedup per platform (CPU 1 thread, CPU 2
 simulation sequential / pipelined; the GPU column only from a ``benchmarks/results/gpu_cuda.json``
 written by :mod:`benchmarks.gpu` on a GPU). Usage::
 
-    python -m benchmarks.run_all [--repeats 5] [--quick]
+    python -m benchmarks.run_all [--repeats 5] [--quick] [--models NAME ...]
 """
 
 from __future__ import annotations
@@ -81,9 +81,12 @@ def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="200 test images, 2 repeats")
+    parser.add_argument("--models", nargs="+", default=None, help="default: every zoo model")
     args = parser.parse_args(argv)
     repeats = 2 if args.quick else args.repeats
     extra = ["--test-samples", "200"] if args.quick else []
+    if args.models:
+        extra += ["--models", *args.models]
     ld = ld_vs_uniform.main(["--repeats", str(repeats), *extra])
     peer = peers.main(["--repeats", str(repeats), "--threads", "2"])
     gpu_path = RESULTS / "gpu_cuda.json"
