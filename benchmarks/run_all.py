@@ -30,7 +30,8 @@ def table(ld: dict, peer: dict | None, gpu: dict | None) -> str:
     m = ld["machine"]
     lines = [
         "# LD-SNN vs the given SNN", "",
-        f"Machine: {m['cpu']}, {m['cores']} cores (shared with other jobs while measured), "
+        f"Machine: {m['cpu']}, {m['cores']} cores (1-minute load average at start "
+        f"{m['load_average_at_start'][0]:.2f}), "
         f"torch {m['torch']}, Python {m['python']}. Speedup = time per image of the uniform "
         f"schedule at base T / time of the LD schedule, medians of round-robin repeats in one "
         f"run. CPU 1 thread is our edge-class proxy, not a measured edge device. Reductions "
