@@ -25,9 +25,17 @@ def create_record(path: str | Path, num_samples: int, shape: tuple[int, ...], dt
     return str(path)
 
 
-def open_record(path: str | Path) -> np.memmap:
-    """Open a record file for writing rows (in a process model)."""
-    return np.load(str(path), mmap_mode="r+")
+class RecordWriter:
+    """Writes rows of a record file from a process model, mapping the file on first write
+    (in the runtime's own child process, not when the model is built)."""
+
+    def __init__(self, path: str | Path):
+        self._path, self._rows = str(path), None
+
+    def __setitem__(self, sample: int, row: np.ndarray) -> None:
+        if self._rows is None:
+            self._rows = np.load(self._path, mmap_mode="r+")
+        self._rows[sample] = row
 
 
 def read_record(path: str | Path) -> np.ndarray:

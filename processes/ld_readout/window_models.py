@@ -16,7 +16,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from ldsnn_lava.processes.ld_readout.process import LDReadout
-from ldsnn_lava.processes.records import open_record
+from ldsnn_lava.processes.records import RecordWriter
 
 
 class _WindowReadoutModel(PyLoihiProcessModel):
@@ -26,8 +26,7 @@ class _WindowReadoutModel(PyLoihiProcessModel):
         super().__init__(proc_params)
         self._window = proc_params["window"]
         self._num_samples = proc_params["num_samples"]
-        self._path = proc_params["path"]
-        self._record = None
+        self._record = RecordWriter(proc_params["path"])
         self._sum = np.zeros(proc_params["shape"], dtype=self.dtype)
 
     def run_spk(self):
@@ -39,8 +38,6 @@ class _WindowReadoutModel(PyLoihiProcessModel):
             self._sum += current
         sample = self._window.sample(step)
         if 0 <= sample < self._num_samples:
-            if self._record is None:
-                self._record = open_record(self._path)
             self._record[sample] = self._sum
 
 

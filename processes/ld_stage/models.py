@@ -18,7 +18,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from ldsnn_lava.processes.ld_stage.process import LDStage
-from ldsnn_lava.processes.records import open_record
+from ldsnn_lava.processes.records import RecordWriter
 
 from ldsnn_lava.numpy_ops import numpy_chain
 
@@ -33,8 +33,8 @@ class _StageModel(PyLoihiProcessModel):
         self._neuron = proc_params["neuron"]
         self._window = proc_params["window"]
         self._num_samples = proc_params["num_samples"]
-        self._counts_path = proc_params["counts_path"]
-        self._record = None
+        path = proc_params["counts_path"]
+        self._record = None if path is None else RecordWriter(path)
         self._state = None
         self._counts = np.zeros(proc_params["out_shape"], dtype=np.int32)
 
@@ -53,14 +53,12 @@ class _StageModel(PyLoihiProcessModel):
         self._state, spikes = self._neuron.step(self._state, current, fixed=self.fixed)
         self._counts += spikes
         self.s_out.send(spikes.astype(self.dtype))
-        if phase == self._window.length - 1 and self._counts_path is not None:
+        if phase == self._window.length - 1 and self._record is not None:
             self._write_counts(self._window.sample(step))
 
     def _write_counts(self, sample: int) -> None:
         if not 0 <= sample < self._num_samples:
             return
-        if self._record is None:
-            self._record = open_record(self._counts_path)
         self._record[sample] = self._counts
 
 

@@ -21,7 +21,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from ldsnn_lava.processes.ld_stage.process import LDStage
-from ldsnn_lava.processes.records import open_record
+from ldsnn_lava.processes.records import RecordWriter
 
 from ldsnn_lava.numpy_ops import numpy_chain
 
@@ -37,8 +37,8 @@ class _WindowStageModel(PyLoihiProcessModel):
         self._window = proc_params["window"]
         self._steps = proc_params["window_steps"]
         self._num_samples = proc_params["num_samples"]
-        self._counts_path = proc_params["counts_path"]
-        self._record = None
+        path = proc_params["counts_path"]
+        self._record = None if path is None else RecordWriter(path)
         self._raster = np.zeros((self._steps, *proc_params["out_shape"]), dtype=self.dtype)
 
     def run_spk(self):
@@ -58,9 +58,7 @@ class _WindowStageModel(PyLoihiProcessModel):
             state, self._raster[t] = self._neuron.step(state, current, fixed=self.fixed)
         self.s_out.send(self._raster)
         sample = self._window.sample(step)
-        if self._counts_path is not None and 0 <= sample < self._num_samples:
-            if self._record is None:
-                self._record = open_record(self._counts_path)
+        if self._record is not None and 0 <= sample < self._num_samples:
             self._record[sample] = np.count_nonzero(self._raster, axis=0)
 
 
