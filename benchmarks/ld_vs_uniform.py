@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import importlib.util
 import statistics
+import sys
 import time
 
 import torch
@@ -39,11 +40,12 @@ def _ratio(a: float, b: float) -> float | None:
     return a / b if b else None
 
 
-def choose(model, max_drop: float) -> dict:
+def choose(model, max_drop: float, work_budget: float) -> dict:
     """The optimizer's schedule for ``model`` (validation split only)."""
     x, y = load_dataset(model.dataset).split("validation")
     result = optimize(model.network, base_T=model.base_T, val=(model.preprocess(x), y),
-                      max_drop=max_drop, precision=model.precision, progress=False)
+                      max_drop=max_drop, precision=model.precision, work_budget=work_budget,
+                      progress=False)
     return {"schedule": result.schedule, "best_uniform": result.best_uniform.schedule,
             "seconds": result.seconds}
 
@@ -89,10 +91,10 @@ def lava_side_by_side(net, schedules: dict[str, Schedule], x, repeats: int,
 
 
 def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: bool,
-            lava_samples: int, n_test: int | None) -> dict:
+            lava_samples: int, n_test: int | None, work_budget: float = 100.0) -> dict:
     model = zoo.load(name)
     net, precision = model.network, model.precision
-    chosen = choose(model, max_drop)
+    chosen = choose(model, max_drop, work_budget)
     schedules = {"uniform": Schedule.uniform(net, model.base_T), "ld": chosen["schedule"],
                  "best_uniform": chosen["best_uniform"]}
     x, y = load_dataset(model.dataset).split("test")
@@ -104,7 +106,8 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
     work = {k: t["synaptic_updates"] + t["input_macs"] for k, t in totals.items()}
     record = {
         "model": name, "dataset": model.dataset, "base_T": model.base_T, "precision": precision,
-        "test_samples": len(x), "max_drop": max_drop, "optimize_seconds": chosen["seconds"],
+        "test_samples": len(x), "max_drop": max_drop, "work_budget": work_budget,
+        "optimize_seconds": chosen["seconds"],
         "schedules": {k: str(s) for k, s in schedules.items()},
         "best_uniform_schedule": str(chosen["best_uniform"]),
         "test_accuracy": {k: r.accuracy(y) for k, r in results.items()},
@@ -146,14 +149,18 @@ def main(argv=None) -> dict:
     parser.add_argument("--no-lava", action="store_true")
     parser.add_argument("--lava-samples", type=int, default=50,
                         help="test images per Lava run (>= 2)")
+    parser.add_argument("--work-budget", type=float, default=100.0,
+                        help="optimizer work budget in passes of the given SNN (default 100)")
     parser.add_argument("--out", default="ld_vs_uniform")
     args = parser.parse_args(argv)
-    record = {"machine": machine("cpu"), "models": [], "skipped": {}}
+    command = " ".join(["python -m benchmarks.ld_vs_uniform",
+                        *(sys.argv[1:] if argv is None else argv)])
+    record = {"machine": machine("cpu"), "command": command, "models": [], "skipped": {}}
     for name in args.models or zoo.names():
         start = time.perf_counter()
         try:
             entry = measure(name, args.max_drop, args.threads, args.repeats, not args.no_lava,
-                            args.lava_samples, args.test_samples)
+                            args.lava_samples, args.test_samples, args.work_budget)
         except (ValueError, NotImplementedError) as err:
             record["skipped"][name] = str(err)
             print(f"{name}: skipped ({err})")

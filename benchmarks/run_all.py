@@ -7,7 +7,7 @@ synaptic-update and neuron reductions, speedup per platform (CPU 1 thread, CPU 2
 simulation sequential / pipelined; the GPU column only from a ``benchmarks/results/gpu_cuda.json``
 written by :mod:`benchmarks.gpu` on a GPU). Usage::
 
-    python -m benchmarks.run_all [--repeats 5] [--quick] [--models NAME ...]
+    python -m benchmarks.run_all [--repeats 5] [--quick] [--models NAME ...] [--include JSON ...]
 """
 
 from __future__ import annotations
@@ -24,25 +24,33 @@ def _x(value) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
-def table(ld: dict, peer: dict | None, gpu: dict | None) -> str:
-    """The Markdown results table."""
+def _run_line(run: dict) -> str:
+    m = run["machine"]
+    samples = sorted({r["test_samples"] for r in run["models"]})
+    return (f"- `{run.get('command', 'python -m benchmarks.ld_vs_uniform')}`: "
+            f"{', '.join(r['model'] for r in run['models'])}; {m['cpu']}, {m['cores']} cores, "
+            f"1-minute load average at start {m['load_average_at_start'][0]:.2f}, torch "
+            f"{m['torch']}, Python {m['python']}; {'/'.join(map(str, samples))} test images")
+
+
+def table(runs: list[dict], peer: dict | None, gpu: dict | None) -> str:
+    """The Markdown results table, one row per model of the ``ld_vs_uniform`` runs."""
     gpu_speedup = {row["model"]: row["speedup"] for row in (gpu or {}).get("engine", [])}
-    m = ld["machine"]
+    models = [r for run in runs for r in run["models"]]
+    drops = sorted({r["max_drop"] * 100 for r in models})
     lines = [
         "# LD-SNN vs the given SNN", "",
-        f"Machine: {m['cpu']}, {m['cores']} cores (1-minute load average at start "
-        f"{m['load_average_at_start'][0]:.2f}), "
-        f"torch {m['torch']}, Python {m['python']}. Speedup = time per image of the uniform "
-        f"schedule at base T / time of the LD schedule, medians of round-robin repeats in one "
-        f"run. CPU 1 thread is our edge-class proxy, not a measured edge device. Reductions "
-        f"count input MACs with synaptic updates. Test accuracy on the held-out test split; "
-        f"schedules chosen on the validation split (max drop "
-        f"{ld['models'][0]['max_drop'] * 100 if ld['models'] else '-'} points).", "",
+        "Speedup = time per image of the uniform schedule at base T / time of the LD schedule, "
+        "medians of round-robin repeats in one run. CPU 1 thread is our edge-class proxy, not a "
+        "measured edge device. Reductions count input MACs with synaptic updates. Test accuracy "
+        "on the held-out test split (or its first images where the run says so); schedules "
+        f"chosen on the validation split (max drop {'/'.join(f'{d:g}' for d in drops)} points). "
+        "Runs:", "", *(_run_line(run) for run in runs), "",
         "| network | dataset | base T | LD schedule | uniform acc | LD acc | syn. update red. "
         "| neuron red. | CPU 1 thr | CPU 2 thr | Lava seq | Lava pipe | GPU |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in ld["models"]:
+    for r in models:
         lava = r.get("lava_speedup", {})
         lines.append(
             f"| {r['model']} | {r['dataset']} | {r['base_T']} | `{r['schedules']['ld']}` | "
@@ -55,7 +63,7 @@ def table(ld: dict, peer: dict | None, gpu: dict | None) -> str:
               "alternative: one smaller T for every layer):", "",
               "| network | cheapest uniform | its acc | LD acc | syn. update red. | neuron red. "
               "| CPU 1 thr | CPU 2 thr |", "|---|---|---|---|---|---|---|---|"]
-    for r in ld["models"]:
+    for r in models:
         vs = r["vs_best_uniform"]
         lines.append(
             f"| {r['model']} | `{r['schedules']['best_uniform']}` | "
@@ -63,12 +71,12 @@ def table(ld: dict, peer: dict | None, gpu: dict | None) -> str:
             f"{r['test_accuracy']['ld'] * 100:.1f} | {_x(vs['synaptic_update_reduction'])} | "
             f"{_x(vs['neuron_reduction'])} | {_x(vs['engine_speedup'].get('1'))} | "
             f"{_x(vs['engine_speedup'].get('2'))} |")
-    for name, why in ld["skipped"].items():
+    for name, why in ((n, w) for run in runs for n, w in run["skipped"].items()):
         lines.append(f"\nSkipped `{name}`: {why}")
     lines += ["", "Lava per-image seconds (step models; steps timed after an untimed warm-up "
               "period on the started runtime) and clock steps:", "",
               "| network | run | s/image | clock steps (timed/total) |", "|---|---|---|---|"]
-    for r in ld["models"]:
+    for r in models:
         for key, v in r.get("lava", {}).items():
             lines.append(f"| {r['model']} | {key} | {v['s_per_image']:.4f} | "
                          f"{'/'.join(v['clock_steps'].values())} |")
@@ -83,6 +91,9 @@ def main(argv=None) -> str:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="200 test images, 2 repeats")
     parser.add_argument("--models", nargs="+", default=None, help="default: every zoo model")
+    parser.add_argument("--include", nargs="+", default=[], metavar="NAME",
+                        help="also tabulate these earlier ld_vs_uniform result JSONs (names "
+                             "under benchmarks/results, e.g. a slow model run on its own)")
     args = parser.parse_args(argv)
     repeats = 2 if args.quick else args.repeats
     extra = ["--test-samples", "200"] if args.quick else []
@@ -92,7 +103,8 @@ def main(argv=None) -> str:
     peer = peers.main(["--repeats", str(repeats), "--threads", "2"])
     gpu_path = RESULTS / "gpu_cuda.json"
     gpu = json.loads(gpu_path.read_text()) if gpu_path.is_file() else None
-    text = table(ld, peer, gpu)
+    earlier = [json.loads((RESULTS / f"{name}.json").read_text()) for name in args.include]
+    text = table([ld, *earlier], peer, gpu)
     atomic_write_text(RESULTS / "table.md", text)
     print(text)
     return text
