@@ -29,16 +29,19 @@ def engine_row(name: str, device: str, samples: int | None, repeats: int) -> dic
     net = model.network
     xv, yv = load_dataset(model.dataset).split("validation")
     chosen = optimize(net, base_T=model.base_T, val=(model.preprocess(xv), yv), max_drop=0.01,
-                      device=device, progress=False).schedule
+                      device=device, precision=model.precision, progress=False).schedule
     x, y = load_dataset(model.dataset).split("test")
     x = torch.as_tensor(model.preprocess(x)[:samples], device=device)
     schedules = {"uniform": Schedule.uniform(net, model.base_T), "ld": chosen}
-    fns = {k: (lambda s=s: evaluate(net, s, x, device=device, record_spikes=False,
-                                    progress=False)) for k, s in schedules.items()}
+    fns = {k: (lambda s=s: evaluate(net, s, x, device=device, precision=model.precision,
+                                    record_spikes=False, progress=False))
+           for k, s in schedules.items()}
     timing = interleaved(fns, repeats, device)
-    accuracy = {k: evaluate(net, s, x, device=device, progress=False).accuracy(y[:len(x)])
+    accuracy = {k: evaluate(net, s, x, device=device, precision=model.precision,
+                            progress=False).accuracy(y[:len(x)])
                 for k, s in schedules.items()}
-    return {"model": name, "schedules": {k: str(s) for k, s in schedules.items()},
+    return {"model": name, "precision": model.precision,
+            "schedules": {k: str(s) for k, s in schedules.items()},
             "test_accuracy": accuracy,
             "s_per_image": {k: t["median_s"] / len(x) for k, t in timing.items()},
             "speedup": timing["uniform"]["median_s"] / timing["ld"]["median_s"]}
@@ -53,7 +56,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit("no CUDA device; use --device cpu --quick for a smoke run")
-    models = ["mlp_digits"] if args.quick else [n for n in zoo.TRAINED if n in zoo.names()]
+    models = ["mlp_digits"] if args.quick else zoo.names()
     samples, repeats = (32, 1) if args.quick else (None, 5)
     rows, skipped = [], {}
     for name in models:
