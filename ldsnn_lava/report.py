@@ -74,7 +74,8 @@ def _bars(ax, series: dict[str, np.ndarray], ylabel: str) -> None:
     ax.set_xticks(np.arange(len(next(iter(series.values())))))
     ax.set_xlabel("stage")
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, ncol=len(series), loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              frameon=False)  # above the axes: never over a bar
     ax.grid(axis="y", alpha=0.3)
 
 
