@@ -36,9 +36,7 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_pareto(result: OptimizeResult, path: str | Path) -> None:
-    """Accuracy vs cost of every visited point, the front and the three schedules."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+def _pareto_panel(ax, result: OptimizeResult) -> None:
     ld = [p for p in result.visited if p.kind == "ld"]
     uniform = [p for p in result.visited if p.kind != "ld"]
     ax.scatter([p.cost for p in ld], [100 * p.accuracy for p in ld], s=10, c="0.75",
@@ -60,9 +58,27 @@ def plot_pareto(result: OptimizeResult, path: str | Path) -> None:
         ax.axvline(result.cost_target, c="tab:red", ls=":", lw=1, label="cost target")
     ax.set_xscale("log")
     ax.set_xlabel(f"{result.cost_name} ({result.cost_unit})")
-    ax.set_ylabel("validation accuracy (%)")
-    ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
+
+
+def plot_pareto(result: OptimizeResult, path: str | Path) -> None:
+    """Accuracy vs cost of every visited point, the front and the three schedules: the whole
+    search on the left, zoomed on the schedules near the three marked ones on the right."""
+    fig, (whole, zoom) = plt.subplots(1, 2, figsize=(10.0, 4.4))
+    for ax in (whole, zoom):
+        _pareto_panel(ax, result)
+    whole.set_ylabel("validation accuracy (%)")
+    whole.set_title("whole search", fontsize=9)
+    marked = [result.given, result.best_uniform, result.chosen]
+    low = 100 * min(p.accuracy for p in marked) - 2.0
+    high = 100 * max(p.accuracy for p in result.visited) + 0.5
+    near = [p.cost for p in result.visited if 100 * p.accuracy >= low]
+    zoom.set_ylim(low, high)
+    zoom.set_xlim(min(near) / 1.15, max(near) * 1.15)
+    zoom.set_title("near the budget", fontsize=9)
+    handles, labels = whole.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, ncol=3, loc="lower center",
+               bbox_to_anchor=(0.5, -0.12), frameon=False)
     _save(fig, Path(path))
 
 
