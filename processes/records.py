@@ -26,13 +26,17 @@ def create_record(path: str | Path, num_samples: int, shape: tuple[int, ...], dt
 
 
 class RecordWriter:
-    """Writes rows of a record file from a process model, mapping the file on first write
-    (in the runtime's own child process, not when the model is built)."""
+    """Writes rows of a ``num_samples``-row record file from a process model, mapping the file
+    on first write (in the runtime's own child process, not when the model is built)."""
 
-    def __init__(self, path: str | Path):
-        self._path, self._rows = str(path), None
+    def __init__(self, path: str | Path, num_samples: int):
+        self._path, self._num_samples, self._rows = str(path), num_samples, None
 
-    def __setitem__(self, sample: int, row: np.ndarray) -> None:
+    def write(self, sample: int, row: np.ndarray) -> None:
+        """Store ``row`` as sample ``sample``'s; periods that carry no sample (a pipeline's
+        fill and drain, ``sample`` outside the record) write nothing."""
+        if not 0 <= sample < self._num_samples:
+            return
         if self._rows is None:
             self._rows = np.load(self._path, mmap_mode="r+")
         self._rows[sample] = row

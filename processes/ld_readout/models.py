@@ -21,8 +21,7 @@ class _ReadoutModel(PyLoihiProcessModel):
     def __init__(self, proc_params):
         super().__init__(proc_params)
         self._window = proc_params["window"]
-        self._num_samples = proc_params["num_samples"]
-        self._record = RecordWriter(proc_params["path"])
+        self._record = RecordWriter(proc_params["path"], proc_params["num_samples"])
         self._sum = np.zeros(proc_params["shape"], dtype=self.dtype)
 
     def run_spk(self):
@@ -34,9 +33,7 @@ class _ReadoutModel(PyLoihiProcessModel):
             self._sum[...] = 0
         self._sum += self.a_in.recv()
         if phase == self._window.length - 1:
-            sample = self._window.sample(step)
-            if 0 <= sample < self._num_samples:
-                self._record[sample] = self._sum
+            self._record.write(self._window.sample(step), self._sum)
 
 
 @implements(proc=LDReadout, protocol=LoihiProtocol)

@@ -25,8 +25,7 @@ class _WindowReadoutModel(PyLoihiProcessModel):
     def __init__(self, proc_params):
         super().__init__(proc_params)
         self._window = proc_params["window"]
-        self._num_samples = proc_params["num_samples"]
-        self._record = RecordWriter(proc_params["path"])
+        self._record = RecordWriter(proc_params["path"], proc_params["num_samples"])
         self._sum = np.zeros(proc_params["shape"], dtype=self.dtype)
 
     def run_spk(self):
@@ -37,8 +36,7 @@ class _WindowReadoutModel(PyLoihiProcessModel):
         for current in self.a_in.recv():
             self._sum += current
         sample = self._window.sample(step)
-        if 0 <= sample < self._num_samples:
-            self._record[sample] = self._sum
+        self._record.write(sample, self._sum)
 
 
 @implements(proc=LDReadout, protocol=LoihiProtocol)

@@ -32,9 +32,8 @@ class _StageModel(PyLoihiProcessModel):
         self._ops = numpy_chain(proc_params["ops"], self.dtype)
         self._neuron = proc_params["neuron"]
         self._window = proc_params["window"]
-        self._num_samples = proc_params["num_samples"]
         path = proc_params["counts_path"]
-        self._record = None if path is None else RecordWriter(path)
+        self._record = None if path is None else RecordWriter(path, proc_params["num_samples"])
         self._state = None
         self._counts = np.zeros(proc_params["out_shape"], dtype=np.int32)
 
@@ -54,12 +53,7 @@ class _StageModel(PyLoihiProcessModel):
         self._counts += spikes
         self.s_out.send(spikes.astype(self.dtype))
         if phase == self._window.length - 1 and self._record is not None:
-            self._write_counts(self._window.sample(step))
-
-    def _write_counts(self, sample: int) -> None:
-        if not 0 <= sample < self._num_samples:
-            return
-        self._record[sample] = self._counts
+            self._record.write(self._window.sample(step), self._counts)
 
 
 @implements(proc=LDStage, protocol=LoihiProtocol)

@@ -36,9 +36,8 @@ class _WindowStageModel(PyLoihiProcessModel):
         self._neuron = proc_params["neuron"]
         self._window = proc_params["window"]
         self._steps = proc_params["window_steps"]
-        self._num_samples = proc_params["num_samples"]
         path = proc_params["counts_path"]
-        self._record = None if path is None else RecordWriter(path)
+        self._record = None if path is None else RecordWriter(path, proc_params["num_samples"])
         self._raster = np.zeros((self._steps, *proc_params["out_shape"]), dtype=self.dtype)
 
     def run_spk(self):
@@ -57,9 +56,8 @@ class _WindowStageModel(PyLoihiProcessModel):
         for t, current in enumerate(currents):
             state, self._raster[t] = self._neuron.step(state, current, fixed=self.fixed)
         self.s_out.send(self._raster)
-        sample = self._window.sample(step)
-        if self._record is not None and 0 <= sample < self._num_samples:
-            self._record[sample] = np.count_nonzero(self._raster, axis=0)
+        if self._record is not None:
+            self._record.write(self._window.sample(step), np.count_nonzero(self._raster, axis=0))
 
 
 @implements(proc=LDStage, protocol=LoihiProtocol)
