@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from ldsnn_lava import Network, Schedule, datasets, evaluate, zoo
+from ldsnn_lava.uniform import uniform_sweep
 from ldsnn_lava.zoo import train
-from ldsnn_lava.zoo.curve import uniform_accuracy_curve
 
 
 def test_names():
@@ -38,7 +38,7 @@ def test_curve_equals_evaluate_at_each_T():
     model = zoo.load("lenet_mnist5k")
     data = datasets.load("mnist5k")
     x, y = data.x_val[:60], data.y_val[:60]
-    curve = uniform_accuracy_curve(model.network, x, y, 12, dtype=torch.float64)
+    curve = [p.accuracy for p in uniform_sweep(model.network, x, y, 12, dtype=torch.float64)]
     for T in (1, 3, 12):
         result = evaluate(model.network, Schedule.uniform(model.network, T), x,
                           dtype=torch.float64, record_spikes=False)
@@ -51,7 +51,7 @@ def test_curve_rate_encoding_falls_back_to_evaluate():
     rate = Network(net.input_shape, net.stages, input_encoding="rate")
     data = datasets.load("digits")
     x, y = data.x_val[:40], data.y_val[:40]
-    curve = uniform_accuracy_curve(rate, x, y, 5)
+    curve = [p.accuracy for p in uniform_sweep(rate, x, y, 5)]
     expected = [evaluate(rate, Schedule.uniform(rate, T), x).accuracy(y) for T in range(1, 6)]
     assert list(curve) == expected
 
@@ -79,4 +79,4 @@ def test_errors(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="python -m ldsnn_lava.zoo.train --model mlp_digits"):
         zoo.load("mlp_digits")
     with pytest.raises(ValueError, match="max_T and batch_size"):
-        uniform_accuracy_curve(None, [], [], 0)
+        uniform_sweep(None, [], [], 0)

@@ -32,7 +32,7 @@ from torch import nn
 from ldsnn_lava import datasets
 from ldsnn_lava._io import atomic_write_text
 from ldsnn_lava.importers.torch_convert import from_torch
-from ldsnn_lava.zoo.curve import uniform_accuracy_curve
+from ldsnn_lava.uniform import uniform_sweep
 
 MODELS_DIR = Path(__file__).parent / "models"
 MAX_T = 64
@@ -132,8 +132,8 @@ def build(name: str, out_dir: Path = MODELS_DIR) -> dict:
     model = train_ann(recipe, data)
     trained = time.perf_counter()
     net = from_torch(model, data.x_train, PERCENTILE, name=name)
-    val = uniform_accuracy_curve(net, data.x_val, data.y_val, MAX_T)
-    test = uniform_accuracy_curve(net, data.x_test, data.y_test, MAX_T)
+    val, test = [np.array([p.accuracy for p in uniform_sweep(net, x, y, MAX_T)])
+                 for x, y in ((data.x_val, data.y_val), (data.x_test, data.y_test))]
     base_t = choose_base_t(val)
     record = {
         "name": name,
