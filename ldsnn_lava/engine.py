@@ -131,8 +131,9 @@ class StageEngine:
         self.dtype = torch.float64 if self.fixed else dtype
         self._ops = [[op.to_torch(self.device, self.dtype) for op in s.ops] for s in net.stages]
         # float64 holds every per-sample count of synaptic updates exactly (below 2**53)
-        self._fan_outs = [torch.as_tensor(f, dtype=torch.float64, device=self.device).flatten()
-                          for f in net.fan_outs]
+        #: each stage's structural fan-out per input element, flattened, float64 (exact counts)
+        self.fan_outs = [torch.as_tensor(f, dtype=torch.float64, device=self.device).flatten()
+                         for f in net.fan_outs]
 
     def _apply_ops(self, stage: int, x: torch.Tensor) -> torch.Tensor:
         for fn in self._ops[stage]:
@@ -166,7 +167,7 @@ class StageEngine:
             currents = self._apply_ops(stage, inp.raster.flatten(0, 1).to(self.dtype))
             currents = currents.view(steps, batch, *currents.shape[1:])
             counts = spike_counts(inp.raster).flatten(1).to(torch.float64)
-            synaptic = counts @ self._fan_outs[stage]
+            synaptic = counts @ self.fan_outs[stage]
         if neuron is None:
             return StageOutput(None, currents.sum(0).to(torch.float64), synaptic)
         _, raster = run_neuron(neuron, currents[:T], fixed=self.fixed)

@@ -75,8 +75,6 @@ def uniform_sweep(
         return [UniformPoint(s, r.accuracy(y), r.counters)
                 for s, r in zip(schedules, results, strict=True)]
     engine = StageEngine(net, device, dtype, precision)
-    fan_outs = [torch.as_tensor(f.reshape(-1), dtype=torch.float64, device=engine.device)
-                for f in net.fan_outs]
     last = net.num_stages - 1
     correct = np.zeros(max_T, dtype=np.int64)
     synaptic = np.zeros((max_T, net.num_stages))  # per T, summed over samples
@@ -85,7 +83,7 @@ def uniform_sweep(
             inp = engine.encode(x[begin:begin + batch_size].to(engine.device), max_T)
             for stage in range(last + 1):
                 if stage > 0:
-                    per_step = inp.raster.flatten(2).to(torch.float64) @ fan_outs[stage]
+                    per_step = inp.raster.flatten(2).to(torch.float64) @ engine.fan_outs[stage]
                     synaptic[:, stage] += per_step.sum(1).cumsum(0).cpu().numpy()
                 if stage < last:
                     inp = StageInput(raster=engine.forward(stage, inp, max_T).raster)
