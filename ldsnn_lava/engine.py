@@ -130,8 +130,8 @@ class StageEngine:
         self.fixed = precision == "fixed"
         self.dtype = torch.float64 if self.fixed else dtype
         self._ops = [[op.to_torch(self.device, self.dtype) for op in s.ops] for s in net.stages]
-        # float64 holds every per-sample count of synaptic updates exactly (below 2**53)
-        #: each stage's structural fan-out per input element, flattened, float64 (exact counts)
+        #: each stage's structural fan-out per input element, flattened; float64 holds every
+        #: per-sample count of synaptic updates exactly (below 2**53)
         self.fan_outs = [torch.as_tensor(f, dtype=torch.float64, device=self.device).flatten()
                          for f in net.fan_outs]
 
