@@ -3,9 +3,11 @@
 Currents shaped like LeNet's first stage (3456 neurons per sample by default), batch
 ``--batch``, window ``--T``; each pair is checked equal before it is timed round-robin:
 
-- neuron window: :func:`ldsnn_lava.kernels.run_neuron` vs looping ``neuron.step`` (IF, CubaLIF);
-- rate buffer: :func:`ldsnn_lava.kernels.rate_emit` vs :func:`ldsnn_lava.buffers.rate_raster`;
-- spike counts: :func:`ldsnn_lava.kernels.spike_counts` vs ``raster.sum(0)``.
+- neuron window: :func:`~ldsnn_lava.engine.kernels.run_neuron` vs looping ``neuron.step``
+  (IF, CubaLIF);
+- rate buffer: :func:`~ldsnn_lava.engine.kernels.rate_emit` vs
+  :func:`ldsnn_lava.buffers.rate_raster`;
+- spike counts: :func:`ldsnn_lava.engine.kernels.spike_counts` vs ``raster.sum(0)``.
 
 Writes ``benchmarks/results/engine_speed.json``. Usage::
 
@@ -21,7 +23,7 @@ import torch
 from benchmarks.common import interleaved, machine, write_json
 from ldsnn_lava import IF, CubaLIF
 from ldsnn_lava.buffers import rate_raster
-from ldsnn_lava.kernels import rate_emit, run_neuron, spike_counts
+from ldsnn_lava.engine.kernels import rate_emit, run_neuron, spike_counts
 
 
 def _definition(neuron, currents):

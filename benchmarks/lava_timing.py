@@ -34,13 +34,13 @@ import time
 
 import numpy as np
 import torch
+from ldsnn_lava.processes.graph import to_lava
 
 from benchmarks.common import RESULTS, machine, write_json
 from ldsnn_lava import Schedule, evaluate, zoo
 from ldsnn_lava._io import atomic_write_text
 from ldsnn_lava.clock import stage_windows
 from ldsnn_lava.datasets import load as load_dataset
-from ldsnn_lava.lava_backend import to_lava
 from ldsnn_lava.optimize import optimize
 
 CONFIGS = (("step", "sequential"), ("step", "pipelined"),

@@ -2,7 +2,7 @@
 
 For every zoo model: the optimizer's schedule (:func:`ldsnn_lava.optimize.optimize`, validation
 split, ``--max-drop`` of top-1, default 1 point) and the cheapest uniform schedule within the same
-budget (DESIGN.md section 3: both baselines are named), then on the held-out test split:
+budget (docs/design.md, methodology: both baselines are named), then on the held-out test split:
 
 - accuracy and the work counters of all three (ratios against the given SNN and against the
   cheapest uniform schedule);

@@ -1,4 +1,4 @@
-"""Spike buffers between stages (DESIGN.md section 2), in integers only.
+"""Spike buffers between stages (``docs/design.md``), in integers only.
 
 A ``rate`` buffer counts each neuron's spikes ``c`` (0 <= c <= t_in) over the upstream window
 of ``t_in`` steps, then emits over the downstream window of ``t_out`` steps with an integer
@@ -24,8 +24,6 @@ import numpy as np
 import torch
 
 Array = Any  # numpy.ndarray or torch.Tensor
-
-BUFFER_MODES = ("rate", "replay")
 
 
 def rate_initial_accumulator(counts: Array, t_in: int) -> Array:

@@ -1,8 +1,8 @@
-"""When each stage of an LD-SNN is active in a clocked runtime (DESIGN.md section 2, timing).
+"""When each stage of an LD-SNN is active in a clocked runtime (``docs/design.md``, timing).
 
 A :class:`Window` is the run of steps in which one stage works, repeated every ``period``
 steps. The Lava processes read their windows from it and nothing else, so a process graph
-wired by hand behaves exactly like one built by :func:`ldsnn_lava.lava_backend.to_lava` when it
+wired by hand behaves exactly like one built by :func:`ldsnn_lava.to_lava` when it
 uses :func:`stage_windows`.
 
 The Lava processes pass messages with no delay (a value sent in step t is received in step t),
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ldsnn_lava.options import Mode, ModelKind, parse_option
 from ldsnn_lava.schedule import Schedule
 
 
@@ -58,31 +59,27 @@ class Window:
         return step // self.period - self.lag
 
 
-UNITS = ("step", "window")
-
-
-def _clock_schedule(schedule: Schedule, unit: str) -> Schedule:
+def _clock_schedule(schedule: Schedule, unit: ModelKind | str) -> Schedule:
     """The schedule whose windows the clock of ``unit`` follows."""
-    if unit not in UNITS:
-        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
-    if unit == "step":
+    if parse_option(ModelKind, unit, "unit") == ModelKind.STEP:
         return schedule
     return Schedule.uniform(schedule.num_stages, 1, schedule.mode)
 
 
-def stage_windows(schedule: Schedule, unit: str = "step") -> list[Window]:
+def stage_windows(schedule: Schedule, unit: ModelKind | str = ModelKind.STEP) -> list[Window]:
     """One window per stage of ``schedule``, on the clock of ``unit`` ("step" or "window")."""
     schedule = _clock_schedule(schedule, unit)
     steps = schedule.timesteps
     period = schedule.period
-    if schedule.mode == "sequential":
+    if schedule.mode == Mode.SEQUENTIAL:
         offsets = [sum(steps[:i]) for i in range(len(steps))]
         return [Window(o, t, period) for o, t in zip(offsets, steps, strict=True)]
     return [Window(0, t, period, lag) for lag, t in enumerate(steps)]
 
 
-def total_steps(schedule: Schedule, num_samples: int, unit: str = "step") -> int:
+def total_steps(schedule: Schedule, num_samples: int,
+                unit: ModelKind | str = ModelKind.STEP) -> int:
     """Clock steps needed to stream ``num_samples`` samples through all stages."""
     schedule = _clock_schedule(schedule, unit)
-    periods = num_samples + (schedule.num_stages - 1 if schedule.mode == "pipelined" else 0)
+    periods = num_samples + (schedule.num_stages - 1 if schedule.mode == Mode.PIPELINED else 0)
     return periods * schedule.period

@@ -1,4 +1,4 @@
-"""Honest evaluation of an optimization on held-out data (DESIGN.md section 3).
+"""Honest evaluation of an optimization on held-out data (``docs/design.md``, methodology).
 
 :func:`held_out` runs the three schedules every result names (the given SNN at its base T,
 the cheapest uniform schedule within budget, the LD schedule) on a split the search never

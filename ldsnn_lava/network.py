@@ -1,30 +1,32 @@
-"""The network model: a feed-forward chain of stages (DESIGN.md section 2).
+"""The network model: a feed-forward chain of stages (``docs/design.md``, semantics).
 
 A :class:`Stage` is a sequence of linear ops (see :mod:`ldsnn_lava.ops`) followed by a neuron
 population, or by nothing for the readout stage, which sums its input current over its window.
 A :class:`Network` checks shapes, parameters and structure when it is built, so a malformed
 network fails at construction with an error that names the stage.
+
+Files and other tools: ``Network.load``/``save``, ``from_netx``, ``from_nir``/``to_nir`` and
+``from_torch`` delegate to the format modules of :mod:`ldsnn_lava.formats`, which register their
+readers and writers here (:func:`register_format`) when ``ldsnn_lava`` is imported. The network
+model itself knows no file format, and no format module is imported by it.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from ldsnn_lava._io import atomic_write
-from ldsnn_lava.neurons import IF, NEURON_TYPES, CubaLIF, Neuron
-from ldsnn_lava.ops import OP_TYPES, Conv2d, Dense, Op, Scale, Shape
-
-NETWORK_FORMAT = "ldsnn-network"
-NETWORK_VERSION = 1
-ENCODINGS = ("direct", "rate")
+from ldsnn_lava.errors import InvalidNetwork
+from ldsnn_lava.neurons import NEURON_TYPES, Neuron
+from ldsnn_lava.ops import Op, Shape
+from ldsnn_lava.options import InputEncoding, parse_option
+from ldsnn_lava.torch_ops import torch_op
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,14 +64,14 @@ class Network:
         Shape of one input sample, e.g. ``(784,)`` or ``(1, 28, 28)``.
     stages : sequence of Stage
         Spiking stages, then exactly one readout stage (``neuron=None``) at the end.
-    input_encoding : {"direct", "rate"}
-        ``direct``: the input is stage 1's input every step; ``rate``: x in [0, 1] is
+    input_encoding : InputEncoding or str
+        ``"direct"``: the input is stage 0's input every step; ``"rate"``: x in [0, 1] is
         turned into spikes by the rate rule.
     name : str, optional
 
     Raises
     ------
-    ValueError
+    InvalidNetwork
         On an empty network, a misplaced or missing readout, a stage without synaptic op,
         a wrong weight shape, or non-finite parameters; the message names the stage.
     """
@@ -78,19 +80,22 @@ class Network:
         self,
         input_shape: Sequence[int],
         stages: Sequence[Stage],
-        input_encoding: str = "direct",
+        input_encoding: InputEncoding | str = InputEncoding.DIRECT,
         name: str | None = None,
     ):
-        self.input_shape: Shape = tuple(int(d) for d in input_shape)
+        try:
+            self.input_shape: Shape = tuple(int(d) for d in input_shape)
+        except (TypeError, ValueError):
+            raise InvalidNetwork(f"input_shape must be a sequence of ints, got "
+                                 f"{input_shape!r}") from None
         self.stages: tuple[Stage, ...] = tuple(stages)
-        self.input_encoding = input_encoding
+        self.input_encoding = parse_option(InputEncoding, input_encoding, "input_encoding")
         self.name = name
-        if input_encoding not in ENCODINGS:
-            raise ValueError(f"input_encoding must be one of {ENCODINGS}, got {input_encoding!r}")
         if not self.input_shape or min(self.input_shape) < 1:
-            raise ValueError(f"input_shape must be non-empty positive ints, got {input_shape!r}")
+            raise InvalidNetwork(f"input_shape must be non-empty positive ints, got "
+                                 f"{input_shape!r}")
         if not self.stages:
-            raise ValueError("a network needs at least one stage (the readout)")
+            raise InvalidNetwork("a network needs at least one stage (the readout)")
         self._shapes = self._infer_shapes()
 
     def _infer_shapes(self) -> list[tuple[Shape, Shape]]:
@@ -99,23 +104,25 @@ class Network:
         for index, stage in enumerate(self.stages):
             where = f"stage {index}" + (f" ({stage.name})" if stage.name else "")
             if not isinstance(stage, Stage):
-                raise ValueError(f"{where}: expected a Stage, got {type(stage).__name__}")
+                raise InvalidNetwork(f"{where}: expected a Stage, got {type(stage).__name__}")
             if stage.is_readout and index != last:
-                raise ValueError(f"{where}: the readout (neuron=None) must be the last stage")
+                raise InvalidNetwork(f"{where}: the readout (neuron=None) must be the last stage")
             if not stage.is_readout and index == last:
-                raise ValueError(f"{where}: the last stage must be a readout (neuron=None)")
-            if stage.neuron is not None and not isinstance(stage.neuron, IF | CubaLIF):
-                raise ValueError(f"{where}: unknown neuron {stage.neuron!r}")
+                raise InvalidNetwork(f"{where}: the last stage must be a readout (neuron=None)")
+            if stage.neuron is not None and not isinstance(stage.neuron,
+                                                            tuple(NEURON_TYPES.values())):
+                raise InvalidNetwork(f"{where}: unknown neuron {stage.neuron!r}")
             if not any(isinstance(op, Op) and not op.is_reshape for op in stage.ops):
-                raise ValueError(f"{where}: needs at least one synaptic op (Dense, Conv2d, ...)")
+                raise InvalidNetwork(f"{where}: needs at least one synaptic op (Dense, Conv2d, "
+                                     f"...)")
             in_shape = shape
             for op in stage.ops:
                 if not isinstance(op, Op):
-                    raise ValueError(f"{where}: expected an op, got {type(op).__name__}")
+                    raise InvalidNetwork(f"{where}: expected an op, got {type(op).__name__}")
                 try:
                     shape = op.output_shape(shape)
-                except ValueError as err:
-                    raise ValueError(f"{where}: {err}") from None
+                except InvalidNetwork as err:
+                    raise InvalidNetwork(f"{where}: {err}") from None
             shapes.append((in_shape, shape))
         return shapes
 
@@ -153,109 +160,60 @@ class Network:
             parts.append(f"{ops}->{neuron}{self.output_shape_of(index)}")
         return f"Network({' | '.join(parts)})"
 
-    # --- saving ------------------------------------------------------------------------------
+    # --- files and other tools (delegated to ldsnn_lava.formats) ------------------------------
 
     def save(self, path: str | Path) -> None:
-        """Write the network to an ``.npz`` file (atomically)."""
-        arrays, stages = {}, []
-        for s, stage in enumerate(self.stages):
-            ops = []
-            for o, op in enumerate(stage.ops):
-                fields = {
-                    f.name: getattr(op, f.name)
-                    for f in dataclasses.fields(op)
-                    if not isinstance(getattr(op, f.name), np.ndarray)
-                }
-                for key, value in op.parameters().items():
-                    arrays[f"s{s}_o{o}_{key}"] = value
-                ops.append({"type": type(op).__name__, "fields": fields,
-                            "arrays": sorted(op.parameters())})
-            neuron = None
-            if stage.neuron is not None:
-                neuron = {"type": type(stage.neuron).__name__,
-                          "params": dataclasses.asdict(stage.neuron)}
-            stages.append({"name": stage.name, "ops": ops, "neuron": neuron})
-        meta = {"format": NETWORK_FORMAT, "version": NETWORK_VERSION, "name": self.name,
-                "input_shape": list(self.input_shape), "input_encoding": self.input_encoding,
-                "stages": stages}
-
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, __meta__=np.array(json.dumps(meta)), **arrays)
-
-        atomic_write(path, write)
+        """Write the network to an ``.npz`` file, atomically; see
+        :func:`ldsnn_lava.formats.npz.write_network`."""
+        _format("npz", "writer")(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Network:
-        """Read a network written by :meth:`save`."""
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
-        except (OSError, ValueError) as err:
-            raise ValueError(f"{path}: not a readable ldsnn network file ({err})") from None
-        try:
-            meta = json.loads(str(arrays.pop("__meta__")))
-        except (KeyError, json.JSONDecodeError):
-            raise ValueError(f"{path}: not an ldsnn network file (no metadata)") from None
-        if meta.get("format") != NETWORK_FORMAT or meta.get("version") != NETWORK_VERSION:
-            raise ValueError(f"{path}: unsupported network format/version "
-                             f"{meta.get('format')!r}/{meta.get('version')!r}")
-        stages = []
-        for s, spec in enumerate(meta["stages"]):
-            ops = []
-            for o, op in enumerate(spec["ops"]):
-                if op["type"] not in OP_TYPES:
-                    raise ValueError(f"{path}: stage {s}: unknown op type {op['type']!r}")
-                params = {key: arrays[f"s{s}_o{o}_{key}"] for key in op["arrays"]}
-                fields = {k: tuple(v) if isinstance(v, list) else v
-                          for k, v in op["fields"].items()}
-                ops.append(OP_TYPES[op["type"]](**fields, **params))
-            neuron = None
-            if spec["neuron"] is not None:
-                neuron = NEURON_TYPES[spec["neuron"]["type"]](**spec["neuron"]["params"])
-            stages.append(Stage(ops, neuron, spec.get("name")))
-        return cls(meta["input_shape"], stages, meta["input_encoding"], meta.get("name"))
-
-    # --- importers and exporters (see ldsnn_lava.importers) -----------------------------------
+        """Read a network written by :meth:`save`; see
+        :func:`ldsnn_lava.formats.npz.read_network`."""
+        return _format("npz", "reader")(path)
 
     @classmethod
-    def from_netx(cls, path: str | Path) -> Network:
-        """Import a lava-dl netx HDF5 file; see :func:`ldsnn_lava.importers.netx.from_netx`."""
-        from ldsnn_lava.importers.netx import from_netx
-
-        return from_netx(path)
+    def from_netx(cls, path: str | Path, **options) -> Network:
+        """Import a lava-dl netx HDF5 file; see :func:`ldsnn_lava.formats.netx.read_network`."""
+        return _format("netx", "reader")(path, **options)
 
     @classmethod
-    def from_torch(cls, model, calibration_x, percentile: float = 99.9, **options) -> Network:
+    def from_torch(cls, model, calibration_x, **options) -> Network:
         """Convert a sequential torch ANN to an IF SNN; see
-        :func:`ldsnn_lava.importers.torch_convert.from_torch`."""
-        from ldsnn_lava.importers.torch_convert import from_torch
-
-        return from_torch(model, calibration_x, percentile, **options)
+        :func:`ldsnn_lava.formats.torch_ann.from_torch`."""
+        return _format("torch", "reader")(model, calibration_x, **options)
 
     @classmethod
-    def from_nir(cls, graph_or_path) -> Network:
-        """Import a NIR graph or file; see :func:`ldsnn_lava.importers.nir_io.from_nir`."""
-        from ldsnn_lava.importers.nir_io import from_nir
+    def from_nir(cls, graph_or_path, **options) -> Network:
+        """Import a NIR graph or file; see :func:`ldsnn_lava.formats.nir.read_network`."""
+        return _format("nir", "reader")(graph_or_path, **options)
 
-        return from_nir(graph_or_path)
-
-    def to_nir(self):
-        """Export to a ``nir.NIRGraph``; see :func:`ldsnn_lava.importers.nir_io.to_nir`."""
-        from ldsnn_lava.importers.nir_io import to_nir
-
-        return to_nir(self)
+    def to_nir(self, schedule=None, **options):
+        """Export to a ``nir.NIRGraph``; see :func:`ldsnn_lava.formats.nir.to_nir`."""
+        return _format("nir", "writer")(self, schedule, **options)
 
 
-def _structural_twin(op: Op) -> Op:
-    """The same connectivity with all weights one and no bias: outputs > 0 where reached."""
-    if isinstance(op, Dense):
-        return Dense(np.ones_like(op.weight))
-    if isinstance(op, Conv2d):
-        return Conv2d(np.ones_like(op.weight), stride=op.stride, padding=op.padding)
-    if isinstance(op, Scale):
-        return Scale()
-    return op
+_FORMATS: dict[str, dict[str, Callable[..., Any]]] = {}
+
+
+def register_format(name: str, *, reader: Callable[..., Any] | None = None,
+                    writer: Callable[..., Any] | None = None) -> None:
+    """Register a format's network reader and/or writer under ``name`` (the format modules of
+    :mod:`ldsnn_lava.formats` call this when they are imported)."""
+    entry = _FORMATS.setdefault(name, {})
+    if reader is not None:
+        entry["reader"] = reader
+    if writer is not None:
+        entry["writer"] = writer
+
+
+def _format(name: str, role: str) -> Callable[..., Any]:
+    try:
+        return _FORMATS[name][role]
+    except KeyError:
+        raise RuntimeError(f"no {role} registered for format {name!r}; import ldsnn_lava (it "
+                           f"imports ldsnn_lava.formats) before using it") from None
 
 
 def stage_fan_out(ops: Sequence[Op], in_shape: Shape, chunk: int = 256) -> np.ndarray:
@@ -267,7 +225,7 @@ def stage_fan_out(ops: Sequence[Op], in_shape: Shape, chunk: int = 256) -> np.nd
     synaptic = [op for op in ops if not op.is_reshape]
     if len(synaptic) == 1:
         return synaptic[0].fan_out(in_shape).reshape(in_shape)
-    twins = [_structural_twin(op).to_torch("cpu", torch.float64) for op in ops]
+    twins = [torch_op(op.structural_twin(), "cpu", torch.float64) for op in ops]
     size = int(np.prod(in_shape))
     fan_out = np.empty(size, dtype=np.int64)
     for start in range(0, size, chunk):

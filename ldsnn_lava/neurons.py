@@ -1,4 +1,4 @@
-"""Neuron models: the one definition every backend follows (DESIGN.md section 2).
+"""Neuron models: the one definition every backend follows (``docs/design.md``, semantics).
 
 Each model is a frozen dataclass of parameters with two pure functions:
 

@@ -1,45 +1,58 @@
 """Linear synaptic operations: what a stage applies to its input before its neurons.
 
-Each op is a small frozen dataclass holding numpy parameters, with three jobs:
+Each op is a small frozen dataclass holding numpy parameters. What it *is* lives here:
 
 - ``output_shape(in_shape)`` checks that the op fits its input and says what it produces;
-- ``to_torch(device, dtype)`` returns a function that applies it to a batch ``(B, *in_shape)``;
 - ``fan_out(in_shape)`` gives each input element's structural fan-out: how many outputs it
-  reaches (DESIGN.md section 2, work counters). Structural means "by connectivity", so a zero
+  reaches (``docs/design.md``, work counters). Structural means "by connectivity", so a zero
   weight still counts as a synapse, and a convolution's edge taps that fall into padding do not.
+
+What an op *does* on a backend is one ``functools.singledispatch`` function per backend or
+format, registered per op type: :func:`ldsnn_lava.torch_ops.torch_op` (the engine),
+:func:`ldsnn_lava.numpy_ops.numpy_op` (the Lava process models), and the format writers; a test
+checks that every op type is registered everywhere.
 
 Batch norm is folded into weights before it reaches these ops; ``Flatten`` is a free reshape.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+from ldsnn_lava.errors import InvalidNetwork
 
 Shape = tuple[int, ...]
-TorchFn = Callable[[torch.Tensor], torch.Tensor]
 
 
 def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, int | np.integer) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, int | np.integer) for v in pair):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+        raise InvalidNetwork(f"{name} must be an int or a pair of ints, got {value!r}")
     return int(pair[0]), int(pair[1])
 
 
 def _as_float_array(value, name: str) -> np.ndarray:
-    array = np.asarray(value, dtype=np.float64)
+    array = np.asarray(value)
+    if array.dtype.kind == "c":
+        raise InvalidNetwork(f"{name} is complex; ops take real parameters")
+    try:
+        array = array.astype(np.float64)
+    except (TypeError, ValueError):
+        raise InvalidNetwork(f"{name} must be numbers, got {array.dtype}") from None
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or inf values")
+        raise InvalidNetwork(f"{name} contains NaN or inf values")
     return array
 
 
-def _tensor(array: np.ndarray, device, dtype) -> torch.Tensor:
-    return torch.as_tensor(array, dtype=dtype, device=device)
+def _optional_bias(bias, outputs: int, name: str) -> np.ndarray | None:
+    if bias is None:
+        return None
+    bias = _as_float_array(bias, name)
+    if bias.shape != (outputs,):
+        raise InvalidNetwork(f"{name} must have shape ({outputs},), got {bias.shape}")
+    return bias
 
 
 def _window_coverage(in_hw: tuple[int, int], kernel, stride, padding) -> np.ndarray:
@@ -58,13 +71,24 @@ class Op:
     """Base class of the linear ops; see the module docstring."""
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        raise NotImplementedError
-
-    def to_torch(self, device, dtype) -> TorchFn:
+        """The op's output shape for one sample of ``in_shape``; raises
+        :class:`~ldsnn_lava.errors.InvalidNetwork` if the op does not fit."""
         raise NotImplementedError
 
     def fan_out(self, in_shape: Shape) -> np.ndarray:
+        """Each input element's structural fan-out (outputs it reaches), shaped like the
+        input."""
         raise NotImplementedError
+
+    @property
+    def max_fan_in(self) -> int:
+        """The most synapses into one output (its structural fan-in)."""
+        raise NotImplementedError
+
+    def structural_twin(self) -> Op:
+        """The same connectivity with every weight 1 and no bias: its outputs are > 0 exactly
+        where a non-negative input reaches them (used to count the fan-out of op chains)."""
+        return self
 
     @property
     def is_reshape(self) -> bool:
@@ -85,32 +109,27 @@ class Dense(Op):
 
     def __post_init__(self):
         weight = _as_float_array(self.weight, "Dense weight")
-        if weight.ndim != 2:
-            raise ValueError(f"Dense weight must be 2-D (out, in), got shape {weight.shape}")
+        if weight.ndim != 2 or 0 in weight.shape:
+            raise InvalidNetwork(f"Dense weight must be 2-D (out, in) and non-empty, got shape "
+                                 f"{weight.shape}")
         object.__setattr__(self, "weight", weight)
-        if self.bias is not None:
-            bias = _as_float_array(self.bias, "Dense bias")
-            if bias.shape != (weight.shape[0],):
-                raise ValueError(
-                    f"Dense bias must have shape ({weight.shape[0]},), got {bias.shape}"
-                )
-            object.__setattr__(self, "bias", bias)
+        object.__setattr__(self, "bias", _optional_bias(self.bias, weight.shape[0], "Dense bias"))
 
     def output_shape(self, in_shape: Shape) -> Shape:
         if tuple(in_shape) != (self.weight.shape[1],):
-            raise ValueError(
-                f"Dense with weight {self.weight.shape} expects input shape "
-                f"({self.weight.shape[1]},), got {tuple(in_shape)}"
-            )
+            raise InvalidNetwork(f"Dense with weight {self.weight.shape} expects input shape "
+                                 f"({self.weight.shape[1]},), got {tuple(in_shape)}")
         return (self.weight.shape[0],)
-
-    def to_torch(self, device, dtype) -> TorchFn:
-        weight = _tensor(self.weight, device, dtype)
-        bias = None if self.bias is None else _tensor(self.bias, device, dtype)
-        return lambda x: F.linear(x, weight, bias)
 
     def fan_out(self, in_shape: Shape) -> np.ndarray:
         return np.full(in_shape, self.weight.shape[0], dtype=np.int64)
+
+    @property
+    def max_fan_in(self) -> int:
+        return int(self.weight.shape[1])
+
+    def structural_twin(self) -> Dense:
+        return Dense(np.ones_like(self.weight))
 
     def parameters(self) -> dict[str, np.ndarray]:
         return {"weight": self.weight} | ({} if self.bias is None else {"bias": self.bias})
@@ -127,23 +146,17 @@ class Conv2d(Op):
 
     def __post_init__(self):
         weight = _as_float_array(self.weight, "Conv2d weight")
-        if weight.ndim != 4:
-            raise ValueError(
-                f"Conv2d weight must be 4-D (out_c, in_c, kh, kw), got shape {weight.shape}"
-            )
+        if weight.ndim != 4 or 0 in weight.shape:
+            raise InvalidNetwork(f"Conv2d weight must be 4-D (out_c, in_c, kh, kw) and "
+                                 f"non-empty, got shape {weight.shape}")
         object.__setattr__(self, "weight", weight)
         object.__setattr__(self, "stride", _pair(self.stride, "Conv2d stride"))
         object.__setattr__(self, "padding", _pair(self.padding, "Conv2d padding"))
         if min(self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(f"Conv2d needs stride >= 1 and padding >= 0, got "
-                             f"stride={self.stride}, padding={self.padding}")
-        if self.bias is not None:
-            bias = _as_float_array(self.bias, "Conv2d bias")
-            if bias.shape != (weight.shape[0],):
-                raise ValueError(
-                    f"Conv2d bias must have shape ({weight.shape[0]},), got {bias.shape}"
-                )
-            object.__setattr__(self, "bias", bias)
+            raise InvalidNetwork(f"Conv2d needs stride >= 1 and padding >= 0, got "
+                                 f"stride={self.stride}, padding={self.padding}")
+        object.__setattr__(self, "bias", _optional_bias(self.bias, weight.shape[0],
+                                                        "Conv2d bias"))
 
     @property
     def kernel(self) -> tuple[int, int]:
@@ -151,59 +164,66 @@ class Conv2d(Op):
 
     def output_shape(self, in_shape: Shape) -> Shape:
         if len(in_shape) != 3 or in_shape[0] != self.weight.shape[1]:
-            raise ValueError(
-                f"Conv2d with weight {self.weight.shape} expects input (C={self.weight.shape[1]}"
-                f", H, W), got {tuple(in_shape)}"
-            )
+            raise InvalidNetwork(f"Conv2d with weight {self.weight.shape} expects input "
+                                 f"(C={self.weight.shape[1]}, H, W), got {tuple(in_shape)}")
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         out_h = (in_shape[1] + 2 * ph - kh) // sh + 1
         out_w = (in_shape[2] + 2 * pw - kw) // sw + 1
         if out_h < 1 or out_w < 1:
-            raise ValueError(f"Conv2d kernel {self.kernel} does not fit input {tuple(in_shape)}")
+            raise InvalidNetwork(f"Conv2d kernel {self.kernel} does not fit input "
+                                 f"{tuple(in_shape)}")
         return (int(self.weight.shape[0]), out_h, out_w)
-
-    def to_torch(self, device, dtype) -> TorchFn:
-        weight = _tensor(self.weight, device, dtype)
-        bias = None if self.bias is None else _tensor(self.bias, device, dtype)
-        stride, padding = self.stride, self.padding
-        return lambda x: F.conv2d(x, weight, bias, stride=stride, padding=padding)
 
     def fan_out(self, in_shape: Shape) -> np.ndarray:
         cover = _window_coverage(in_shape[1:], self.kernel, self.stride, self.padding)
-        per_pixel = cover * self.weight.shape[0]
-        return np.broadcast_to(per_pixel, in_shape).copy()
+        return np.broadcast_to(cover * self.weight.shape[0], in_shape).copy()
+
+    @property
+    def max_fan_in(self) -> int:
+        return int(np.prod(self.weight.shape[1:]))
+
+    def structural_twin(self) -> Conv2d:
+        return Conv2d(np.ones_like(self.weight), stride=self.stride, padding=self.padding)
 
     def parameters(self) -> dict[str, np.ndarray]:
         return {"weight": self.weight} | ({} if self.bias is None else {"bias": self.bias})
 
 
 @dataclass(frozen=True, eq=False)
-class AvgPool2d(Op):
-    """Average pooling per channel on (C, H, W) input (no padding)."""
+class _Pool2d(Op):
+    """Pooling per channel on (C, H, W) input over ``kernel`` windows every ``stride`` (no
+    padding); :class:`AvgPool2d` and :class:`SumPool2d` differ only in what they compute."""
 
     kernel: int | tuple[int, int]
     stride: int | tuple[int, int] | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "kernel", _pair(self.kernel, "AvgPool2d kernel"))
+        kind = type(self).__name__
+        object.__setattr__(self, "kernel", _pair(self.kernel, f"{kind} kernel"))
         stride = self.kernel if self.stride is None else self.stride
-        object.__setattr__(self, "stride", _pair(stride, "AvgPool2d stride"))
+        object.__setattr__(self, "stride", _pair(stride, f"{kind} stride"))
         if min(self.kernel) < 1 or min(self.stride) < 1:
-            raise ValueError(f"AvgPool2d needs kernel and stride >= 1, got "
-                             f"kernel={self.kernel}, stride={self.stride}")
+            raise InvalidNetwork(f"{kind} needs kernel and stride >= 1, got "
+                                 f"kernel={self.kernel}, stride={self.stride}")
+
+    @property
+    def area(self) -> int:
+        return self.kernel[0] * self.kernel[1]
+
+    @property
+    def max_fan_in(self) -> int:
+        return self.area
 
     def output_shape(self, in_shape: Shape) -> Shape:
+        kind = type(self).__name__
         if len(in_shape) != 3:
-            raise ValueError(f"AvgPool2d expects (C, H, W) input, got {tuple(in_shape)}")
+            raise InvalidNetwork(f"{kind} expects (C, H, W) input, got {tuple(in_shape)}")
         (kh, kw), (sh, sw) = self.kernel, self.stride
         out_h, out_w = (in_shape[1] - kh) // sh + 1, (in_shape[2] - kw) // sw + 1
         if out_h < 1 or out_w < 1:
-            raise ValueError(f"AvgPool2d kernel {self.kernel} does not fit input {in_shape}")
+            raise InvalidNetwork(f"{kind} kernel {self.kernel} does not fit input "
+                                 f"{tuple(in_shape)}")
         return (int(in_shape[0]), out_h, out_w)
-
-    def to_torch(self, device, dtype) -> TorchFn:
-        kernel, stride = self.kernel, self.stride
-        return lambda x: F.avg_pool2d(x, kernel, stride)
 
     def fan_out(self, in_shape: Shape) -> np.ndarray:
         cover = _window_coverage(in_shape[1:], self.kernel, self.stride, (0, 0))
@@ -211,14 +231,14 @@ class AvgPool2d(Op):
 
 
 @dataclass(frozen=True, eq=False)
-class SumPool2d(AvgPool2d):
+class AvgPool2d(_Pool2d):
+    """Average pooling per channel on (C, H, W) input (no padding)."""
+
+
+@dataclass(frozen=True, eq=False)
+class SumPool2d(_Pool2d):
     """Sum pooling per channel on (C, H, W) input (no padding): the integer form of pooling
     that fixed-point networks use (``AvgPool2d`` times kernel area)."""
-
-    def to_torch(self, device, dtype) -> TorchFn:
-        kernel, stride = self.kernel, self.stride
-        area = kernel[0] * kernel[1]
-        return lambda x: F.avg_pool2d(x, kernel, stride) * area
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,11 +248,12 @@ class Flatten(Op):
     def output_shape(self, in_shape: Shape) -> Shape:
         return (int(np.prod(in_shape)),)
 
-    def to_torch(self, device, dtype) -> TorchFn:
-        return lambda x: x.flatten(1)
-
     def fan_out(self, in_shape: Shape) -> np.ndarray:
         return np.ones(in_shape, dtype=np.int64)
+
+    @property
+    def max_fan_in(self) -> int:
+        return 1
 
     @property
     def is_reshape(self) -> bool:
@@ -263,17 +284,16 @@ class Scale(Op):
             try:
                 np.broadcast_to(array, in_shape)
             except ValueError:
-                raise ValueError(
-                    f"Scale {name} of shape {array.shape} does not broadcast to input "
-                    f"{tuple(in_shape)}"
-                ) from None
+                raise InvalidNetwork(f"Scale {name} of shape {array.shape} does not broadcast "
+                                     f"to input {tuple(in_shape)}") from None
         return tuple(in_shape)
 
-    def to_torch(self, device, dtype) -> TorchFn:
-        weight, bias = _tensor(self.weight, device, dtype), _tensor(self.bias, device, dtype)
-        if self.truncate:
-            return lambda x: torch.trunc(x * weight + bias)
-        return lambda x: x * weight + bias
+    @property
+    def max_fan_in(self) -> int:
+        return 1
+
+    def structural_twin(self) -> Scale:
+        return Scale()
 
     def fan_out(self, in_shape: Shape) -> np.ndarray:
         return np.ones(in_shape, dtype=np.int64)
@@ -285,3 +305,5 @@ class Scale(Op):
 OP_TYPES: dict[str, type[Op]] = {
     cls.__name__: cls for cls in (Dense, Conv2d, AvgPool2d, SumPool2d, Flatten, Scale)
 }
+"""Every op type by name (the saved-network format names ops this way)."""
+

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import singledispatch
 
 import numpy as np
 import torch
@@ -27,7 +28,8 @@ import torch
 from ldsnn_lava.engine import evaluate
 from ldsnn_lava.network import Network, Stage
 from ldsnn_lava.neurons import DECAY_BITS, IF, CubaLIF
-from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Op, Scale, SumPool2d
+from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten, Op, Scale, SumPool2d
+from ldsnn_lava.options import InputEncoding
 from ldsnn_lava.schedule import Schedule
 
 
@@ -84,18 +86,46 @@ def _bias(bias, factor: float):
     return None if bias is None else np.round(np.asarray(bias) * factor)
 
 
-def _quantize_op(op: Op, factor: float, weight_bits: int) -> tuple[Op, float, int | None]:
-    """Returns the integer op, the cumulative factor after it, and its exponent (if any)."""
-    if isinstance(op, Dense | Conv2d | Scale):
-        e = weight_exponent(op.weight, weight_bits)
-        weight, factor = _mantissa(op.weight, e, weight_bits), factor * 2.0**e
-        if isinstance(op, Dense):
-            return Dense(weight, _bias(op.bias, factor)), factor, e
-        if isinstance(op, Conv2d):
-            return Conv2d(weight, _bias(op.bias, factor), op.stride, op.padding), factor, e
-        return Scale(weight, _bias(op.bias, factor)), factor, e
-    if isinstance(op, AvgPool2d) and not isinstance(op, SumPool2d):
-        return SumPool2d(op.kernel, op.stride), factor * op.kernel[0] * op.kernel[1], None
+@singledispatch
+def quantize_op(op: Op, factor: float, weight_bits: int) -> tuple[Op, float, int | None]:
+    """The integer form of ``op`` given the cumulative scale ``factor`` of its input.
+
+    Returns the integer op, the cumulative factor after it, and its weight exponent (``None``
+    for ops without weights).
+    """
+    raise TypeError(f"no quantization rule for op type {type(op).__name__}")
+
+
+@quantize_op.register
+def _(op: Dense, factor: float, weight_bits: int) -> tuple[Op, float, int | None]:
+    e = weight_exponent(op.weight, weight_bits)
+    factor *= 2.0**e
+    return Dense(_mantissa(op.weight, e, weight_bits), _bias(op.bias, factor)), factor, e
+
+
+@quantize_op.register
+def _(op: Conv2d, factor: float, weight_bits: int) -> tuple[Op, float, int | None]:
+    e = weight_exponent(op.weight, weight_bits)
+    factor *= 2.0**e
+    return (Conv2d(_mantissa(op.weight, e, weight_bits), _bias(op.bias, factor), op.stride,
+                   op.padding), factor, e)
+
+
+@quantize_op.register
+def _(op: Scale, factor: float, weight_bits: int) -> tuple[Op, float, int | None]:
+    e = weight_exponent(op.weight, weight_bits)
+    factor *= 2.0**e
+    return Scale(_mantissa(op.weight, e, weight_bits), _bias(op.bias, factor)), factor, e
+
+
+@quantize_op.register
+def _(op: AvgPool2d, factor: float, weight_bits: int) -> tuple[Op, float, int | None]:
+    return SumPool2d(op.kernel, op.stride), factor * op.area, None
+
+
+@quantize_op.register(SumPool2d)
+@quantize_op.register(Flatten)
+def _(op: Op, factor: float, weight_bits: int) -> tuple[Op, float, int | None]:
     return op, factor, None
 
 
@@ -141,13 +171,13 @@ def quantize(net: Network, weight_bits: int = 8, input_exponent: int = 8) -> Qua
     if isinstance(input_exponent, bool) or not isinstance(input_exponent, int) \
             or input_exponent < 0:
         raise ValueError(f"input_exponent must be an int >= 0, got {input_exponent!r}")
-    direct = net.input_encoding == "direct"
+    direct = net.input_encoding == InputEncoding.DIRECT
     stages, exponents, scales = [], [], []
     for index, stage in enumerate(net.stages):
         factor = 2.0**input_exponent if index == 0 and direct else 1.0
         ops, stage_exponents = [], []
         for op in stage.ops:
-            op, factor, e = _quantize_op(op, factor, weight_bits)
+            op, factor, e = quantize_op(op, factor, weight_bits)
             ops.append(op)
             if e is not None:
                 stage_exponents.append(e)

@@ -1,4 +1,4 @@
-"""Schedules: per-stage timesteps T_l and a buffer mode per gap (DESIGN.md section 2)."""
+"""Schedules: per-stage timesteps T_l and a buffer kind per gap (``docs/design.md``)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ldsnn_lava._io import atomic_write_text
-from ldsnn_lava.buffers import BUFFER_MODES
+from ldsnn_lava.errors import FileFormatError, InvalidSchedule
+from ldsnn_lava.options import BufferKind, Mode, parse_option
 
 if TYPE_CHECKING:
     from ldsnn_lava.network import Network
 
 SCHEDULE_FORMAT = "ldsnn-schedule"
 SCHEDULE_VERSION = 1
-MODES = ("sequential", "pipelined")
 
 
 def _check_timestep(value, index: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"stage {index}: timesteps must be an int >= 1, got {value!r}")
+        raise InvalidSchedule(f"stage {index}: timesteps must be an int >= 1, got {value!r}")
     return value
 
 
@@ -33,10 +33,11 @@ class Schedule:
     ----------
     timesteps : sequence of int
         T_l >= 1 for every stage.
-    buffers : str or sequence of str
-        ``"rate"`` or ``"replay"`` for each of the ``len(timesteps) - 1`` gaps; a single string
+    buffers : BufferKind, str or a sequence of them
+        ``"rate"`` or ``"replay"`` for each of the ``len(timesteps) - 1`` gaps; a single value
         applies to all gaps. ``"replay"`` needs equal timesteps on both sides.
-    mode : {"sequential", "pipelined"}
+    mode : Mode or str
+        ``"sequential"`` or ``"pipelined"``:
         How a clocked runtime interleaves stages; results per sample are identical.
 
     Examples
@@ -46,37 +47,36 @@ class Schedule:
     """
 
     timesteps: tuple[int, ...]
-    buffers: tuple[str, ...] | str = "rate"
-    mode: str = "sequential"
+    buffers: tuple[BufferKind, ...] | BufferKind | str = BufferKind.RATE
+    mode: Mode | str = Mode.SEQUENTIAL
 
     def __post_init__(self):
         if isinstance(self.timesteps, int | str) or not isinstance(self.timesteps, Sequence):
-            raise ValueError(f"timesteps must be a sequence of ints, got {self.timesteps!r}")
+            raise InvalidSchedule(f"timesteps must be a sequence of ints, got {self.timesteps!r}")
         steps = tuple(_check_timestep(t, i) for i, t in enumerate(self.timesteps))
         if not steps:
-            raise ValueError("a schedule needs at least one stage")
+            raise InvalidSchedule("a schedule needs at least one stage")
         gaps = len(steps) - 1
         buffers = (self.buffers,) * gaps if isinstance(self.buffers, str) else tuple(self.buffers)
         if len(buffers) != gaps:
-            raise ValueError(f"{len(steps)} stages have {gaps} buffers, got {len(buffers)}")
-        for gap, mode in enumerate(buffers):
-            if mode not in BUFFER_MODES:
-                raise ValueError(f"buffer {gap}: mode must be one of {BUFFER_MODES}, got {mode!r}")
-            if mode == "replay" and steps[gap] != steps[gap + 1]:
-                raise ValueError(
+            raise InvalidSchedule(f"{len(steps)} stages have {gaps} buffers, got {len(buffers)}")
+        buffers = tuple(parse_option(BufferKind, kind, f"buffer {gap}")
+                        for gap, kind in enumerate(buffers))
+        for gap, kind in enumerate(buffers):
+            if kind == BufferKind.REPLAY and steps[gap] != steps[gap + 1]:
+                raise InvalidSchedule(
                     f"buffer {gap}: 'replay' needs equal timesteps on both sides, got "
                     f"T_{gap}={steps[gap]} and T_{gap + 1}={steps[gap + 1]}; use 'rate'"
                 )
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        object.__setattr__(self, "mode", parse_option(Mode, self.mode, "mode"))
         object.__setattr__(self, "timesteps", steps)
         object.__setattr__(self, "buffers", buffers)
 
     @classmethod
-    def uniform(cls, net: Network | int, T: int, mode: str = "sequential") -> Schedule:
+    def uniform(cls, net: Network | int, T: int, mode: Mode | str = Mode.SEQUENTIAL) -> Schedule:
         """The given SNN itself: every stage runs T steps, every buffer replays."""
         stages = net if isinstance(net, int) else len(net.stages)
-        return cls((T,) * stages, buffers="replay", mode=mode)
+        return cls((T,) * stages, buffers=BufferKind.REPLAY, mode=mode)
 
     @property
     def num_stages(self) -> int:
@@ -84,18 +84,18 @@ class Schedule:
 
     @property
     def is_uniform(self) -> bool:
-        return len(set(self.timesteps)) == 1 and all(b == "replay" for b in self.buffers)
+        return len(set(self.timesteps)) == 1 and all(b == BufferKind.REPLAY for b in self.buffers)
 
     @property
     def period(self) -> int:
         """Clock steps per sample, before runtime delays: sum of windows (sequential) or the
         longest window (pipelined)."""
-        return sum(self.timesteps) if self.mode == "sequential" else max(self.timesteps)
+        return sum(self.timesteps) if self.mode == Mode.SEQUENTIAL else max(self.timesteps)
 
     def check(self, net: Network) -> None:
-        """Raise ``ValueError`` unless this schedule fits ``net``."""
+        """Raise :class:`~ldsnn_lava.errors.InvalidSchedule` unless this schedule fits ``net``."""
         if self.num_stages != len(net.stages):
-            raise ValueError(
+            raise InvalidSchedule(
                 f"schedule has {self.num_stages} stages but the network has {len(net.stages)}"
             )
 
@@ -104,8 +104,8 @@ class Schedule:
         steps = list(self.timesteps)
         steps[stage] = T
         buffers = [
-            "rate" if mode == "replay" and steps[g] != steps[g + 1] else mode
-            for g, mode in enumerate(self.buffers)
+            BufferKind.RATE if kind == BufferKind.REPLAY and steps[g] != steps[g + 1] else kind
+            for g, kind in enumerate(self.buffers)
         ]
         return Schedule(steps, buffers, self.mode)
 
@@ -116,8 +116,8 @@ class Schedule:
             "format": SCHEDULE_FORMAT,
             "version": SCHEDULE_VERSION,
             "timesteps": list(self.timesteps),
-            "buffers": list(self.buffers),
-            "mode": self.mode,
+            "buffers": [str(kind) for kind in self.buffers],
+            "mode": str(self.mode),
         }
 
     def to_json(self) -> str:
@@ -126,15 +126,16 @@ class Schedule:
     @classmethod
     def from_dict(cls, data: dict) -> Schedule:
         if not isinstance(data, dict) or data.get("format") != SCHEDULE_FORMAT:
-            raise ValueError(f"not an ldsnn schedule (expected format {SCHEDULE_FORMAT!r})")
+            raise FileFormatError(f"not an ldsnn schedule (expected format "
+                                  f"{SCHEDULE_FORMAT!r})")
         if data.get("version") != SCHEDULE_VERSION:
-            raise ValueError(
+            raise FileFormatError(
                 f"unsupported schedule version {data.get('version')!r} "
                 f"(this ldsnn-lava reads version {SCHEDULE_VERSION})"
             )
         missing = {"timesteps", "buffers", "mode"} - set(data)
         if missing:
-            raise ValueError(f"schedule is missing fields: {sorted(missing)}")
+            raise FileFormatError(f"schedule is missing fields: {sorted(missing)}")
         return cls(data["timesteps"], data["buffers"], data["mode"])
 
     @classmethod
@@ -142,7 +143,7 @@ class Schedule:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ValueError(f"schedule is not valid JSON: {err}") from None
+            raise FileFormatError(f"schedule is not valid JSON: {err}") from None
         return cls.from_dict(data)
 
     def save(self, path: str | Path) -> None:
@@ -159,5 +160,5 @@ class Schedule:
 
     def __str__(self) -> str:
         gaps = zip(self.buffers, self.timesteps[1:], strict=True)
-        arrows = "".join(f" -{'r' if b == 'rate' else '='}- {t}" for b, t in gaps)
+        arrows = "".join(f" -{'r' if b == BufferKind.RATE else '='}- {t}" for b, t in gaps)
         return f"[{self.timesteps[0]}{arrows}] ({self.mode})"

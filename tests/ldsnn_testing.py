@@ -1,6 +1,6 @@
 """Test oracles and hypothesis strategies, written independently of the engine.
 
-The reference simulators here re-implement DESIGN.md section 2 directly in numpy float64
+The reference simulators here re-implement the semantics of docs/design.md directly in numpy float64
 (explicit loops for convolution, an explicit per-step buffer accumulator), so that a bug in the
 engine cannot hide behind shared code. Weights are small multiples of 1/8 so every float sum
 is exact and results can be compared for equality.

@@ -8,7 +8,7 @@ from ldsnn_testing import neurons
 
 from ldsnn_lava import IF, CubaLIF
 from ldsnn_lava.buffers import rate_initial_accumulator, rate_raster, rate_step
-from ldsnn_lava.kernels import rate_emit, run_neuron, spike_counts
+from ldsnn_lava.engine.kernels import rate_emit, run_neuron, spike_counts
 
 SETTINGS = settings(max_examples=80, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -1,12 +1,11 @@
-"""lava-nc 0.10.0 and lava-dl 0.6.0 on this Python, through ldsnn_lava.lava_compat."""
+"""lava-nc 0.10.0 and lava-dl 0.6.0 on this Python, through ldsnn_lava.processes.compat."""
 
 import importlib.metadata
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from ldsnn_lava import lava_compat
+from ldsnn_lava.processes import compat as lava_compat
 
 
 def lava_dl_file(suffix: str) -> Path:

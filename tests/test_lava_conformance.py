@@ -14,10 +14,10 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lava_conformance_nets import random_inputs, random_network, random_schedule
+from ldsnn_lava.processes.graph import to_lava
 
 from ldsnn_lava import IF, Dense, Network, Schedule, Stage, evaluate
 from ldsnn_lava.clock import Window, stage_windows, total_steps
-from ldsnn_lava.lava_backend import to_lava
 from ldsnn_lava.quantize import quantize
 
 

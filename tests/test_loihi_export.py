@@ -20,7 +20,8 @@ from ldsnn_lava import (
     Stage,
     evaluate,
 )
-from ldsnn_lava.loihi.export import export_netx, load_netx_with_schedule, read_schedule
+from ldsnn_lava.formats.netx import load_netx_with_schedule, read_schedule
+from ldsnn_lava.formats.netx import write_network as write_netx
 
 
 def _lif(rng, bias=0.0, full_current_decay=True):
@@ -48,7 +49,7 @@ def test_round_trip_is_bit_exact(tmp_path_factory, seed, steps, mode):
     buffers = ["replay" if a == b else "rate" for a, b in zip(steps, steps[1:], strict=False)]
     schedule = Schedule(steps, buffers, mode)
     path = tmp_path_factory.mktemp("x") / "net.net"
-    export_netx(net, schedule, path)
+    write_netx(net, schedule, path)
     net2, schedule2 = load_netx_with_schedule(path)
     assert schedule2 == schedule
     x = np.random.default_rng(seed).integers(0, 8, (16, 2, 7, 7)).astype(float)
@@ -62,7 +63,7 @@ def test_round_trip_is_bit_exact(tmp_path_factory, seed, steps, mode):
 def test_schedule_group_layout(tmp_path):
     net, schedule = _net(1), Schedule([4, 4, 3, 2], ["replay", "rate", "rate"], "pipelined")
     path = tmp_path / "n.net"
-    export_netx(net, schedule, path)
+    write_netx(net, schedule, path)
     with h5py.File(path) as f:
         group = f["ldsnn"]
         assert group.attrs["version"] == 1
@@ -82,7 +83,7 @@ def test_lava_dl_loads_the_exported_file(tmp_path):
     from lava.lib.dl import netx
 
     path = tmp_path / "n.net"
-    export_netx(_net(2), Schedule([3, 3, 2, 2], ["replay", "rate", "replay"]), path)
+    write_netx(_net(2), Schedule([3, 3, 2, 2], ["replay", "rate", "replay"]), path)
     lava_net = netx.hdf5.Network(net_config=str(path))
     assert len(lava_net) == 4
     assert [type(layer).__name__ for layer in lava_net.layers] == ["Input", "Conv", "Dense",
@@ -100,7 +101,7 @@ def test_refuses_what_netx_cannot_hold(tmp_path, change, message):
     stages[1] = change(stages[1])
     bad = Network(net.input_shape, stages)
     with pytest.raises(ValueError, match=f"stage 1.*{message}"):
-        export_netx(bad, Schedule.uniform(bad, 2), tmp_path / "bad.net")
+        write_netx(bad, Schedule.uniform(bad, 2), tmp_path / "bad.net")
     assert not (tmp_path / "bad.net").exists()
 
 
@@ -118,5 +119,5 @@ def test_refuses_a_readout_bias(tmp_path):
     stages = [*net.stages[:-1], Stage([*net.stages[-1].ops[:-1], biased], None)]
     bad = Network(net.input_shape, stages)
     with pytest.raises(ValueError, match=f"stage {bad.num_stages - 1}.*readout bias"):
-        export_netx(bad, Schedule.uniform(bad, 2), tmp_path / "bad.net")
+        write_netx(bad, Schedule.uniform(bad, 2), tmp_path / "bad.net")
     assert not (tmp_path / "bad.net").exists()

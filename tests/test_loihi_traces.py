@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from ldsnn_lava.loihi.traces import compare_pilotnet_traces
+from ldsnn_pilotnet_traces import compare_pilotnet_traces
 
 SPIKING = ("input", "conv-0", "conv-1", "conv-2", "conv-3", "conv-4", "fc-0", "fc-1", "fc-2")
 

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from ldsnn_lava import CubaLIF, Schedule, datasets, evaluate, zoo
-from ldsnn_lava.importers.netx import from_netx
+from ldsnn_lava.formats.netx import read_network as from_netx
 from ldsnn_lava.ops import Dense, Scale
+from ldsnn_lava.torch_ops import torch_op
 
 MNIST_NET = zoo.lava_dl_mnist_path()
 
@@ -30,7 +31,7 @@ def test_mnist_net_structure():
 
 
 def test_scale_truncates_toward_zero():
-    fn = Scale(weight=76.0, bias=64.0, truncate=True).to_torch("cpu", torch.float64)
+    fn = torch_op(Scale(weight=76.0, bias=64.0, truncate=True), "cpu", torch.float64)
     x = torch.tensor([-1.0, -0.9, 0.0, 0.5, 1.0])
     assert fn(x).tolist() == [-12.0, -4.0, 64.0, 102.0, 140.0]  # -4.4 -> -4, not -5
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from ldsnn_lava import IF, CubaLIF, Network, Schedule, Stage, evaluate
-from ldsnn_lava.importers.nir_io import from_nir, timesteps_from_nir, to_nir
+from ldsnn_lava.formats.nir import read_network as from_nir
+from ldsnn_lava.formats.nir import timesteps_from_nir, to_nir
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten, Scale, SumPool2d
 
 

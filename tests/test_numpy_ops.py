@@ -8,10 +8,11 @@ from hypothesis import strategies as st
 
 from ldsnn_lava.numpy_ops import numpy_chain, numpy_op
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten, Scale, SumPool2d
+from ldsnn_lava.torch_ops import torch_op
 
 
 def torch_apply(op, x: np.ndarray) -> np.ndarray:
-    fn = op.to_torch("cpu", torch.float64)
+    fn = torch_op(op, "cpu", torch.float64)
     return fn(torch.as_tensor(x, dtype=torch.float64)[None])[0].numpy()
 
 
@@ -53,7 +54,7 @@ def test_chain_with_flatten():
     x = rng.integers(0, 2, (1, 4, 4))
     expected = x[None].astype(np.float64)
     for op in ops:
-        expected = op.to_torch("cpu", torch.float64)(torch.as_tensor(expected)).numpy()
+        expected = torch_op(op, "cpu", torch.float64)(torch.as_tensor(expected)).numpy()
     np.testing.assert_array_equal(numpy_chain(ops, np.int64)(x), expected[0])
 
 
@@ -61,4 +62,4 @@ def test_rejects_fractional_weights_and_bad_dtype():
     with pytest.raises(ValueError, match="Dense weight must be integers"):
         numpy_op(Dense(np.full((2, 2), 0.5)), np.int64)
     with pytest.raises(ValueError, match="dtype"):
-        numpy_op(Dense(np.ones((2, 2))), np.float32)
+        numpy_chain([Dense(np.ones((2, 2)))], np.float32)

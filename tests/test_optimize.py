@@ -1,4 +1,5 @@
-"""The optimizer (DESIGN.md section 3) on small real SNNs trained on scikit-learn digits."""
+"""The optimizer (docs/design.md, methodology) on small real SNNs trained on scikit-learn
+digits."""
 
 import itertools
 
@@ -9,9 +10,9 @@ from hypothesis import strategies as st
 from ldsnn_optimize_nets import digits_snn, digits_splits
 
 from ldsnn_lava import evaluate
-from ldsnn_lava.costs import LoihiEnergy, get_cost, measure_latency_profile
 from ldsnn_lava.optimize import optimize, pareto_front
-from ldsnn_lava.stage_cache import PrefixCache, ld_schedule
+from ldsnn_lava.optimize.cache import PrefixCache, ld_schedule
+from ldsnn_lava.optimize.costs import LoihiEnergy, get_cost, measure_latency_profile
 
 
 @pytest.fixture(scope="module")

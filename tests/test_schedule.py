@@ -55,7 +55,7 @@ def test_with_timestep_turns_unequal_replay_gaps_to_rate():
     ((4,), "timesteps must be a sequence"),
     (([4, 2], "replay"), "buffer 0: 'replay' needs equal timesteps"),
     (([4, 4], ["rate", "rate"]), "2 stages have 1 buffers, got 2"),
-    (([4, 4], "hold"), "buffer 0: mode must be one of"),
+    (([4, 4], "hold"), "buffer 0 must be one of"),
     (([4, 4], "rate", "parallel"), "mode must be one of"),
 ])
 def test_invalid_schedules_name_the_problem(args, match):

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from ldsnn_lava import IF, Network, Schedule, evaluate
-from ldsnn_lava.importers.torch_convert import from_torch
+from ldsnn_lava.formats.torch_ann import from_torch
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten
 
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from ldsnn_testing import inputs, networks
 
 from ldsnn_lava import Schedule, evaluate
-from ldsnn_lava.uniform import uniform_sweep
+from ldsnn_lava.optimize.uniform import uniform_sweep
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,4 +1,4 @@
-"""Only the Lava backend and the processes import lava (DESIGN.md section 4): the engine, the
+"""Only the Lava backend and the processes import lava (docs/design.md, layout): the engine, the
 optimizer, the importers, the zoo and the CLI's torch path work where lava cannot be imported."""
 
 import subprocess
@@ -11,7 +11,7 @@ SCRIPT = textwrap.dedent("""
 
     import numpy as np
     from ldsnn_lava import Schedule, datasets, evaluate, quantize, zoo
-    from ldsnn_lava.importers.netx import from_netx
+    from ldsnn_lava.formats.netx import read_network as from_netx
     from ldsnn_lava.loihi.estimate import estimate
     from ldsnn_lava.optimize import optimize
 

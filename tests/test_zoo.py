@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ldsnn_lava import Network, Schedule, datasets, evaluate, zoo
-from ldsnn_lava.uniform import uniform_sweep
+from ldsnn_lava.optimize.uniform import uniform_sweep
 from ldsnn_lava.zoo import train
 
 
@@ -76,7 +76,8 @@ def test_errors(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="unknown zoo model 'resnet'"):
         zoo.load("resnet")
     monkeypatch.setattr(zoo, "MODELS_DIR", tmp_path)
-    with pytest.raises(ValueError, match="python -m ldsnn_lava.zoo.train --model mlp_digits"):
+    rebuild = "python -m ldsnn_lava.zoo.train --model mlp_digits"
+    with pytest.raises(FileNotFoundError, match=rebuild):
         zoo.load("mlp_digits")
     with pytest.raises(ValueError, match="max_T and batch_size"):
         uniform_sweep(None, [], [], 0)

@@ -45,7 +45,7 @@ for _ in range(80):
 
 # Layer-by-layer weight normalization: each hidden layer's threshold is 1 and its weights are
 # scaled by the 99.9th percentile of its ReLU activations (the usual ANN-to-SNN conversion;
-# ldsnn_lava.importers.torch_convert.from_torch does this for you on supported models).
+# ldsnn_lava.formats.torch_ann.from_torch does this for you on supported models).
 stages, activation, previous = [], torch.as_tensor(x_train), 1.0
 with torch.no_grad():
     for layer in (ann[0], ann[2]):

@@ -23,9 +23,10 @@ import numpy as np
 
 import ldsnn_lava  # noqa: F401  (before any lava import)
 from ldsnn_lava import Schedule, datasets, evaluate, zoo
+from ldsnn_lava.formats.netx import load_netx_with_schedule
+from ldsnn_lava.formats.netx import write_network as write_netx
 from ldsnn_lava.loihi.constraints import check_loihi2
 from ldsnn_lava.loihi.estimate import compare, render_table
-from ldsnn_lava.loihi.export import export_netx, load_netx_with_schedule
 
 
 def main(out_dir: Path) -> None:
@@ -55,7 +56,7 @@ def main(out_dir: Path) -> None:
 
     # 4. export, reload, compare bit for bit
     path = out_dir / "lava_dl_mnist_ld.net"
-    export_netx(net, ld, path)
+    write_netx(net, ld, path)
     net2, ld2 = load_netx_with_schedule(path)
     a = evaluate(net, ld, x_val, precision="fixed")
     b = evaluate(net2, ld2, x_val, precision="fixed")

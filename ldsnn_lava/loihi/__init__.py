@@ -1,18 +1,17 @@
-"""Toward Loihi: netx export and import with the LD schedule, Loihi 2 constraint checks,
-resource/energy/latency estimates, and a check against lava-dl's Loihi 2 PilotNet traces.
+"""Toward Loihi: hardware limits, resources, constraint checks and estimates.
 
 Modules
 -------
-export
-    :func:`~ldsnn_lava.loihi.export.export_netx` and
-    :func:`~ldsnn_lava.loihi.export.load_netx_with_schedule`.
+limits
+    :class:`~ldsnn_lava.loihi.limits.Loihi2Limits`: the limits as data, each with its source.
+resources
+    Synapses, fan-in and cores per stage.
 constraints
     :func:`~ldsnn_lava.loihi.constraints.check_loihi2`.
 estimate
     :func:`~ldsnn_lava.loihi.estimate.estimate`, :func:`~ldsnn_lava.loihi.estimate.compare`,
     :func:`~ldsnn_lava.loihi.estimate.render_table`.
-traces
-    :func:`~ldsnn_lava.loihi.traces.compare_pilotnet_traces`.
 
-Nothing here imports lava; only the tests load exported files with lava-dl.
+The netx export with the LD schedule is :func:`ldsnn_lava.formats.netx.write_network`. Nothing
+here imports lava.
 """

@@ -1,77 +1,17 @@
-"""Validate a fixed-point LD-SNN against the Loihi 2 limits that matter for a feed-forward net.
-
-Each limit below says where its value comes from. Public Loihi 2 figures are few; where a
-figure is Loihi 1's, or derived, or assumed, :class:`Loihi2Limits` says so. Pass your own
-limits when you know better ones (e.g. from Intel's NxSDK/Lava-Loihi documentation under NDA).
-"""
+"""Validate a fixed-point LD-SNN against the Loihi 2 limits that matter for a feed-forward net
+(the limits and their sources: :mod:`ldsnn_lava.loihi.limits`)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from ldsnn_lava.loihi.limits import LOIHI2, Loihi2Limits
+from ldsnn_lava.loihi.resources import cores_needed, fan_in
 from ldsnn_lava.network import Network
 from ldsnn_lava.neurons import IF, CubaLIF
 from ldsnn_lava.ops import Conv2d, Dense, Scale
-
-
-@dataclass(frozen=True)
-class Loihi2Limits:
-    """Hardware limits used by :func:`check_loihi2` and the estimate.
-
-    Attributes
-    ----------
-    weight_min, weight_max : int
-        Integer weight range: -256..254, the 8-bit signed mantissa range that lava-dl 0.6's
-        netx loader accepts (``lava/lib/dl/netx/utils.py``, ``optimize_weight_bits`` clips to
-        [-256, 254]) and Lava's bit-accurate Dense uses (weights ``precision=8``,
-        ``lava/proc/dense/models.py``).
-    weight_exp_min, weight_exp_max : int
-        Shared per-layer weight exponent range, -8..7: Loihi 1's ``wgtExp`` (Davies et al.,
-        IEEE Micro 2018; NxSDK documentation); assumed unchanged on Loihi 2. A weight matrix
-        fits if ``w = m * 2**e`` with m in the mantissa range and e in this range; netx export
-        itself needs ``e = 0`` (lava-dl clips otherwise).
-    threshold_max : int
-        ``vThMant`` range 0..131071 (unsigned 17 bits): Lava's ``PyLifModelBitAcc``
-        (``lava/proc/lif/models.py`` docstring, stated for Loihi 1; assumed for Loihi 2).
-    decay_max : int
-        ``iDecay``/``vDecay`` range 0..4096 in 1/4096 units (12-bit ``du``/``dv`` plus Lava's
-        1-bit offsets, same source).
-    bias_min, bias_max : int
-        ``bias_mant`` signed 13 bits, -4096..4095, with ``bias_exp = 6`` as netx sets it
-        (same source).
-    neurons_per_core : int
-        8192: Loihi 2's up to 1 million neurons per chip over 128 neuro cores (Intel, "Taking
-        Neuromorphic Computing to the Next Level with Loihi 2", technology brief, 2021);
-        derived, an upper bound that depends on the neuron model's state size.
-    synaptic_memory_bits : int
-        128 KiB of synaptic memory per core, in bits. Loihi 1 has 128 KB per core (Davies et
-        al. 2018); Loihi 2's per-core SRAM is flexibly partitioned (the 2021 brief); 128 KiB
-        for synapses is an assumption.
-    fan_in_axons : int
-        4096 input axons per core: Loihi 1's figure (Davies et al. 2018), assumed for Loihi 2.
-        A neuron's fan-in cannot exceed it without splitting its input.
-    cores_per_chip : int
-        128 neuro cores per Loihi 2 chip (2021 brief).
-    """
-
-    weight_min: int = -256
-    weight_max: int = 254
-    weight_exp_min: int = -8
-    weight_exp_max: int = 7
-    threshold_max: int = (1 << 17) - 1
-    decay_max: int = 4096
-    bias_min: int = -4096
-    bias_max: int = 4095
-    neurons_per_core: int = 8192
-    synaptic_memory_bits: int = 128 * 1024 * 8
-    fan_in_axons: int = 4096
-    cores_per_chip: int = 128
-
-
-LOIHI2 = Loihi2Limits()
 
 
 @dataclass(frozen=True)
@@ -94,19 +34,6 @@ def _mantissa_fits(weight: np.ndarray, limits: Loihi2Limits) -> bool:
                 and mantissa.max() <= limits.weight_max):
             return True
     return False
-
-
-def fan_in(net: Network, index: int) -> int:
-    """Largest structural fan-in of a neuron of stage ``index`` (synapses into it)."""
-    synaptic = [op for op in net.stages[index].ops if not op.is_reshape]
-    op = synaptic[0]
-    if isinstance(op, Dense):
-        return int(op.weight.shape[1])
-    if isinstance(op, Conv2d):
-        return int(np.prod(op.weight.shape[1:]))
-    if isinstance(op, Scale):
-        return 1
-    return int(np.prod(getattr(op, "kernel", (1,))))
 
 
 def _weights(net: Network, index: int) -> list[np.ndarray]:
@@ -144,7 +71,7 @@ def check_loihi2(net: Network, limits: Loihi2Limits = LOIHI2) -> list[Violation]
     integer biases within the bias range, neuron parameter ranges, neuron fan-in against
     the per-core input axons, and over the network the core count against one chip.
     Neurons per core and synaptic memory per core are not violations: a layer that needs
-    more is split over cores (see :func:`ldsnn_lava.loihi.estimate.cores_needed`).
+    more is split over cores (see :func:`ldsnn_lava.loihi.resources.cores_needed`).
 
     Parameters
     ----------
@@ -155,8 +82,6 @@ def check_loihi2(net: Network, limits: Loihi2Limits = LOIHI2) -> list[Violation]
     -------
     list of Violation
     """
-    from ldsnn_lava.loihi.estimate import cores_needed
-
     found: list[Violation] = []
     for index, stage in enumerate(net.stages):
         for weight in _weights(net, index):
@@ -197,9 +122,3 @@ def check_loihi2(net: Network, limits: Loihi2Limits = LOIHI2) -> list[Violation]
                                f"the {limits.cores_per_chip} of one chip",
                                "use several chips or shrink the largest layers"))
     return found
-
-
-def cores_for(neurons: int, synapse_bits: int, limits: Loihi2Limits) -> int:
-    """Cores one population needs: bound by neurons and by synaptic memory per core."""
-    return max(1, math.ceil(neurons / limits.neurons_per_core),
-               math.ceil(synapse_bits / limits.synaptic_memory_bits))

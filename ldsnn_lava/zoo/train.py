@@ -6,7 +6,7 @@ Usage::
     python -m ldsnn_lava.zoo.train --model mlp_digits # one of them
 
 For each model this trains the ANN below with a fixed seed (Adam, cross-entropy, the data set's
-train split), converts it with :func:`ldsnn_lava.importers.torch_convert.from_torch` (calibrated
+train split), converts it with :func:`ldsnn_lava.formats.torch_ann.from_torch` (calibrated
 on the train split, 99.9th percentile), records the uniform-T accuracy on the validation and test
 splits for T = 1..64, and writes ``<name>.npz`` (the network) and ``<name>.json`` (the curves,
 the ANN's accuracy and the base T) next to this file, atomically.
@@ -31,8 +31,8 @@ from torch import nn
 
 from ldsnn_lava import datasets
 from ldsnn_lava._io import atomic_write_text
-from ldsnn_lava.importers.torch_convert import from_torch
-from ldsnn_lava.uniform import uniform_sweep
+from ldsnn_lava.formats.torch_ann import from_torch
+from ldsnn_lava.optimize.uniform import uniform_sweep
 
 MODELS_DIR = Path(__file__).parent / "models"
 MAX_T = 64

@@ -15,8 +15,10 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from ldsnn_lava.processes.ld_buffer.process import LDBuffer
+from ldsnn_lava.processes.tags import FIXED_STEP, FLOAT_STEP
 
 from ldsnn_lava.buffers import rate_initial_accumulator, rate_step
+from ldsnn_lava.options import BufferKind
 
 
 class _BufferModel(PyLoihiProcessModel):
@@ -24,7 +26,7 @@ class _BufferModel(PyLoihiProcessModel):
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self._rate = proc_params["mode"] == "rate"
+        self._rate = proc_params["mode"] == BufferKind.RATE
         self._up, self._down = proc_params["upstream"], proc_params["downstream"]
         shape = proc_params["shape"]
         # rate: spike counts; replay: the raster, one row per upstream step
@@ -62,7 +64,7 @@ class _BufferModel(PyLoihiProcessModel):
 
 @implements(proc=LDBuffer, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("floating_pt")
+@tag(FLOAT_STEP)
 class PyLDBufferModelFloat(_BufferModel):
     """0/1 spikes as float64."""
 
@@ -72,7 +74,7 @@ class PyLDBufferModelFloat(_BufferModel):
 
 @implements(proc=LDBuffer, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("fixed_pt")
+@tag(FIXED_STEP)
 class PyLDBufferModelFixed(_BufferModel):
     """0/1 spikes as int64."""
 

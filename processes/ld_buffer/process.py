@@ -10,8 +10,9 @@ import ldsnn_lava  # noqa: F401  (Lava compatibility fixes before importing lava
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 
-from ldsnn_lava.buffers import BUFFER_MODES
 from ldsnn_lava.clock import Window
+from ldsnn_lava.errors import InvalidSchedule
+from ldsnn_lava.options import BufferKind, parse_option
 
 
 class LDBuffer(AbstractProcess):
@@ -39,17 +40,16 @@ class LDBuffer(AbstractProcess):
         clock step is one timestep.
     """
 
-    def __init__(self, *, shape: Sequence[int], mode: str, upstream: Window,
+    def __init__(self, *, shape: Sequence[int], mode: BufferKind | str, upstream: Window,
                  downstream: Window, window_steps: tuple[int, int] | None = None,
                  name: str | None = None):
         shape = tuple(int(d) for d in shape)
-        if mode not in BUFFER_MODES:
-            raise ValueError(f"buffer mode must be one of {BUFFER_MODES}, got {mode!r}")
+        mode = parse_option(BufferKind, mode, "buffer mode")
         t_in, t_out = ((upstream.length, downstream.length) if window_steps is None
                        else (int(window_steps[0]), int(window_steps[1])))
-        if mode == "replay" and t_in != t_out:
-            raise ValueError(f"'replay' needs equal windows, got {t_in} and {t_out} steps; "
-                             f"use 'rate'")
+        if mode == BufferKind.REPLAY and t_in != t_out:
+            raise InvalidSchedule(f"'replay' needs equal windows, got {t_in} and {t_out} steps; "
+                                  f"use 'rate'")
         super().__init__(shape=shape, mode=mode, upstream=upstream, downstream=downstream,
                          window_steps=window_steps, name=name)
         in_shape, out_shape = shape, shape

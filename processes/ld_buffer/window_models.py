@@ -18,8 +18,10 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from ldsnn_lava.processes.ld_buffer.process import LDBuffer
+from ldsnn_lava.processes.tags import FIXED_WINDOW, FLOAT_WINDOW
 
 from ldsnn_lava.buffers import rate_initial_accumulator, rate_step
+from ldsnn_lava.options import BufferKind
 
 
 class _WindowBufferModel(PyLoihiProcessModel):
@@ -27,7 +29,7 @@ class _WindowBufferModel(PyLoihiProcessModel):
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self._rate = proc_params["mode"] == "rate"
+        self._rate = proc_params["mode"] == BufferKind.RATE
         self._up, self._down = proc_params["upstream"], proc_params["downstream"]
         self._t_in, self._t_out = proc_params["window_steps"]
         shape = proc_params["shape"]
@@ -53,7 +55,7 @@ class _WindowBufferModel(PyLoihiProcessModel):
 
 @implements(proc=LDBuffer, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("window_floating_pt")
+@tag(FLOAT_WINDOW)
 class PyLDBufferWindowModelFloat(_WindowBufferModel):
     """0/1 spike rasters as float64."""
 
@@ -63,7 +65,7 @@ class PyLDBufferWindowModelFloat(_WindowBufferModel):
 
 @implements(proc=LDBuffer, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("window_fixed_pt")
+@tag(FIXED_WINDOW)
 class PyLDBufferWindowModelFixed(_WindowBufferModel):
     """0/1 spike rasters as int64."""
 

@@ -15,8 +15,10 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from ldsnn_lava.processes.ld_input.process import LDInput
+from ldsnn_lava.processes.tags import FIXED_STEP, FLOAT_STEP
 
 from ldsnn_lava.buffers import rate_initial_accumulator, rate_step
+from ldsnn_lava.options import InputEncoding
 
 
 class _InputModel(PyLoihiProcessModel):
@@ -29,7 +31,7 @@ class _InputModel(PyLoihiProcessModel):
             raise ValueError("fixed_pt input needs integer-valued data")
         self._data = data.astype(self.dtype)
         self._window = proc_params["window"]
-        self._rate = proc_params["encoding"] == "rate"
+        self._rate = proc_params["encoding"] == InputEncoding.RATE
         self._zeros = np.zeros(data.shape[1:], dtype=self.dtype)
         self._sample = self._zeros
         self._acc = None
@@ -52,7 +54,7 @@ class _InputModel(PyLoihiProcessModel):
 
 @implements(proc=LDInput, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("floating_pt")
+@tag(FLOAT_STEP)
 class PyLDInputModelFloat(_InputModel):
     """Sends float64 values (direct) or 0/1 spikes (rate)."""
 
@@ -61,7 +63,7 @@ class PyLDInputModelFloat(_InputModel):
 
 @implements(proc=LDInput, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("fixed_pt")
+@tag(FIXED_STEP)
 class PyLDInputModelFixed(_InputModel):
     """Sends int64 values (direct) or 0/1 spikes (rate)."""
 

@@ -10,7 +10,7 @@ from lava.magma.core.process.ports.ports import OutPort
 from lava.magma.core.process.process import AbstractProcess
 
 from ldsnn_lava.clock import Window
-from ldsnn_lava.network import ENCODINGS
+from ldsnn_lava.options import InputEncoding, parse_option
 
 
 class LDInput(AbstractProcess):
@@ -38,15 +38,15 @@ class LDInput(AbstractProcess):
         timestep (the step-faithful ``floating_pt``/``fixed_pt`` models).
     """
 
-    def __init__(self, *, data: np.ndarray, window: Window, encoding: str = "direct",
+    def __init__(self, *, data: np.ndarray, window: Window,
+                 encoding: InputEncoding | str = InputEncoding.DIRECT,
                  window_steps: int | None = None, name: str | None = None):
         data = np.asarray(data)
-        if encoding not in ENCODINGS:
-            raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+        encoding = parse_option(InputEncoding, encoding, "encoding")
         if data.ndim < 2 or len(data) == 0:
             raise ValueError(f"data must be (N, *input_shape) with N >= 1, got {data.shape}")
         steps = window.length if window_steps is None else int(window_steps)
-        if encoding == "rate" and (not np.array_equal(data, np.round(data))
+        if encoding == InputEncoding.RATE and (not np.array_equal(data, np.round(data))
                                    or data.min() < 0 or data.max() > steps):
             raise ValueError(f"rate input data must be integer counts in [0, {steps}] "
                              f"(use ldsnn_lava.buffers.quantize_rate_input)")
@@ -54,5 +54,5 @@ class LDInput(AbstractProcess):
                          window_steps=window_steps, name=name)
         shape = data.shape[1:]
         if window_steps is not None:
-            shape = (1 if encoding == "direct" else steps, *shape)
+            shape = (1 if encoding == InputEncoding.DIRECT else steps, *shape)
         self.s_out = OutPort(shape=shape)

@@ -17,8 +17,10 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from ldsnn_lava.processes.ld_input.process import LDInput
+from ldsnn_lava.processes.tags import FIXED_WINDOW, FLOAT_WINDOW
 
 from ldsnn_lava.buffers import rate_initial_accumulator, rate_step
+from ldsnn_lava.options import InputEncoding
 
 
 class _WindowInputModel(PyLoihiProcessModel):
@@ -32,7 +34,7 @@ class _WindowInputModel(PyLoihiProcessModel):
         self._data = data.astype(self.dtype)
         self._window = proc_params["window"]
         self._steps = proc_params["window_steps"]
-        self._rate = proc_params["encoding"] == "rate"
+        self._rate = proc_params["encoding"] == InputEncoding.RATE
         self._zeros = np.zeros(data.shape[1:], dtype=self.dtype)
         self._out = np.zeros((self._steps if self._rate else 1, *data.shape[1:]), self.dtype)
 
@@ -53,7 +55,7 @@ class _WindowInputModel(PyLoihiProcessModel):
 
 @implements(proc=LDInput, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("window_floating_pt")
+@tag(FLOAT_WINDOW)
 class PyLDInputWindowModelFloat(_WindowInputModel):
     """Sends float64 values (direct) or 0/1 rasters (rate)."""
 
@@ -62,7 +64,7 @@ class PyLDInputWindowModelFloat(_WindowInputModel):
 
 @implements(proc=LDInput, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("window_fixed_pt")
+@tag(FIXED_WINDOW)
 class PyLDInputWindowModelFixed(_WindowInputModel):
     """Sends int64 values (direct) or 0/1 rasters (rate)."""
 

@@ -13,6 +13,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from ldsnn_lava.processes.ld_readout.process import LDReadout
 from ldsnn_lava.processes.records import RecordWriter
+from ldsnn_lava.processes.tags import FIXED_STEP, FLOAT_STEP
 
 
 class _ReadoutModel(PyLoihiProcessModel):
@@ -38,7 +39,7 @@ class _ReadoutModel(PyLoihiProcessModel):
 
 @implements(proc=LDReadout, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("floating_pt")
+@tag(FLOAT_STEP)
 class PyLDReadoutModelFloat(_ReadoutModel):
     """float64 sums."""
 
@@ -47,7 +48,7 @@ class PyLDReadoutModelFloat(_ReadoutModel):
 
 @implements(proc=LDReadout, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("fixed_pt")
+@tag(FIXED_STEP)
 class PyLDReadoutModelFixed(_ReadoutModel):
     """Exact int64 sums."""
 

@@ -17,6 +17,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from ldsnn_lava.processes.ld_readout.process import LDReadout
 from ldsnn_lava.processes.records import RecordWriter
+from ldsnn_lava.processes.tags import FIXED_WINDOW, FLOAT_WINDOW
 
 
 class _WindowReadoutModel(PyLoihiProcessModel):
@@ -41,7 +42,7 @@ class _WindowReadoutModel(PyLoihiProcessModel):
 
 @implements(proc=LDReadout, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("window_floating_pt")
+@tag(FLOAT_WINDOW)
 class PyLDReadoutWindowModelFloat(_WindowReadoutModel):
     """float64 sums."""
 
@@ -50,7 +51,7 @@ class PyLDReadoutWindowModelFloat(_WindowReadoutModel):
 
 @implements(proc=LDReadout, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("window_fixed_pt")
+@tag(FIXED_WINDOW)
 class PyLDReadoutWindowModelFixed(_WindowReadoutModel):
     """Exact int64 sums."""
 

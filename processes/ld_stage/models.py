@@ -19,6 +19,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from ldsnn_lava.processes.ld_stage.process import LDStage
 from ldsnn_lava.processes.records import RecordWriter
+from ldsnn_lava.processes.tags import FIXED_STEP, FLOAT_STEP
 
 from ldsnn_lava.numpy_ops import numpy_chain
 
@@ -58,7 +59,7 @@ class _StageModel(PyLoihiProcessModel):
 
 @implements(proc=LDStage, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("floating_pt")
+@tag(FLOAT_STEP)
 class PyLDStageModelFloat(_StageModel):
     """float64 currents and state."""
 
@@ -68,7 +69,7 @@ class PyLDStageModelFloat(_StageModel):
 
 @implements(proc=LDStage, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("fixed_pt")
+@tag(FIXED_STEP)
 class PyLDStageModelFixed(_StageModel):
     """int64 currents and state: the integer definition (``fixed=True``)."""
 

@@ -22,6 +22,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from ldsnn_lava.processes.ld_stage.process import LDStage
 from ldsnn_lava.processes.records import RecordWriter
+from ldsnn_lava.processes.tags import FIXED_WINDOW, FLOAT_WINDOW
 
 from ldsnn_lava.numpy_ops import numpy_chain
 
@@ -62,7 +63,7 @@ class _WindowStageModel(PyLoihiProcessModel):
 
 @implements(proc=LDStage, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("window_floating_pt")
+@tag(FLOAT_WINDOW)
 class PyLDStageWindowModelFloat(_WindowStageModel):
     """float64 currents and state, a window per step."""
 
@@ -72,7 +73,7 @@ class PyLDStageWindowModelFloat(_WindowStageModel):
 
 @implements(proc=LDStage, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("window_fixed_pt")
+@tag(FIXED_WINDOW)
 class PyLDStageWindowModelFixed(_WindowStageModel):
     """int64 currents and state (the integer definition), a window per step."""
 

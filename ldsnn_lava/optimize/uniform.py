@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ldsnn_lava.engine import Counters, StageEngine, StageInput, _as_tensor, _counters, evaluate
+from ldsnn_lava.engine.driver import StageEngine, StageInput, _as_tensor, evaluate
+from ldsnn_lava.engine.result import Counters, count_work
 from ldsnn_lava.network import Network
+from ldsnn_lava.options import InputEncoding, Precision
 from ldsnn_lava.schedule import Schedule
 
 
@@ -40,7 +42,7 @@ def uniform_sweep(
     device: str | torch.device = "cpu",
     batch_size: int = 128,
     dtype: torch.dtype = torch.float32,
-    precision: str = "float",
+    precision: Precision | str = Precision.FLOAT,
 ) -> list[UniformPoint]:
     """Accuracy and counters of ``net`` under ``Schedule.uniform(net, T)`` for T = 1..max_T.
 
@@ -68,7 +70,7 @@ def uniform_sweep(
         raise ValueError(f"x and y must hold the same number N >= 1 of samples, got "
                          f"{len(x)} and {len(y)}")
     schedules = [Schedule.uniform(net, T) for T in range(1, max_T + 1)]
-    if net.input_encoding == "rate":
+    if net.input_encoding == InputEncoding.RATE:
         results = [evaluate(net, s, x, device=device, batch_size=batch_size, dtype=dtype,
                             precision=precision, record_spikes=False, progress=False)
                    for s in schedules]
@@ -93,5 +95,5 @@ def uniform_sweep(
                 readout = engine.forward(last, prefix, T).readout
                 predictions = np.argmax(readout.cpu().numpy(), axis=1)  # as evaluate: first max
                 correct[T - 1] += int((predictions == labels.numpy()).sum())
-    return [UniformPoint(s, correct[i] / len(x), _counters(net, s, synaptic[i] / len(x)))
+    return [UniformPoint(s, correct[i] / len(x), count_work(net, s, synaptic[i] / len(x)))
             for i, s in enumerate(schedules)]

@@ -1,7 +1,7 @@
 """Evaluating many LD schedules of one network on one data split, reusing shared prefixes.
 
 In an LD schedule whose buffers are all ``rate``, stage k's input depends only on stage
-k-1's per-neuron spike counts and on T_{k-1}, T_k (DESIGN.md section 2). So the spike counts
+k-1's per-neuron spike counts and on T_{k-1}, T_k (``docs/design.md``). So the spike counts
 of stages 0..k-1 are a function of the prefix ``(T_0, ..., T_{k-1})`` alone: this module keeps
 them, keyed by prefix, and a schedule that shares a prefix with one evaluated before re-runs
 only the stages after it. The optimizer's moves change one stage at a time, so a move at
@@ -18,8 +18,10 @@ import numpy as np
 import torch
 
 from ldsnn_lava.buffers import rate_raster
-from ldsnn_lava.engine import Counters, StageEngine, StageInput, _as_tensor, _counters
+from ldsnn_lava.engine.driver import StageEngine, StageInput, _as_tensor
+from ldsnn_lava.engine.result import Counters, count_work
 from ldsnn_lava.network import Network
+from ldsnn_lava.options import BufferKind, Precision
 from ldsnn_lava.schedule import Schedule
 
 
@@ -43,7 +45,7 @@ class Evaluation:
 
 def ld_schedule(timesteps: Sequence[int]) -> Schedule:
     """The LD schedule with these timesteps: a ``rate`` buffer on every gap."""
-    return Schedule(tuple(int(t) for t in timesteps), buffers="rate")
+    return Schedule(tuple(int(t) for t in timesteps), buffers=BufferKind.RATE)
 
 
 class PrefixCache:
@@ -55,7 +57,7 @@ class PrefixCache:
     x, y : array-like
         The split: ``(N, *net.input_shape)`` inputs and ``(N,)`` integer labels.
     device : str
-    precision : {"float", "fixed"}
+    precision : Precision or str
         Engine precision (see :class:`ldsnn_lava.engine.StageEngine`).
     batch_size : int
         Samples per engine batch.
@@ -68,8 +70,9 @@ class PrefixCache:
         How many times each stage was run over the whole split (for tests and reports).
     """
 
-    def __init__(self, net: Network, x, y, *, device: str = "cpu", precision: str = "float",
-                 batch_size: int = 256, max_bytes: float = 512e6):
+    def __init__(self, net: Network, x, y, *, device: str = "cpu",
+                 precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
+                 max_bytes: float = 512e6):
         self.net = net
         self.x = _as_tensor(x, net)
         self.y = np.asarray(y)
@@ -159,6 +162,6 @@ class PrefixCache:
         for k in range(start, self.net.num_stages - 1):
             self._store(steps[:k + 1], torch.cat(new_counts[k]), synaptic[:k + 1].copy())
         accuracy = float(np.mean(np.concatenate(predictions) == self.y))
-        result = Evaluation(schedule, accuracy, _counters(self.net, schedule, synaptic))
+        result = Evaluation(schedule, accuracy, count_work(self.net, schedule, synaptic))
         self._results[steps] = result
         return result

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ldsnn_lava.network import Network, Stage
+from ldsnn_lava.network import Network, Stage, register_format
 from ldsnn_lava.neurons import IF
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten, Op
 
@@ -267,3 +267,6 @@ def from_torch(
         result.append(Stage(final, neuron, name=f"{'readout' if readout else 'stage'}{index}"))
         previous = scale
     return Network(tuple(x.shape[1:]), result, input_encoding=input_encoding, name=name)
+
+
+register_format("torch", reader=from_torch)

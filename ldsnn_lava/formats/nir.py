@@ -36,11 +36,14 @@ Per-layer timesteps travel in metadata: :func:`to_nir` with a schedule writes
 
 from __future__ import annotations
 
+from functools import singledispatch
 from pathlib import Path
 
 import numpy as np
 
-from ldsnn_lava.network import Network, Stage
+from ldsnn_lava.errors import InvalidNetwork
+from ldsnn_lava.model import Model
+from ldsnn_lava.network import Network, Stage, register_format
 from ldsnn_lava.neurons import IF, CubaLIF
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten, Op, Scale, SumPool2d
 from ldsnn_lava.schedule import Schedule
@@ -50,28 +53,56 @@ def _inverse(rate: float) -> float:
     return float("inf") if rate == 0 else 1.0 / rate
 
 
-def _op_to_nir(op: Op, in_shape: tuple[int, ...]):
+@singledispatch
+def op_to_nir(op: Op, in_shape: tuple[int, ...]):
+    """The NIR node of ``op`` for input shape ``in_shape`` (no batch axis)."""
+    raise InvalidNetwork(f"op {type(op).__name__} has no NIR mapping")
+
+
+@op_to_nir.register
+def _(op: Dense, in_shape: tuple[int, ...]):
     import nir
 
-    if isinstance(op, Dense):
-        if op.bias is None:
-            return nir.Linear(weight=op.weight.copy())
-        return nir.Affine(weight=op.weight.copy(), bias=op.bias.copy())
-    if isinstance(op, Conv2d):
-        bias = np.zeros(op.weight.shape[0]) if op.bias is None else op.bias.copy()
-        return nir.Conv2d(input_shape=tuple(in_shape[1:]), weight=op.weight.copy(),
-                          stride=op.stride, padding=op.padding, dilation=1, groups=1, bias=bias)
-    if isinstance(op, SumPool2d):
-        return nir.SumPool2d(kernel_size=np.array(op.kernel), stride=np.array(op.stride),
-                             padding=np.array([0, 0]))
-    if isinstance(op, AvgPool2d):
-        return nir.AvgPool2d(kernel_size=np.array(op.kernel), stride=np.array(op.stride),
-                             padding=np.array([0, 0]))
-    if isinstance(op, Flatten):
-        return nir.Flatten(input_type={"input": np.array(in_shape)}, start_dim=0, end_dim=-1)
-    if isinstance(op, Scale):
-        raise ValueError("Scale ops (lava-dl netx input layers) have no NIR equivalent")
-    raise ValueError(f"op {type(op).__name__} has no NIR mapping")
+    if op.bias is None:
+        return nir.Linear(weight=op.weight.copy())
+    return nir.Affine(weight=op.weight.copy(), bias=op.bias.copy())
+
+
+@op_to_nir.register
+def _(op: Conv2d, in_shape: tuple[int, ...]):
+    import nir
+
+    bias = np.zeros(op.weight.shape[0]) if op.bias is None else op.bias.copy()
+    return nir.Conv2d(input_shape=tuple(in_shape[1:]), weight=op.weight.copy(),
+                      stride=op.stride, padding=op.padding, dilation=1, groups=1, bias=bias)
+
+
+@op_to_nir.register
+def _(op: SumPool2d, in_shape: tuple[int, ...]):
+    import nir
+
+    return nir.SumPool2d(kernel_size=np.array(op.kernel), stride=np.array(op.stride),
+                         padding=np.array([0, 0]))
+
+
+@op_to_nir.register
+def _(op: AvgPool2d, in_shape: tuple[int, ...]):
+    import nir
+
+    return nir.AvgPool2d(kernel_size=np.array(op.kernel), stride=np.array(op.stride),
+                         padding=np.array([0, 0]))
+
+
+@op_to_nir.register
+def _(op: Flatten, in_shape: tuple[int, ...]):
+    import nir
+
+    return nir.Flatten(input_type={"input": np.array(in_shape)}, start_dim=0, end_dim=-1)
+
+
+@op_to_nir.register
+def _(op: Scale, in_shape: tuple[int, ...]):
+    raise InvalidNetwork("Scale ops (lava-dl netx input layers) have no NIR equivalent")
 
 
 def _neuron_to_nir(neuron, shape: tuple[int, ...]):
@@ -120,7 +151,7 @@ def to_nir(network: Network, schedule: Schedule | None = None):
         shape = network.input_shape_of(index)
         for position, op in enumerate(stage.ops):
             name = f"stage{index}_op{position}"
-            nodes[name] = _op_to_nir(op, shape)
+            nodes[name] = op_to_nir(op, shape)
             shape = op.output_shape(shape)
             chain.append(name)
         if stage.neuron is not None:
@@ -249,7 +280,7 @@ def _neuron_from_nir(node, where: str, strict: bool) -> tuple[IF | CubaLIF, floa
     raise ValueError(f"{where}: NIR node type {kind} is not supported")
 
 
-def from_nir(graph_or_path, strict: bool = True) -> Network:
+def read_network(graph_or_path, strict: bool = True) -> Network:
     """Import a NIR graph (or a file written by ``nir.write``) as a :class:`Network`.
 
     Parameters
@@ -300,3 +331,23 @@ def timesteps_from_nir(graph_or_path) -> list[int] | None:
     steps = [node.metadata["ldsnn"]["timesteps"] for name in _chain(graph)
              if "timesteps" in ((node := graph.nodes[name]).metadata or {}).get("ldsnn", {})]
     return [int(t) for t in steps] or None
+
+
+def write_network(network: Network, path: str | Path, schedule: Schedule | None = None) -> None:
+    """Write :func:`to_nir` of ``network`` to a NIR HDF5 file at ``path``, atomically."""
+    import nir
+
+    from ldsnn_lava._io import atomic_write
+
+    graph = to_nir(network, schedule)
+    atomic_write(path, lambda tmp: nir.write(tmp, graph))
+
+
+def read_model(path: str | Path) -> Model:
+    """A :class:`~ldsnn_lava.model.Model` from a NIR file; when the file carries per-stage
+    timesteps (written with a schedule), the largest is taken as base T."""
+    steps = timesteps_from_nir(path)
+    return Model(Path(path).stem, read_network(path), max(steps) if steps else None)
+
+
+register_format("nir", reader=read_network, writer=to_nir)

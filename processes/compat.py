@@ -17,7 +17,7 @@ Three modules need a fix, applied in memory as their source is compiled:
 three module names, compiles the rewritten source itself (the cached bytecode in site-packages is
 neither read nor written), is a no-op where a patch's text is absent (a fixed Lava), and fails
 loudly on a lava-nc or lava-dl version it was not written for. Lava forks its runtime processes,
-so the finder is inherited by them. Import :mod:`ldsnn_lava.lava_compat` (or anything under
+so the finder is inherited by them. Import :mod:`ldsnn_lava.processes.compat` (or anything under
 ``ldsnn_lava.processes``) before importing ``lava``.
 """
 
@@ -77,7 +77,7 @@ def _check_version(distribution: str) -> None:
         return
     if version not in SUPPORTED[distribution]:
         raise LavaCompatError(
-            f"ldsnn_lava.lava_compat was written for {distribution} "
+            f"ldsnn_lava.processes.compat was written for {distribution} "
             f"{', '.join(SUPPORTED[distribution])}, but {version} is installed; check whether "
             f"its Python 3.11 fixes still apply and extend SUPPORTED"
         )

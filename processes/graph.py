@@ -23,33 +23,32 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import ldsnn_lava.processes.compat  # noqa: F401  (before any lava import)
 import numpy as np
 import torch
-
-import ldsnn_lava.lava_compat  # noqa: F401  (before any lava import)
 
 # isort: split
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
-
-from ldsnn_lava.buffers import expected_rate_total, quantize_rate_input
-from ldsnn_lava.clock import stage_windows, total_steps
-from ldsnn_lava.engine import PRECISIONS, EvalResult, _as_tensor, _counters
-from ldsnn_lava.network import Network, Stage
-from ldsnn_lava.neurons import IF, CubaLIF, integer_parameter
-from ldsnn_lava.numpy_ops import numpy_chain
-from ldsnn_lava.ops import Scale
 from ldsnn_lava.processes.ld_buffer.process import LDBuffer
 from ldsnn_lava.processes.ld_input.process import LDInput
 from ldsnn_lava.processes.ld_readout.process import LDReadout
 from ldsnn_lava.processes.ld_stage.process import LDStage
 from ldsnn_lava.processes.records import create_record, read_record
-from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.processes.tags import TAGS
 
-TAGS = {"step": {"float": "floating_pt", "fixed": "fixed_pt"},
-        "window": {"float": "window_floating_pt", "fixed": "window_fixed_pt"}}
-"""Process-model tag per model kind and precision."""
-MODELS = tuple(TAGS)
+from ldsnn_lava.buffers import expected_rate_total, quantize_rate_input
+from ldsnn_lava.clock import stage_windows, total_steps
+from ldsnn_lava.engine.driver import _as_tensor
+from ldsnn_lava.engine.result import EvalResult, count_work
+from ldsnn_lava.errors import InvalidOption
+from ldsnn_lava.network import Network, Stage
+from ldsnn_lava.neurons import IF, CubaLIF, integer_parameter
+from ldsnn_lava.numpy_ops import numpy_chain
+from ldsnn_lava.ops import Scale
+from ldsnn_lava.options import BufferKind, InputEncoding, ModelKind, Precision, parse_option
+from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.torch_ops import torch_op
 
 
 @dataclass
@@ -79,7 +78,7 @@ class LavaGraph:
     num_steps: int
     readout_path: str
     counts_paths: list[str]
-    model: str = "step"
+    model: ModelKind = ModelKind.STEP
 
     def run(self, tag: str, warmup_steps: int = 0) -> float:
         """Run all steps with ``Loihi2SimCfg(select_tag=tag)``; the runtime is always stopped.
@@ -99,9 +98,10 @@ class LavaGraph:
             Wall-clock seconds of the steps after ``warmup_steps`` alone (no compile, start-up
             or stop), or of the whole run with its start-up when ``warmup_steps`` is 0.
         """
-        if tag not in TAGS[self.model].values():
-            raise ValueError(f"the processes were built for the {self.model} models; run them "
-                             f"with a tag in {sorted(TAGS[self.model].values())}, not {tag!r}")
+        allowed = sorted(t for (kind, _), t in TAGS.items() if kind == self.model)
+        if tag not in allowed:
+            raise InvalidOption(f"the processes were built for the {self.model} models; run "
+                                f"them with a tag in {allowed}, not {tag!r}")
         if not 0 <= warmup_steps < self.num_steps:
             raise ValueError(f"warmup_steps must be in [0, {self.num_steps}), got {warmup_steps}")
         cfg = Loihi2SimCfg(select_tag=tag)
@@ -135,23 +135,23 @@ class LavaLDSNN:
     model : {"step", "window"}
     """
 
-    def __init__(self, net: Network, schedule: Schedule, precision: str = "float",
-                 model: str = "step"):
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-        if model not in MODELS:
-            raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    def __init__(self, net: Network, schedule: Schedule,
+                 precision: Precision | str = Precision.FLOAT,
+                 model: ModelKind | str = ModelKind.STEP):
+        precision = parse_option(Precision, precision, "precision")
+        model = parse_option(ModelKind, model, "model")
         schedule.check(net)
         self.net, self.schedule, self.precision, self.model = net, schedule, precision, model
         self._stage_ops = [stage.ops for stage in net.stages]
         self._host_scale = None
         first = net.stages[0].ops[0]
-        if precision == "fixed" and net.input_encoding == "direct" and isinstance(first, Scale):
+        if (precision == Precision.FIXED and net.input_encoding == InputEncoding.DIRECT
+                and isinstance(first, Scale)):
             # As lava-dl drives its input layer: the host computes the affine map of the
             # input (e.g. a netx input layer's bias_mant) and the stage receives integers.
-            self._host_scale = first.to_torch("cpu", torch.float64)
+            self._host_scale = torch_op(first, "cpu", torch.float64)
             self._stage_ops[0] = (Scale(),) + net.stages[0].ops[1:]
-        if precision == "fixed":
+        if precision == Precision.FIXED:
             for index, stage in enumerate(net.stages):
                 try:
                     _check_fixed(stage)
@@ -161,17 +161,17 @@ class LavaLDSNN:
     @property
     def tag(self) -> str:
         """The Lava process-model tag this model kind and precision select."""
-        return TAGS[self.model][self.precision]
+        return TAGS[self.model, self.precision]
 
     def _encode(self, x) -> np.ndarray:
         x = _as_tensor(x, self.net)
         if len(x) == 0:
             raise ValueError("input holds no samples")
-        if self.net.input_encoding == "rate":
+        if self.net.input_encoding == InputEncoding.RATE:
             return quantize_rate_input(x, self.schedule.timesteps[0]).numpy()
         x = x.to(torch.float64)
         data = (x if self._host_scale is None else self._host_scale(x)).numpy()
-        if self.precision == "fixed" and not np.array_equal(data, np.round(data)):
+        if self.precision == Precision.FIXED and not np.array_equal(data, np.round(data)):
             raise ValueError("fixed precision with direct input needs integer-valued inputs; "
                              "quantize them (QuantizedNetwork.encode_input)")
         return data
@@ -182,7 +182,8 @@ class LavaLDSNN:
         net, schedule = self.net, self.schedule
         data = self._encode(x)
         n, workdir = len(data), Path(workdir)
-        window = self.model == "window"
+        window = self.model == ModelKind.WINDOW
+        direct_input = net.input_encoding == InputEncoding.DIRECT
         steps = schedule.timesteps
         windows = stage_windows(schedule, self.model)
 
@@ -203,8 +204,7 @@ class LavaLDSNN:
                            in_shape=net.input_shape_of(index), window=windows[index],
                            num_samples=n, counts_path=counts_path,
                            window_steps=per_window(steps[index]),
-                           input_steps=per_window(
-                               1 if index == 0 and net.input_encoding == "direct" else None),
+                           input_steps=per_window(1 if index == 0 and direct_input else None),
                            name=stage.name or f"stage{index}")
             port.connect(proc.a_in)
             port = proc.s_out
@@ -240,7 +240,7 @@ class LavaLDSNN:
             readout=readout,
             predictions=np.argmax(readout, axis=1),
             spike_counts=counts,
-            counters=_counters(self.net, self.schedule, synaptic),
+            counters=count_work(self.net, self.schedule, synaptic),
             schedule=self.schedule,
             seconds=time.perf_counter() - start,
         )
@@ -249,12 +249,12 @@ class LavaLDSNN:
         """Per-sample mean synaptic updates per stage, from the input spikes each stage got."""
         net, steps = self.net, self.schedule.timesteps
         synaptic = np.zeros(net.num_stages)
-        if net.input_encoding == "rate":
+        if net.input_encoding == InputEncoding.RATE:
             inputs = graph.input.proc_params["data"]
             synaptic[0] = float((inputs * net.fan_outs[0]).sum()) / graph.num_samples
         for stage in range(1, net.num_stages):
             fired = counts[stage - 1].astype(np.int64)
-            if self.schedule.buffers[stage - 1] == "rate":
+            if self.schedule.buffers[stage - 1] == BufferKind.RATE:
                 fired = expected_rate_total(fired, steps[stage - 1], steps[stage])
             synaptic[stage] = float((fired * net.fan_outs[stage]).sum()) / graph.num_samples
         return synaptic
@@ -270,8 +270,8 @@ def _check_fixed(stage: Stage) -> None:
         stage.neuron.fixed_parameters()
 
 
-def to_lava(net: Network, schedule: Schedule, precision: str = "float",
-            model: str = "step") -> LavaLDSNN:
+def to_lava(net: Network, schedule: Schedule, precision: Precision | str = Precision.FLOAT,
+            model: ModelKind | str = ModelKind.STEP) -> LavaLDSNN:
     """Prepare ``net`` under ``schedule`` for Lava.
 
     Parameters

@@ -1,4 +1,4 @@
-"""Cost models the optimizer minimizes (DESIGN.md section 3).
+"""Cost models the optimizer minimizes (``docs/design.md``, methodology).
 
 A cost turns one schedule's per-sample work counters (:class:`ldsnn_lava.engine.Counters`)
 into one number. Four are provided:
@@ -28,8 +28,10 @@ import numpy as np
 import torch
 
 from ldsnn_lava._io import atomic_write_text
-from ldsnn_lava.engine import Counters, StageEngine, _as_tensor
+from ldsnn_lava.engine.driver import StageEngine, _as_tensor
+from ldsnn_lava.engine.result import Counters
 from ldsnn_lava.network import Network
+from ldsnn_lava.options import BufferKind
 from ldsnn_lava.schedule import Schedule
 
 COST_NAMES = ("synaptic_updates", "neurons_evaluated", "energy", "latency")
@@ -114,10 +116,14 @@ class LoihiEnergy(Cost):
                 raise ValueError(f"LoihiEnergy {field} must be a finite number >= 0, "
                                  f"got {value!r}")
 
+    def joules(self, synaptic_ops: float, neuron_updates: float) -> float:
+        """Energy of this many synaptic operations and neuron (or buffer) updates."""
+        return self.e_synaptic * synaptic_ops + self.e_neuron * neuron_updates
+
     def __call__(self, schedule: Schedule, counters: Counters) -> float:
         t = counters.total
-        return (self.e_synaptic * (t["synaptic_updates"] + t["input_macs"])
-                + self.e_neuron * (t["neurons_evaluated"] + t["buffer_updates"]))
+        return self.joules(t["synaptic_updates"] + t["input_macs"],
+                           t["neurons_evaluated"] + t["buffer_updates"])
 
 
 @dataclass(frozen=True)
@@ -180,13 +186,13 @@ def _time_stage(engine: StageEngine, stage: int, x: torch.Tensor, T: int, repeat
     inp = engine.encode(x, T)
     for previous in range(stage):  # bring the batch to this stage's input
         out = engine.forward(previous, inp, T)
-        inp = engine.buffer(out.raster, "rate", T, T)
+        inp = engine.buffer(out.raster, BufferKind.RATE, T, T)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         out = engine.forward(stage, inp, T)
         if stage < net.num_stages - 1:
-            engine.buffer(out.raster, "rate", T, T)
+            engine.buffer(out.raster, BufferKind.RATE, T, T)
         if engine.device.type == "cuda":
             torch.cuda.synchronize(engine.device)
         times.append(time.perf_counter() - start)

@@ -4,7 +4,7 @@ For each stage it applies the linear ops to all T_l steps of its input at once (
 matmul/conv), runs the neuron recurrence over T_l steps, then hands the spike raster to the
 buffer, which replays it or re-emits its counts over the next stage's window. Because the
 chain is feed-forward, this gives exactly the spikes of stepping all layers together
-(DESIGN.md section 2), while counting the work done.
+(``docs/design.md``), while counting the work done.
 
 :class:`StageEngine` exposes the per-stage pieces (the optimizer caches stage outputs with
 them); :func:`evaluate` is the public one-call API.
@@ -13,75 +13,20 @@ them); :func:`evaluate` is the public one-call API.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from ldsnn_lava.buffers import quantize_rate_input
-from ldsnn_lava.kernels import rate_emit, run_neuron, spike_counts
+from ldsnn_lava.engine.kernels import rate_emit, run_neuron, spike_counts
+from ldsnn_lava.engine.result import EvalResult, count_work
+from ldsnn_lava.errors import InvalidInput, InvalidNetwork, InvalidOption
 from ldsnn_lava.network import Network
+from ldsnn_lava.options import BufferKind, InputEncoding, Precision, parse_option
 from ldsnn_lava.schedule import Schedule
-
-COUNTER_NAMES = ("synaptic_updates", "neurons_evaluated", "buffer_updates", "input_macs")
-PRECISIONS = ("float", "fixed")
-
-
-@dataclass
-class Counters:
-    """DESIGN.md section 2 work counters, as per-sample means.
-
-    Attributes
-    ----------
-    per_stage : dict of str to numpy.ndarray
-        One value per stage for each name in :data:`COUNTER_NAMES`. ``buffer_updates`` of
-        stage l is the buffer after it; ``input_macs`` is non-zero only for stage 0 under
-        ``direct`` input, whose ``synaptic_updates`` are then 0.
-    total : dict of str to float
-        Sums over stages.
-    """
-
-    per_stage: dict[str, np.ndarray]
-    total: dict[str, float] = field(init=False)
-
-    def __post_init__(self):
-        self.total = {name: float(values.sum()) for name, values in self.per_stage.items()}
-
-
-@dataclass
-class EvalResult:
-    """What :func:`evaluate` returns.
-
-    Attributes
-    ----------
-    readout : numpy.ndarray
-        (N, classes) readout sums.
-    predictions : numpy.ndarray
-        (N,) argmax of the readout (first index on ties).
-    spike_counts : list of numpy.ndarray or None
-        One (N, *stage_output_shape) array per spiking stage: each neuron's spikes in its
-        window. ``None`` when evaluated with ``record_spikes=False``.
-    counters : Counters
-    schedule : Schedule
-    seconds : float
-        Wall-clock time of the evaluation.
-    """
-
-    readout: np.ndarray
-    predictions: np.ndarray
-    spike_counts: list[np.ndarray] | None
-    counters: Counters
-    schedule: Schedule
-    seconds: float
-
-    def accuracy(self, labels) -> float:
-        """Top-1 accuracy against integer labels."""
-        labels = np.asarray(labels)
-        if labels.shape != self.predictions.shape:
-            raise ValueError(f"labels have shape {labels.shape}, predictions "
-                             f"{self.predictions.shape}")
-        return float(np.mean(self.predictions == labels))
+from ldsnn_lava.torch_ops import torch_op
 
 
 @dataclass
@@ -114,22 +59,21 @@ class StageEngine:
         Floating dtype of currents and membrane state (float32 or float64) in ``float``
         precision. ``fixed`` precision always computes synaptic sums in float64 (exact for
         integers below 2**53) and keeps currents and state in int64.
-    precision : {"float", "fixed"}
-        ``fixed`` is the Loihi-style integer definition (see :mod:`ldsnn_lava.neurons`); it
+    precision : Precision or str
+        ``"fixed"`` is the Loihi-style integer definition (see :mod:`ldsnn_lava.neurons`); it
         needs integer weights, biases and neuron parameters, e.g. from
         :func:`ldsnn_lava.quantize`, and integer-valued currents.
     """
 
     def __init__(self, net: Network, device="cpu", dtype: torch.dtype = torch.float32,
-                 precision: str = "float"):
+                 precision: Precision | str = Precision.FLOAT):
         if dtype not in (torch.float32, torch.float64):
-            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-        self.net, self.device, self.precision = net, torch.device(device), precision
-        self.fixed = precision == "fixed"
+            raise InvalidOption(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        self.precision = parse_option(Precision, precision, "precision")
+        self.net, self.device = net, torch.device(device)
+        self.fixed = self.precision == Precision.FIXED
         self.dtype = torch.float64 if self.fixed else dtype
-        self._ops = [[op.to_torch(self.device, self.dtype) for op in s.ops] for s in net.stages]
+        self._ops = [[torch_op(op, self.device, self.dtype) for op in s.ops] for s in net.stages]
         #: each stage's structural fan-out per input element, flattened; float64 holds every
         #: per-sample count of synaptic updates exactly (below 2**53)
         self.fan_outs = [torch.as_tensor(f, dtype=torch.float64, device=self.device).flatten()
@@ -142,7 +86,7 @@ class StageEngine:
             return x
         rounded = torch.round(x)
         if not bool((rounded == x).all()):
-            raise ValueError(
+            raise InvalidNetwork(
                 f"stage {stage}: fixed precision needs integer synaptic currents, got "
                 f"fractional values; quantize the network (ldsnn_lava.quantize) and give it "
                 f"integer inputs"
@@ -151,7 +95,7 @@ class StageEngine:
 
     def encode(self, x: torch.Tensor, T: int) -> StageInput:
         """Stage 0's input for a batch ``x`` of shape ``(B, *input_shape)``."""
-        if self.net.input_encoding == "direct":
+        if self.net.input_encoding == InputEncoding.DIRECT:
             return StageInput(constant=x.to(self.dtype))
         return StageInput(raster=rate_emit(quantize_rate_input(x, T), T, T))
 
@@ -176,24 +120,9 @@ class StageEngine:
     @staticmethod
     def buffer(raster: torch.Tensor, mode: str, t_in: int, t_out: int) -> StageInput:
         """Turn a stage's output raster into the next stage's input."""
-        if mode == "replay":
+        if mode == BufferKind.REPLAY:
             return StageInput(raster=raster)
         return StageInput(raster=rate_emit(spike_counts(raster), t_in, t_out))
-
-
-def _counters(net: Network, schedule: Schedule, synaptic: np.ndarray) -> Counters:
-    """Per-sample mean counters from the measured per-stage synaptic updates."""
-    steps = np.array(schedule.timesteps, dtype=np.float64)
-    neurons = np.array(net.num_neurons, dtype=np.float64)
-    buffer_updates = np.zeros(net.num_stages)
-    for gap, mode in enumerate(schedule.buffers):
-        if mode == "rate":
-            buffer_updates[gap] = neurons[gap] * steps[gap + 1]
-    input_macs = np.zeros(net.num_stages)
-    if net.input_encoding == "direct":
-        input_macs[0] = float(net.fan_outs[0].sum()) * steps[0]
-    return Counters({"synaptic_updates": synaptic, "neurons_evaluated": neurons * steps,
-                     "buffer_updates": buffer_updates, "input_macs": input_macs})
 
 
 def auto_batch_size(net: Network, schedule: Schedule, budget_bytes: float = 256e6) -> int:
@@ -208,11 +137,12 @@ def auto_batch_size(net: Network, schedule: Schedule, budget_bytes: float = 256e
 def _as_tensor(x, net: Network) -> torch.Tensor:
     x = torch.as_tensor(x) if not isinstance(x, torch.Tensor) else x
     if tuple(x.shape[1:]) != net.input_shape:
-        raise ValueError(f"input must have shape (N, *{net.input_shape}), got {tuple(x.shape)}")
+        raise InvalidInput(f"input must have shape (N, *{net.input_shape}), got "
+                           f"{tuple(x.shape)}")
     if not torch.is_floating_point(x):
         x = x.to(torch.float64)
     if not bool(torch.isfinite(x).all()):
-        raise ValueError("input contains NaN or inf values")
+        raise InvalidInput("input contains NaN or inf values")
     return x
 
 
@@ -224,7 +154,7 @@ def evaluate(
     device: str | torch.device = "cpu",
     batch_size: int | None = None,
     dtype: torch.dtype = torch.float32,
-    precision: str = "float",
+    precision: Precision | str = Precision.FLOAT,
     record_spikes: bool = True,
     progress: bool | None = None,
 ) -> EvalResult:
@@ -243,8 +173,8 @@ def evaluate(
         Samples per batch; default chosen to bound memory (:func:`auto_batch_size`).
     dtype : torch.dtype
         float32 (default) or float64, in ``float`` precision.
-    precision : {"float", "fixed"}
-        ``fixed``: the Loihi-style integer definition (see :class:`StageEngine`).
+    precision : Precision or str
+        ``"fixed"``: the Loihi-style integer definition (see :class:`StageEngine`).
     record_spikes : bool
         Keep each spiking stage's per-neuron spike counts.
     progress : bool, optional
@@ -264,11 +194,11 @@ def evaluate(
     x = _as_tensor(x, net)
     n = x.shape[0]
     if n == 0:
-        raise ValueError("input holds no samples")
+        raise InvalidInput("input holds no samples")
     engine = StageEngine(net, device, dtype, precision)
     batch_size = batch_size or auto_batch_size(net, schedule)
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise InvalidOption(f"batch_size must be >= 1, got {batch_size}")
     steps = schedule.timesteps
     readouts, synaptic = [], np.zeros(net.num_stages)
     counts: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]
@@ -295,7 +225,7 @@ def evaluate(
         readout=readout,
         predictions=np.argmax(readout, axis=1),
         spike_counts=[np.concatenate(c) for c in counts] if record_spikes else None,
-        counters=_counters(net, schedule, synaptic / n),
+        counters=count_work(net, schedule, synaptic / n),
         schedule=schedule,
         seconds=time.perf_counter() - start,
     )

@@ -4,7 +4,7 @@ lava-dl 0.6's wheel ships, under ``tests/lava/lib/dl/netx/gts/pilotnet_lif/``, a
 4-dense CUBA-LIF network (``network.net``), one input (``image.npy``) and, for every layer,
 the spikes, currents ``u`` and voltages ``v`` recorded on Loihi 2 for 24 steps (25 for the
 output). This module reads the network with
-:func:`~ldsnn_lava.importers.netx.from_netx` (``readout_integrator=True``), runs it with the
+:func:`~ldsnn_lava.formats.netx.read_network` (``readout_integrator=True``), runs it with the
 library's own ops and :meth:`CubaLIF.step(..., fixed=True)
 <ldsnn_lava.neurons.CubaLIF.step>`, layer by layer and step by step, and compares.
 
@@ -31,10 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ldsnn_lava.importers.netx import from_netx
+from ldsnn_lava.formats.netx import read_network as from_netx
 from ldsnn_lava.network import Network, Stage
 from ldsnn_lava.neurons import FIXED_SHIFT, CubaLIF
 from ldsnn_lava.ops import Scale
+from ldsnn_lava.torch_ops import torch_op
 
 TRACE_NAMES = ("input", "conv-0", "conv-1", "conv-2", "conv-3", "conv-4", "fc-0", "fc-1",
                "fc-2", "fc-3")
@@ -97,7 +98,7 @@ def _run_stage(stage: Stage, neuron: CubaLIF, inp: torch.Tensor, steps: int
     ``inp`` is ``(steps, *in_shape)``, or ``(1, *in_shape)`` for a constant input."""
     x = inp
     for op in stage.ops:
-        x = op.to_torch("cpu", torch.float64)(x)
+        x = torch_op(op, "cpu", torch.float64)(x)
     currents = torch.round(x).to(torch.int64)
     if currents.shape[0] == 1:
         currents = currents.expand(steps, *currents.shape[1:])

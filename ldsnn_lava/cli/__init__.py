@@ -1,0 +1,46 @@
+"""The ``ldsnn`` command line: optimize, evaluate, report, demo, estimate, export.
+
+``MODEL`` is a zoo name (``ldsnn_lava.zoo.names()``) or a model file (see
+:data:`ldsnn_lava.formats.MODEL_SUFFIXES`), resolved by :func:`ldsnn_lava.resolve.load_model`
+for every command. Each command lives in its own module with ``add_parser`` and ``run``. User
+errors (any :class:`ldsnn_lava.errors.LDSNNError`) print one line to stderr and exit with
+status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ldsnn_lava.cli import demo, evaluate, loihi, optimize, report
+from ldsnn_lava.errors import LDSNNError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``ldsnn`` argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="ldsnn", description="Layerwise disaggregated SNNs: find per-layer timesteps of a "
+        "given SNN, evaluate them, report them, run them on Lava.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in (optimize, evaluate, report, demo):
+        command.add_parser(sub)
+    loihi.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ldsnn`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "cost_target", None) is not None and args.cost_target <= 0:
+        parser.error(f"--cost-target must be > 0, got {args.cost_target:g}")
+    if getattr(args, "restarts", 0) < 0:
+        parser.error("--restarts must be >= 0")
+    try:
+        return int(args.func(args) or 0)
+    except (LDSNNError, ValueError, FileNotFoundError) as err:
+        print(f"ldsnn {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ldsnn: interrupted", file=sys.stderr)
+        return 130

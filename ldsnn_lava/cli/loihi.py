@@ -1,0 +1,84 @@
+"""``ldsnn estimate`` and ``ldsnn export``: toward Loihi."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+
+from ldsnn_lava.cli.common import MODEL_HELP, UserError
+from ldsnn_lava.model import Model
+from ldsnn_lava.options import BufferKind
+from ldsnn_lava.resolve import load_model
+from ldsnn_lava.schedule import Schedule
+
+
+def _inputs(model: Model, data: str | None, samples: int, seed: int = 0) -> np.ndarray:
+    from ldsnn_lava import datasets
+
+    name = data or model.dataset
+    if name is None:
+        rng = np.random.default_rng(seed)
+        return rng.integers(0, 2, (samples, *model.network.input_shape)).astype(np.float64)
+    x = datasets.load(name).split("validation")[0][:samples]
+    return np.asarray(model.preprocess(x), dtype=np.float64)
+
+
+def run_estimate(args: argparse.Namespace) -> None:
+    from ldsnn_lava.loihi.estimate import compare, render_table
+
+    model = load_model(args.network)
+    net = model.network
+    if args.schedule:
+        ld = Schedule.load(args.schedule, net)
+    else:
+        T = args.uniform_T or model.base_T or 16
+        ld = Schedule([T] + [max(1, math.ceil(T / 2))] * (net.num_stages - 1), BufferKind.RATE)
+        print(f"(no --schedule: a hand-made LD example {ld}, not an optimized one)")
+    precision = args.precision or model.precision
+    x = _inputs(model, args.data, args.samples)
+    uniform_T = args.uniform_T or model.base_T
+    print(render_table(compare(net, ld, x, uniform_T=uniform_T, precision=precision),
+                       args.format))
+
+
+def run_export(args: argparse.Namespace) -> None:
+    from ldsnn_lava.formats.netx import write_network
+    from ldsnn_lava.loihi.constraints import check_loihi2
+
+    net = load_model(args.network).network
+    schedule = Schedule.load(args.schedule, net)
+    problems = check_loihi2(net)
+    for problem in problems:
+        print(f"Loihi 2 limit: {problem}")
+    if problems and not args.force:
+        raise UserError("not exported: fix the limits above or pass --force")
+    write_network(net, schedule, args.output)
+    print(f"wrote {args.output}")
+
+
+def add_parsers(subparsers) -> None:
+    """Add ``estimate`` and ``export``."""
+    est = subparsers.add_parser(
+        "estimate", help="Loihi resource/energy/latency estimate, uniform vs LD",
+        description="Print the uniform-vs-LD Loihi estimate (sequential and pipelined).")
+    est.add_argument("network", help=MODEL_HELP)
+    est.add_argument("--schedule", help="LD schedule JSON (default: a halved uniform one)")
+    est.add_argument("--uniform-T", type=int, help="T of the uniform baseline "
+                     "(default: the zoo model's base T, else the LD schedule's largest T)")
+    est.add_argument("--data", help="data set for the work counters (default: the zoo "
+                     "model's; random binary inputs for other files)")
+    est.add_argument("--samples", type=int, default=200, help="inputs measured (default 200)")
+    est.add_argument("--precision", choices=("fixed", "float"),
+                     help="engine precision (default: the model's, else float)")
+    est.add_argument("--format", choices=("markdown", "text"), default="markdown")
+    est.set_defaults(func=run_estimate)
+    exp = subparsers.add_parser(
+        "export", help="export a fixed-point LD-SNN as lava-dl netx HDF5 with its schedule",
+        description="Check Loihi 2 limits, then write the network and LD schedule as netx.")
+    exp.add_argument("network", help=MODEL_HELP)
+    exp.add_argument("schedule", help="LD schedule JSON")
+    exp.add_argument("output", help="output .net file")
+    exp.add_argument("--force", action="store_true", help="export despite limit violations")
+    exp.set_defaults(func=run_export)

@@ -1,0 +1,51 @@
+"""The project's exceptions: one base class, one subclass per kind of problem.
+
+Every error the library raises on purpose is an :class:`LDSNNError`. Each subclass also derives
+from the built-in exception callers used to catch before this module existed (``ValueError``,
+``ImportError``), so ``except ValueError`` keeps working. Messages name the problem: the file,
+stage, field and the allowed range where there is one.
+
+The command line prints an :class:`LDSNNError` as one line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+
+class LDSNNError(Exception):
+    """Base class of every error ldsnn-lava raises on purpose."""
+
+
+class InvalidOption(LDSNNError, ValueError):
+    """An option outside its allowed values (precision, buffer kind, encoding, mode, ...)."""
+
+
+class InvalidNetwork(LDSNNError, ValueError):
+    """A network, stage, op or neuron that is malformed or cannot run as asked."""
+
+
+class InvalidSchedule(LDSNNError, ValueError):
+    """A schedule that is malformed or does not fit its network."""
+
+
+class InvalidInput(LDSNNError, ValueError):
+    """Input data with the wrong shape, type or range, or labels that do not fit."""
+
+
+class FileFormatError(LDSNNError, ValueError):
+    """A file that cannot be read as the format it claims (missing fields, bad version, ...)."""
+
+
+class ResourceLimitError(LDSNNError, ValueError):
+    """Work that would exceed a memory or time bound; the message gives the estimate and the
+    knob that changes it."""
+
+
+class BackendUnavailable(LDSNNError, ImportError):
+    """An optional backend (Lava, Brian2, Ray, a peer tool) that is not installed here; the
+    message says what to install."""
+
+
+__all__ = [
+    "BackendUnavailable", "FileFormatError", "InvalidInput", "InvalidNetwork", "InvalidOption",
+    "InvalidSchedule", "LDSNNError", "ResourceLimitError",
+]

@@ -1,0 +1,101 @@
+"""Our own network file format: one ``.npz`` holding every array plus a JSON description.
+
+``write_network(net, path)`` stores each op's arrays under ``s{stage}_o{op}_{name}`` and a
+``__meta__`` entry with the format name, version, input shape and encoding, and per stage its
+ops (type, scalar fields, array names) and neuron (type and parameters). ``read_network(path)``
+reads it back into an identical network. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ldsnn_lava._io import atomic_write
+from ldsnn_lava.errors import FileFormatError, InvalidNetwork
+from ldsnn_lava.model import Model
+from ldsnn_lava.network import Network, Stage, register_format
+from ldsnn_lava.neurons import NEURON_TYPES
+from ldsnn_lava.ops import OP_TYPES
+
+NETWORK_FORMAT = "ldsnn-network"
+NETWORK_VERSION = 1
+SUFFIXES = (".npz",)
+
+
+def write_network(net: Network, path: str | Path) -> None:
+    """Write ``net`` to an ``.npz`` file at ``path``, atomically."""
+    arrays, stages = {}, []
+    for s, stage in enumerate(net.stages):
+        ops = []
+        for o, op in enumerate(stage.ops):
+            fields = {f.name: getattr(op, f.name) for f in dataclasses.fields(op)
+                      if not isinstance(getattr(op, f.name), np.ndarray)}
+            for key, value in op.parameters().items():
+                arrays[f"s{s}_o{o}_{key}"] = value
+            ops.append({"type": type(op).__name__, "fields": fields,
+                        "arrays": sorted(op.parameters())})
+        neuron = None
+        if stage.neuron is not None:
+            neuron = {"type": type(stage.neuron).__name__,
+                      "params": dataclasses.asdict(stage.neuron)}
+        stages.append({"name": stage.name, "ops": ops, "neuron": neuron})
+    meta = {"format": NETWORK_FORMAT, "version": NETWORK_VERSION, "name": net.name,
+            "input_shape": list(net.input_shape), "input_encoding": str(net.input_encoding),
+            "stages": stages}
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, __meta__=np.array(json.dumps(meta)), **arrays)
+
+    atomic_write(path, write)
+
+
+def read_network(path: str | Path) -> Network:
+    """Read a network written by :func:`write_network`.
+
+    Raises
+    ------
+    FileFormatError
+        If the file is not a readable ldsnn network file of a supported version.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError) as err:
+        raise FileFormatError(f"{path}: not a readable ldsnn network file ({err})") from None
+    try:
+        meta = json.loads(str(arrays.pop("__meta__")))
+    except (KeyError, json.JSONDecodeError):
+        raise FileFormatError(f"{path}: not an ldsnn network file (no metadata)") from None
+    if meta.get("format") != NETWORK_FORMAT or meta.get("version") != NETWORK_VERSION:
+        raise FileFormatError(f"{path}: unsupported network format/version "
+                              f"{meta.get('format')!r}/{meta.get('version')!r}")
+    stages = []
+    for s, spec in enumerate(meta["stages"]):
+        ops = []
+        for o, op in enumerate(spec["ops"]):
+            if op["type"] not in OP_TYPES:
+                raise FileFormatError(f"{path}: stage {s}: unknown op type {op['type']!r}")
+            params = {key: arrays[f"s{s}_o{o}_{key}"] for key in op["arrays"]}
+            fields = {k: tuple(v) if isinstance(v, list) else v for k, v in op["fields"].items()}
+            ops.append(OP_TYPES[op["type"]](**fields, **params))
+        neuron = None
+        if spec["neuron"] is not None:
+            neuron = NEURON_TYPES[spec["neuron"]["type"]](**spec["neuron"]["params"])
+        stages.append(Stage(ops, neuron, spec.get("name")))
+    try:
+        return Network(meta["input_shape"], stages, meta["input_encoding"], meta.get("name"))
+    except InvalidNetwork as err:
+        raise FileFormatError(f"{path}: {err}") from None
+
+
+def read_model(path: str | Path) -> Model:
+    """A :class:`~ldsnn_lava.model.Model` from a network file (named after the file)."""
+    return Model(Path(path).stem, read_network(path))
+
+
+register_format("npz", reader=read_network, writer=write_network)

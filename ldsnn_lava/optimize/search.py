@@ -1,0 +1,204 @@
+"""The search (``docs/design.md``, methodology): find the per-stage timesteps of a given SNN
+that minimize a cost within an accuracy budget, on a validation split.
+
+The search
+----------
+1. **Baselines.** The given SNN (uniform schedule at ``base_T``, ``replay`` buffers) and every
+   uniform schedule T = 1..base_T are evaluated in one pass (:func:`uniform_sweep`); the
+   cheapest uniform one within budget is the second baseline.
+2. **Descent.** From the best uniform baseline's T as an LD schedule (``rate`` buffers
+   everywhere; if that is out of budget, the next larger T whose LD form is in budget, else
+   ``base_T``), each round tries, for every stage k, lowering T_k to ``T_k - 1``,
+   ``round(0.75 T_k)`` and ``T_k // 2``; among the moves that stay within budget and lower the
+   cost it takes the one that saves the most cost per point of accuracy lost (ties: the
+   earlier stage and larger T_k in the order of the moves).
+3. **Exchange.** When no single move is left, it tries pairs: lower one stage (as above) while
+   raising another by one step (up to ``max_T``); the cheapest such pair within budget is
+   taken and the descent resumes. The search stops when no move or pair stays in budget and
+   lowers the cost.
+4. **Restarts** (``restarts`` > 0): the best point is perturbed at random (seeded) and the
+   descent re-run from there; the best point over all runs is kept.
+5. **Work budget** (``work_budget``): every evaluation is charged the work of the stages it
+   re-runs, in passes of the given SNN over the split (stage l weighs
+   ``T_l * (synapses_l + neurons_l)``); once the next evaluation would exceed the budget, the
+   search stops where it is (after taking the best move among those already evaluated).
+   Within a round, the moves are evaluated cheapest first. The charge is computed from the
+   network, not timed, so the search stays deterministic.
+
+Each candidate shares all stages before the one it changes with a point already evaluated, so
+:class:`ldsnn_lava.optimize.cache.PrefixCache` re-runs stages k..L only. The chosen schedule is
+the cheapest within-budget point visited, uniform ones included, so the LD result never costs
+more than the best uniform baseline; since the descent starts there, it only has to find the
+savings below it.
+
+How good it is: on the tiny networks of ``tests/test_optimize.py`` the search is compared with
+an exhaustive search of every schedule in a small grid; the docstring of
+:func:`ldsnn_lava.optimize.optimize` states the measured gap.
+
+With ``max_drop=None`` and a ``cost_target``, the search instead maximizes validation accuracy
+among the schedules whose cost is at most the target.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ldsnn_lava.network import Network
+from ldsnn_lava.optimize.cache import PrefixCache
+from ldsnn_lava.optimize.costs import Cost
+from ldsnn_lava.optimize.moves import MOVE_KINDS, Steps, neighbours
+from ldsnn_lava.optimize.objective import Objective
+from ldsnn_lava.optimize.result import Point
+
+
+def stage_work(net: Network) -> np.ndarray:
+    """Work of one timestep of each stage over one sample: its synapses plus its neurons.
+
+    The work budget charges an evaluation ``sum(stage_work[l] * T_l)`` over the stages it
+    re-runs.
+    """
+    return np.array([float(f.sum()) + n for f, n in zip(net.fan_outs, net.num_neurons,
+                                                        strict=True)])
+
+
+class Search:
+    """The state of one optimization: the cache, the cost, the work spent and every point
+    visited.
+
+    Parameters
+    ----------
+    cache : PrefixCache
+        Evaluates schedules on the validation split.
+    cost : Cost
+    objective : Objective
+    budget : float or None
+        Work budget in passes of the given SNN at ``base_T`` over the split; ``None``:
+        unbounded. Once an evaluation would exceed it, :meth:`point` returns ``None`` for every
+        schedule not evaluated before and :attr:`exhausted` is set.
+    base_T : int
+    on_point : callable, optional
+        Called with each newly evaluated point (progress reporting).
+    """
+
+    def __init__(self, cache: PrefixCache, cost: Cost, objective: Objective,
+                 budget: float | None, base_T: int, on_point=None):
+        self.cache, self.cost, self.objective = cache, cost, objective
+        self.visited: list[Point] = []
+        self._seen: dict[Steps, Point] = {}
+        self._weights = stage_work(cache.net)
+        self.budget, self.pass_work = budget, float(self._weights.sum() * base_T)
+        self.work = 0.0
+        self.exhausted = False
+        self._on_point = on_point
+
+    def charge(self, steps: Steps) -> float:
+        """Work (in passes of the given SNN) that evaluating ``steps`` would take now."""
+        first = self.cache.first_stage_to_run(steps)
+        return float(self._weights[first:] @ np.asarray(steps[first:], dtype=np.float64)
+                     ) / self.pass_work
+
+    def point(self, steps: Steps) -> Point | None:
+        """The point of the all-``rate`` schedule ``steps`` (evaluated once, then remembered),
+        or ``None`` once the work budget is spent."""
+        if steps not in self._seen:
+            if self.exhausted:
+                return None
+            charge = self.charge(steps)
+            if self.budget is not None and self.work + charge > self.budget:
+                self.exhausted = True
+                return None
+            self.work += charge
+            ev = self.cache.evaluate(steps)
+            p = Point(ev.schedule, ev.accuracy, self.cost(ev.schedule, ev.counters),
+                      ev.counters, "ld")
+            self._seen[steps] = p
+            self.visited.append(p)
+            if self._on_point is not None:
+                self._on_point(p)
+        return self._seen[steps]
+
+    def add(self, point: Point) -> None:
+        """Record a point evaluated elsewhere (the uniform baselines)."""
+        self.visited.append(point)
+
+    def evaluate_moves(self, moves: list[tuple[str, Steps]]) -> list[tuple[str, Point | None]]:
+        """The points of ``moves``, in their order; evaluated cheapest first, so that a work
+        budget running out mid-round leaves the expensive ones (``None``) unevaluated."""
+        order = sorted(range(len(moves)), key=lambda i: self.charge(moves[i][1]))
+        points: list[Point | None] = [None] * len(moves)
+        for i in order:
+            points[i] = self.point(moves[i][1])
+        return [(label, p) for (label, _), p in zip(moves, points, strict=True)]
+
+
+def _repair_step(search: Search, current: Point, max_T: int) -> tuple[str, Point] | None:
+    """From a point out of budget: the cheapest move into budget, else the move that gains
+    the most accuracy (ties: cheaper). ``None`` when no move gains accuracy."""
+    moves = [move for kind in MOVE_KINDS
+             for move in neighbours(current.schedule.timesteps, max_T, kind)]
+    points = [(label, p) for label, p in search.evaluate_moves(moves) if p is not None]
+    inside = [(label, p) for label, p in points if search.objective.feasible(p)]
+    if inside:
+        return min(inside, key=lambda c: c[1].cost)
+    gains = [(label, p) for label, p in points if p.accuracy > current.accuracy]
+    return min(gains, key=lambda c: (-c[1].accuracy, c[1].cost)) if gains else None
+
+
+def _improving_step(search: Search, current: Point, max_T: int) -> tuple[str, Point] | None:
+    """The best feasible improving move (single stage down first, then pairs), or ``None``."""
+    objective = search.objective
+    for kind in ("down", "pair"):
+        moves = neighbours(current.schedule.timesteps, max_T, kind)
+        candidates = [(objective.score(p, current), label, p)
+                      for label, p in search.evaluate_moves(moves)
+                      if p is not None and objective.feasible(p) and objective.better(p, current)]
+        if candidates:
+            # the best score; ties: the earlier move in the fixed order (stable sort)
+            candidates.sort(key=lambda c: c[0], reverse=True)
+            return candidates[0][1:]
+    return None
+
+
+def descend(search: Search, start: Steps, max_T: int, history: list[dict]) -> Point | None:
+    """Greedy descent with exchange moves from ``start``; returns the final point (``None``
+    if the work budget ran out before ``start`` was evaluated).
+
+    A start out of budget is first repaired (see :func:`_repair_step`). Each accepted move is
+    appended to ``history``.
+    """
+    current = search.point(start)
+    while current is not None and not search.exhausted:
+        if search.objective.feasible(current):
+            step = _improving_step(search, current, max_T)
+        else:
+            step = _repair_step(search, current, max_T)
+        if step is None:
+            return current
+        label, current = step
+        history.append({"move": label, "timesteps": list(current.schedule.timesteps),
+                        "accuracy": current.accuracy, "cost": current.cost,
+                        "evaluations": len(search.cache)})
+    return current
+
+
+def start_point(search: Search, best_uniform: Point | None, base_T: int) -> Steps:
+    """Where the descent starts: the LD form (``rate`` buffers) of the smallest uniform T from
+    the best uniform baseline's up to ``base_T`` that is in budget, else ``base_T``."""
+    stages = search.cache.net.num_stages
+    if best_uniform is None:
+        return (base_T,) * stages
+    for T in range(best_uniform.schedule.timesteps[0], base_T):
+        p = search.point((T,) * stages)
+        if p is not None and search.objective.feasible(p):
+            return (T,) * stages
+    return (base_T,) * stages
+
+
+def restart(search: Search, best: Point, rng: np.random.Generator, max_T: int,
+            history: list[dict]) -> Point | None:
+    """Perturb ``best`` at random (two stages by -2..+2 steps) and descend from there."""
+    steps = np.array(best.schedule.timesteps)
+    stages = rng.choice(len(steps), size=min(2, len(steps)), replace=False)
+    for k in stages:
+        steps[k] = int(np.clip(steps[k] + rng.choice([-2, -1, 1, 2]), 1, max_T))
+    return descend(search, tuple(int(t) for t in steps), max_T, history)

@@ -1,0 +1,82 @@
+"""Typed options: each choice the library offers is one ``StrEnum``, validated once.
+
+The members are strings (``Precision.FIXED == "fixed"``), so plain strings keep working in every
+call, in JSON files and on the command line; :func:`parse_option` turns a user's value into a
+member or raises :class:`~ldsnn_lava.errors.InvalidOption` naming the allowed values. Code
+inside the library compares with the members, never with bare string literals.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+from ldsnn_lava.errors import InvalidOption
+
+
+class Precision(StrEnum):
+    """Arithmetic of an evaluation: floating point, or Loihi-style fixed point (integers)."""
+
+    FLOAT = "float"
+    FIXED = "fixed"
+
+
+class BufferKind(StrEnum):
+    """What a buffer between two stages does (see ``docs/design.md``, buffers)."""
+
+    REPLAY = "replay"
+    """Replays the upstream spike raster unchanged (equal windows only)."""
+    RATE = "rate"
+    """Counts upstream spikes and re-emits them evenly over the downstream window."""
+
+
+class InputEncoding(StrEnum):
+    """How stage 0 receives the input."""
+
+    DIRECT = "direct"
+    """The input is stage 0's input current on every step of its window."""
+    RATE = "rate"
+    """An input in [0, 1] becomes a spike train by the rate buffer's integer rule."""
+
+
+class Mode(StrEnum):
+    """How a clocked runtime interleaves stages (results per sample are the same)."""
+
+    SEQUENTIAL = "sequential"
+    PIPELINED = "pipelined"
+
+
+class ModelKind(StrEnum):
+    """How the Lava process models map time onto Lava steps."""
+
+    STEP = "step"
+    """One Lava step per timestep: the timing a Loihi mapping has."""
+    WINDOW = "window"
+    """One Lava step per window (a stage computes its T_l timesteps inside it): the same
+    results, fewer Lava steps, for simulation speed."""
+
+
+Option = TypeVar("Option", bound=StrEnum)
+
+
+def parse_option(kind: type[Option], value: object, what: str | None = None) -> Option:
+    """``value`` as a member of ``kind``, or an :class:`InvalidOption` naming the choices.
+
+    Parameters
+    ----------
+    kind : StrEnum subclass
+        E.g. :class:`Precision`.
+    value : object
+        A member or its string value.
+    what : str, optional
+        The option's name in the message (default: the class name in lower case).
+    """
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(repr(member.value) for member in kind)
+        raise InvalidOption(f"{what or kind.__name__.lower()} must be one of {choices}, "
+                            f"got {value!r}") from None
+
+
+__all__ = ["BufferKind", "InputEncoding", "Mode", "ModelKind", "Precision", "parse_option"]
