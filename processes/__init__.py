@@ -7,7 +7,7 @@
   hangs and orphans (an error in any process raises; nothing outlives a run);
 - ``records``: per-sample result rows that leave the runtime through shared memory;
 - ``tags``: the process-model tags; ``neuron_vars``: how neuron parameters and state appear as
-  Vars; ``model_base``: what all our process models share;
+  Vars; ``base``: what all our processes and process models share;
 - the Process classes, each in Lava's layout ``<name>/process.py`` (the ``AbstractProcess``),
   ``models.py`` (step-faithful ``floating_pt`` and ``fixed_pt`` models) and
   ``window_models.py`` (a whole window per Lava step, for simulation speed)::
@@ -16,7 +16,10 @@
 
   with one stage class per neuron kind (:class:`LDIFStage`, :class:`LDCubaLIFStage`,
   :class:`LDReadoutStage`; :func:`stage_process` picks it). Parameters (weights, biases,
-  thresholds, decays, windows) and neuron state are Lava ``Var``s.
+  thresholds, decays, windows) and neuron state are Lava ``Var``s;
+- :class:`LDNetwork`: a whole LD-SNN as one hierarchical process with ``s_in`` and ``s_out``,
+  for Lava scripts (Lava's sources, sinks and ``Monitor``), optionally with stages built from
+  Lava's own ``Dense``/``Conv`` and ``LIFReset`` (``lava_stage``).
 
 :func:`ldsnn_lava.to_lava` wires them for a network and schedule; ``tutorials/lava_by_hand.py``
 wires them by hand. The Process classes and ``to_lava`` are imported on first use, so that
@@ -31,6 +34,7 @@ _LAZY = {
     "LDCubaLIFStage": "ldsnn_lava.processes.ld_stage.process",
     "LDIFStage": "ldsnn_lava.processes.ld_stage.process",
     "LDInput": "ldsnn_lava.processes.ld_input.process",
+    "LDNetwork": "ldsnn_lava.processes.ld_network.process",
     "LDReadout": "ldsnn_lava.processes.ld_readout.process",
     "LDReadoutStage": "ldsnn_lava.processes.ld_stage.process",
     "LDStage": "ldsnn_lava.processes.ld_stage.process",

@@ -146,6 +146,9 @@ class LavaLDSNN:
     schedule : Schedule
     precision : {"float", "fixed"}
     model : {"step", "window"}
+    stage_ops : list of tuple of Op
+        Each stage's ops as the processes run them (fixed precision with a netx input layer:
+        stage 0's affine map runs on the host, see :meth:`encode`).
     """
 
     def __init__(self, net: Network, schedule: Schedule,
@@ -155,7 +158,7 @@ class LavaLDSNN:
         model = parse_option(ModelKind, model, "model")
         schedule.check(net)
         self.net, self.schedule, self.precision, self.model = net, schedule, precision, model
-        self._stage_ops = [stage.ops for stage in net.stages]
+        self.stage_ops = [stage.ops for stage in net.stages]
         self._host_scale = None
         first = net.stages[0].ops[0]
         if (precision == Precision.FIXED and net.input_encoding == InputEncoding.DIRECT
@@ -163,18 +166,21 @@ class LavaLDSNN:
             # As lava-dl drives its input layer: the host computes the affine map of the
             # input (e.g. a netx input layer's bias_mant) and the stage receives integers.
             self._host_scale = torch_op(first, "cpu", torch.float64)
-            self._stage_ops[0] = (Scale(),) + net.stages[0].ops[1:]
+            self.stage_ops[0] = (Scale(),) + net.stages[0].ops[1:]
         for index, stage in enumerate(net.stages):
             weighted_op_index(stage.ops, f"stage {index}")
             if precision == Precision.FIXED:
-                check_fixed(self._stage_ops[index], stage.neuron, f"stage {index}")
+                check_fixed(self.stage_ops[index], stage.neuron, f"stage {index}")
 
     @property
     def tag(self) -> str:
         """The Lava process-model tag this model kind and precision select."""
         return TAGS[self.model, self.precision]
 
-    def _encode(self, x) -> np.ndarray:
+    def encode(self, x) -> np.ndarray:
+        """The samples ``x`` as stage 0's input process sends them: rate input as integer
+        counts, direct input as values (fixed precision: integers, after a netx input layer's
+        affine map, which the host applies)."""
         x = _as_tensor(x, self.net)
         if len(x) == 0:
             raise InvalidInput("input holds no samples")
@@ -191,7 +197,7 @@ class LavaLDSNN:
         """Make and connect the processes for the samples ``x`` (shape ``(N, *input_shape)``)
         and the records they write."""
         net, schedule, precision = self.net, self.schedule, self.precision
-        data = self._encode(x)
+        data = self.encode(x)
         n = len(data)
         window = self.model == ModelKind.WINDOW
         direct_input = net.input_encoding == InputEncoding.DIRECT
@@ -210,7 +216,7 @@ class LavaLDSNN:
             if not stage.is_readout:
                 counts = Record(n, net.output_shape_of(index), np.int32)
                 counts_records.append(counts)
-            proc = stage_process(ops=self._stage_ops[index], neuron=stage.neuron,
+            proc = stage_process(ops=self.stage_ops[index], neuron=stage.neuron,
                                  in_shape=net.input_shape_of(index), window=windows[index],
                                  precision=precision, counts_record=counts,
                                  window_steps=per_window(steps[index]),

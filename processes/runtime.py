@@ -259,9 +259,7 @@ class GuardedRuntime(Runtime):
         for actor in actors:
             actor.join()
         self._is_running = self._is_started = False
-        infrastructure = self._messaging_infrastructure
-        if infrastructure is not None and infrastructure.smm is not None:
-            infrastructure.smm.shutdown()
+        _shut_down_shared_memory(self._messaging_infrastructure)
         if self._watchdog_manager is not None:
             self._watchdog_manager.stop()
         os.close(self._wake_read)
@@ -296,6 +294,24 @@ class GuardedRuntime(Runtime):
                 pass
         except BlockingIOError:
             pass
+
+
+def _shut_down_shared_memory(infrastructure) -> None:
+    """Shut Lava's shared-memory manager down (it unlinks every segment); one that was
+    interrupted while it started has no ``shutdown`` yet and is killed (it made no segment)."""
+    if infrastructure is None or infrastructure.smm is None:
+        return
+    manager = infrastructure.smm._manager
+    if manager is None:
+        return
+    if hasattr(manager, "shutdown"):
+        infrastructure.smm.shutdown()
+        return
+    server = getattr(manager, "_process", None)
+    if server is not None and server._popen is not None:
+        server.kill()
+        server.join()
+    infrastructure.smm._manager = None
 
 
 def create_runtime(process, run_cfg, compile_config: dict | None = None) -> GuardedRuntime:

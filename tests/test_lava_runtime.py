@@ -161,6 +161,27 @@ def test_a_model_that_fails_while_built_raises(monkeypatch, created_segments):
     assert existing(created_segments) == []
 
 
+@pytest.mark.parametrize("phase", ["_build_message_infrastructure", "_build_channels",
+                                   "_build_processes", "_build_runtime_services"])
+def test_an_interrupt_while_the_runtime_starts_leaves_nothing(phase, monkeypatch,
+                                                               created_segments):
+    """Ctrl-C right after each phase of the runtime's start: children killed, memory freed."""
+    from ldsnn_lava.processes.graph import to_lava
+    from ldsnn_lava.processes.runtime import GuardedRuntime
+
+    original = getattr(GuardedRuntime, phase)
+
+    def interrupted(self):
+        original(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(GuardedRuntime, phase, interrupted)
+    with Deadline(60), pytest.raises(KeyboardInterrupt):
+        to_lava(three_stage_net(), Schedule([2, 3, 2], "rate")).run(np.ones((2, 4)))
+    assert children_of_this_process() == []
+    assert existing(created_segments) == []
+
+
 def test_a_model_run_in_the_other_precision_is_refused():
     """Var values of a fixed process are fixed-point integers; a float model refuses them."""
     from ldsnn_lava.processes.graph import to_lava

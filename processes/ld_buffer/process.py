@@ -9,15 +9,15 @@ import ldsnn_lava.processes.compat  # noqa: F401  (before any lava import)
 # isort: split
 import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
-from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
+from ldsnn_lava.processes.base import LDProcess
 
 from ldsnn_lava.clock import Window
 from ldsnn_lava.errors import InvalidNetwork, InvalidSchedule
 from ldsnn_lava.options import BufferKind, Precision, parse_option
 
 
-class LDBuffer(AbstractProcess):
+class LDBuffer(LDProcess):
     """Collects a stage's spikes in its window and emits them in the next stage's window.
 
     ``replay`` stores the spike raster and sends it back unchanged (needs equal windows);

@@ -12,8 +12,8 @@ from lava.magma.core.model.py.ports import PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+from ldsnn_lava.processes.base import LDProcessModel
 from ldsnn_lava.processes.ld_input.process import LDInput
-from ldsnn_lava.processes.model_base import LDProcessModel
 from ldsnn_lava.processes.tags import FIXED_STEP, FLOAT_STEP
 
 from ldsnn_lava.buffers import rate_initial_accumulator, rate_step

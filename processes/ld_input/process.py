@@ -7,15 +7,15 @@ import ldsnn_lava.processes.compat  # noqa: F401  (before any lava import)
 # isort: split
 import numpy as np
 from lava.magma.core.process.ports.ports import OutPort
-from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
+from ldsnn_lava.processes.base import LDProcess
 
 from ldsnn_lava.clock import Window
 from ldsnn_lava.errors import InvalidInput
 from ldsnn_lava.options import InputEncoding, Precision, parse_option
 
 
-class LDInput(AbstractProcess):
+class LDInput(LDProcess):
     """Sends sample k to stage 0 in every step of stage 0's window in period k.
 
     ``direct``: ``data[k]`` itself, every step (stage 0 turns it into a current each step).

@@ -10,8 +10,8 @@ from lava.magma.core.model.py.ports import PyInPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+from ldsnn_lava.processes.base import LDProcessModel
 from ldsnn_lava.processes.ld_readout.process import LDReadout
-from ldsnn_lava.processes.model_base import LDProcessModel
 from ldsnn_lava.processes.tags import FIXED_STEP, FLOAT_STEP
 
 INTEGER = LavaPyType(np.ndarray, np.int64)

@@ -9,15 +9,15 @@ import ldsnn_lava.processes.compat  # noqa: F401  (before any lava import)
 # isort: split
 import numpy as np
 from lava.magma.core.process.ports.ports import InPort
-from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
+from ldsnn_lava.processes.base import LDProcess
 from ldsnn_lava.processes.records import Record
 
 from ldsnn_lava.clock import Window
 from ldsnn_lava.options import Precision, parse_option
 
 
-class LDReadout(AbstractProcess):
+class LDReadout(LDProcess):
     """Sums the current a readout stage sends over its window, and writes the sum of sample k to
     row k of a :class:`~ldsnn_lava.processes.records.Record` (shape ``(num_samples, *shape)``),
     which the host reads once after the run: fast for any number of samples (``Var.get`` is

@@ -22,8 +22,8 @@ from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+from ldsnn_lava.processes.base import LDProcessModel
 from ldsnn_lava.processes.ld_stage.process import LDCubaLIFStage, LDIFStage, LDReadoutStage
-from ldsnn_lava.processes.model_base import LDProcessModel
 from ldsnn_lava.processes.neuron_vars import NEURON_VARS
 from ldsnn_lava.processes.tags import FIXED_STEP, FLOAT_STEP
 

@@ -14,8 +14,8 @@ import ldsnn_lava.processes.compat  # noqa: F401  (before any lava import)
 # isort: split
 import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
-from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
+from ldsnn_lava.processes.base import LDProcess
 from ldsnn_lava.processes.neuron_vars import NEURON_VARS
 from ldsnn_lava.processes.records import Record
 
@@ -41,7 +41,7 @@ def weighted_op_index(ops: Sequence[Op], where: str) -> int:
     return found[0]
 
 
-class LDStage(AbstractProcess):
+class LDStage(LDProcess):
     """Base of the stage processes: ``ops`` then neurons, working only inside a window.
 
     In each step of its window the stage applies its ops to the input on ``a_in`` (no delay),

@@ -1,4 +1,7 @@
-"""What every process model of ours shares.
+"""What every process and process model of ours shares.
+
+- :class:`LDProcess`: a constructor that refuses its arguments before Lava's
+  ``AbstractProcess.__init__`` ran leaves an object Lava's ``__del__`` can still stop.
 
 - An exception raised while a model steps gets a note ``at time step t`` (Lava's ``time_step``,
   counted from 1), so :class:`~ldsnn_lava.processes.runtime.GuardedRuntime` can name the step
@@ -16,10 +19,19 @@ import ldsnn_lava.processes.compat  # noqa: F401  (before any lava import)
 # isort: split
 import numpy as np
 from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.process.process import AbstractProcess
 
 from ldsnn_lava.clock import Window
 from ldsnn_lava.errors import InvalidOption
 from ldsnn_lava.options import Precision
+
+
+class LDProcess(AbstractProcess):
+    """Base of our Process classes."""
+
+    _runtime = None
+    """Lava's ``__del__`` stops ``_runtime``, which ``AbstractProcess.__init__`` sets: this
+    default serves objects whose constructor raised before (bad arguments)."""
 
 
 class LDProcessModel(PyLoihiProcessModel):
