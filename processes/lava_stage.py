@@ -71,6 +71,8 @@ def _dense_fixed_weights(weight: np.ndarray) -> tuple[np.ndarray, int] | None:
 
 def refusal(stage: Stage, precision: Precision) -> str | None:
     """Why Lava's Dense/Conv + LIFReset cannot compute ``stage`` exactly, or None if they can."""
+    if stage.is_readout:
+        return "it is the readout (no neurons; its sum over the window is ours)"
     if not isinstance(stage.neuron, CubaLIF):
         return ("its neurons are not CubaLIF (Lava's LIF resets to 0; IF resets by "
                 "subtraction from v_init)")
