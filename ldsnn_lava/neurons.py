@@ -181,7 +181,7 @@ class CubaLIF:
         held = waiting > 0
         v = v * ~held + v_old * held
         spikes = v > threshold
-        waiting = (waiting - held) * ~spikes + spikes * self.refractory
+        waiting = (waiting - held * 1) * ~spikes + spikes * self.refractory
         return (u, v * ~spikes, waiting), spikes
 
 

@@ -217,10 +217,13 @@ def temporal_networks(draw, fixed: bool = False, delays: bool | None = None):
 
 
 @st.composite
-def sequences(draw, net: Network, chunk: int, fixed: bool = False, max_chunks: int = 4):
-    """(N, K * chunk, *input_shape) events (0/1) or frames (dyadic, or small ints if fixed)."""
+def sequences(draw, net: Network, chunk: int, fixed: bool = False, min_steps: int = 7):
+    """(N, K * chunk, *input_shape) events (0/1) or frames (dyadic, or small ints if fixed);
+    at least ``min_steps`` steps (past the strategies' longest delay, 6), up to 3 chunks more."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    shape = (draw(st.integers(1, 3)), chunk * draw(st.integers(1, max_chunks)), *net.input_shape)
+    fewest = -(-min_steps // chunk)
+    shape = (draw(st.integers(1, 3)), chunk * draw(st.integers(fewest, fewest + 3)),
+             *net.input_shape)
     if net.input_encoding == "events":
         return (rng.random(shape) < draw(st.sampled_from([0.2, 0.5]))).astype(np.float64)
     return rng.integers(-2, 5, size=shape).astype(np.float64) if fixed else dyadic(rng, shape, 4)
