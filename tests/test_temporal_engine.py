@@ -113,3 +113,45 @@ def test_bad_sequences_name_the_problem():
             evaluate(net, schedule, data)
     with pytest.raises(ValueError, match="needs a chunk"):
         evaluate(net, Schedule([4, 4]), x)
+
+
+@settings(max_examples=15, deadline=None)
+@given(data=st.data(), chunk=st.integers(2, 4))
+def test_prefix_cache_on_sequences_equals_evaluate(data, chunk):
+    """The optimizer's cache re-runs only the stages after a cached prefix, chunk by chunk,
+    and gives evaluate's accuracy and counters."""
+    from ldsnn_lava.optimize.cache import PrefixCache, ld_schedule
+
+    net = data.draw(temporal_networks(fixed=False))
+    x = data.draw(sequences(net, chunk, min_steps=4 * chunk))
+    y = np.arange(len(x)) % net.num_classes
+    cache = PrefixCache(net, x, y, chunk=chunk)
+    first = [data.draw(st.integers(3, 6)) for _ in net.stages]
+    second = first[:-1] + [first[-1] - 1]
+    for steps in (first, second):
+        got = cache.evaluate(steps)
+        expected = evaluate(net, ld_schedule(steps, chunk), x, record_spikes=False)
+        assert got.accuracy == expected.accuracy(y)
+        for name, values in expected.counters.per_stage.items():
+            np.testing.assert_allclose(got.counters.per_stage[name], values)
+    assert cache.stage_runs[-1] == 2 and cache.stage_runs[0] == 1
+
+
+def test_optimize_searches_per_chunk_timesteps_on_sequences():
+    """On sequence input the search keeps base_T as the chunk; its given SNN is the network
+    at the input's resolution, and its choice is in budget on the validation split."""
+    from ldsnn_lava.optimize import optimize
+
+    rng = np.random.default_rng(0)
+    net = Network((6,), [Stage([Dense(rng.integers(-2, 4, (8, 6)) / 4)], IF(1.0),
+                               delay=rng.integers(0, 5, 8)),
+                         Stage([Dense(rng.integers(-2, 4, (3, 8)) / 4)], None)],
+                  input_encoding="events")
+    x = (rng.random((30, 24, 6)) < 0.3).astype(np.float64)
+    y = evaluate(net, Schedule.uniform(net, 4), x).predictions  # the given SNN is right
+    result = optimize(net, base_T=4, val=(x, y), max_drop=0.1, work_budget=20, progress=False)
+    assert result.given.schedule == Schedule.uniform(net, 4) and result.given.accuracy == 1.0
+    assert result.schedule.chunk == 4 and result.chosen.accuracy >= 0.9
+    assert result.chosen.cost <= result.best_uniform.cost <= result.given.cost
+    check = evaluate(net, result.schedule, x, record_spikes=False)
+    assert check.accuracy(y) == result.chosen.accuracy

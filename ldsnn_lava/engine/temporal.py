@@ -66,12 +66,14 @@ class StageState:
 
 @dataclass
 class SequenceRun:
-    """One batch's sums over its chunks."""
+    """One batch's results, summed over its chunks (``chunk_counts``: each stage's counts per
+    chunk, kept on request for the optimizer's prefix cache)."""
 
     readout: torch.Tensor | None = None
     synaptic: np.ndarray | None = None
     counts: list[torch.Tensor | None] = field(default_factory=list)
     rasters: list[list[torch.Tensor]] = field(default_factory=list)
+    chunk_counts: list[list[torch.Tensor]] = field(default_factory=list)
 
 
 def _step_neuron(neuron, currents: torch.Tensor, state, fixed: bool):
@@ -121,21 +123,44 @@ class SequenceEngine:
         inp = self.engine.encode(x, T)
         return inp.raster if inp.raster is not None else inp.constant.expand(T, *x.shape)
 
-    def run(self, x: torch.Tensor, record_counts: bool, record_rasters: bool) -> SequenceRun:
-        """Evaluate one batch: ``x`` is (B, S, *input_shape) for sequence input, else
-        (B, *input_shape)."""
+    def run(self, x: torch.Tensor | None, *, record_counts: bool = True,
+            record_rasters: bool = False, start: int = 0, upstream: torch.Tensor | None = None,
+            keep_chunk_counts: bool = False) -> SequenceRun:
+        """Evaluate one batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor or None
+            (B, S, *input_shape) for sequence input, (B, *input_shape) for static input; only
+            needed when ``start`` is 0.
+        record_counts, record_rasters : bool
+            Keep each stage's spike counts over the sample / its spikes step by step.
+        start : int
+            First stage to run; stage ``start - 1``'s spike counts per chunk are ``upstream``,
+            (B, K, *shape), re-emitted by its ``rate`` buffer (the optimizer's cached prefix).
+        keep_chunk_counts : bool
+            Keep each stage's spike counts per chunk (``SequenceRun.chunk_counts``).
+        """
         net, steps, engine = self.net, self.schedule.timesteps, self.engine
-        sequence = net.input_encoding.is_sequence
-        chunk = self.schedule.chunk
-        chunks = x.shape[1] // chunk if sequence else 1
+        sequence, chunk = net.input_encoding.is_sequence, self.schedule.chunk
+        if start:
+            chunks = upstream.shape[1]
+        else:
+            chunks = x.shape[1] // chunk if sequence else 1
         states = [StageState() for _ in net.stages]
         spiking = net.num_stages - 1
         run = SequenceRun(synaptic=np.zeros(net.num_stages), counts=[None] * spiking,
-                          rasters=[[] for _ in range(spiking)])
+                          rasters=[[] for _ in range(spiking)],
+                          chunk_counts=[[] for _ in range(spiking)])
         for k in range(chunks):
-            signal = (self._stage0_input(x[:, k * chunk:(k + 1) * chunk]) if sequence
-                      else self._static_input(x))
-            for index, stage in enumerate(net.stages):
+            if start:
+                signal = rate_emit(upstream[:, k], steps[start - 1], steps[start])
+            elif sequence:
+                signal = self._stage0_input(x[:, k * chunk:(k + 1) * chunk])
+            else:
+                signal = self._static_input(x)
+            for index in range(start, net.num_stages):
+                stage = net.stages[index]
                 currents = engine._apply_ops(index, signal.flatten(0, 1).to(engine.dtype))
                 currents = currents.view(signal.shape[0], signal.shape[1], -1)
                 if index > 0 or net.input_encoding in (InputEncoding.EVENTS, InputEncoding.RATE):
@@ -151,19 +176,19 @@ class SequenceEngine:
                 shape = (currents.shape[0], currents.shape[1], *net.output_shape_of(index))
                 states[index].neuron, raster = _step_neuron(
                     stage.neuron, currents.view(shape), states[index].neuron, engine.fixed)
+                counted = raster.sum(0, dtype=torch.int32)
+                if keep_chunk_counts:
+                    run.chunk_counts[index].append(counted)
                 if record_counts:
-                    counted = raster.sum(0, dtype=torch.int32)
-                    if run.counts[index] is not None:
-                        counted += run.counts[index]
-                    run.counts[index] = counted
+                    run.counts[index] = counted if run.counts[index] is None else \
+                        run.counts[index] + counted
                 if record_rasters:
                     run.rasters[index].append(raster.transpose(0, 1).cpu())
                 if self.schedule.buffers[index] == BufferKind.REPLAY:
                     signal = raster
                 else:
-                    signal = rate_emit(spike_counts(raster), steps[index], steps[index + 1])
+                    signal = rate_emit(counted, steps[index], steps[index + 1])
         return run
-
 
 def _as_input(x, net: Network, schedule: Schedule) -> torch.Tensor:
     """``x`` as a floating tensor after the checks of its kind (sequence or static)."""
@@ -199,7 +224,7 @@ def evaluate_chunked(net: Network, schedule: Schedule, x, *, device, batch_size,
     with torch.inference_mode():
         for begin in bar:
             run = engine.run(x[begin:begin + batch_size].to(engine.engine.device),
-                             record_spikes, record_rasters)
+                             record_counts=record_spikes, record_rasters=record_rasters)
             readouts.append(run.readout.cpu().numpy())
             synaptic += run.synaptic
             for stage in range(net.num_stages - 1):
