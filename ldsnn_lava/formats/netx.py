@@ -37,7 +37,8 @@ Mapping, following what ``lava.lib.dl.netx.hdf5.Network`` builds in lava-dl 0.6 
 - an ``average`` last layer (lava-dl SLAYER's ``Average`` block; lava-dl 0.6's netx cannot load
   it) becomes the readout: a Dense op summing each group of consecutive input neurons, one
   group per class. SLAYER's block returns the group means, so our readout is its value times
-  the group size, with the same argmax.
+  the group size, with the same argmax. The work counters count it by the Dense rule (every
+  class output per input spike), though one output per spike is reached.
 - a layer ``bias`` is lava-dl's ``bias_mant``, added to the voltage every step. A uniform
   bias becomes the CubaLIF bias (exact for any decay). A per-neuron (dense) or per-channel
   (conv, pool) bias becomes the op's bias, i.e. enters the current: the same thing when
