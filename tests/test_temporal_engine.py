@@ -155,3 +155,20 @@ def test_optimize_searches_per_chunk_timesteps_on_sequences():
     assert result.chosen.cost <= result.best_uniform.cost <= result.given.cost
     check = evaluate(net, result.schedule, x, record_spikes=False)
     assert check.accuracy(y) == result.chosen.accuracy
+
+
+@settings(max_examples=20, deadline=None)
+@given(data=st.data(), T=st.integers(7, 10))
+def test_static_input_with_delays_is_one_held_frame(data, T):
+    """A static (``direct``) network with delays is the reference's frames network fed the same
+    frame on every step of the window."""
+    net = data.draw(temporal_networks(fixed=False, delays=True))
+    frames = Network(net.input_shape, net.stages, "frames")
+    static = Network(net.input_shape, net.stages, "direct")
+    x = data.draw(sequences(frames, 1, min_steps=1))[:, 0]
+    result = evaluate(static, Schedule.uniform(static, T), x, dtype=torch_float64(),
+                      record_rasters=True)
+    readout, rasters = simulate_sequence_stepwise(frames, np.repeat(x[:, None], T, axis=1))
+    assert np.array_equal(result.readout, readout)
+    for ours, reference in zip(result.rasters, rasters, strict=True):
+        assert np.array_equal(ours, reference)
