@@ -169,7 +169,7 @@ def simulate_chunked(net: Network, schedule: Schedule, x: np.ndarray, fixed: boo
 
 
 @st.composite
-def temporal_neurons(draw, fixed: bool):
+def temporal_neurons(draw, fixed: bool, refractory: bool = True):
     if draw(st.booleans()):
         threshold = draw(st.sampled_from([2, 4, 6] if fixed else [0.5, 1.0, 2.0]))
         return IF(threshold, draw(st.sampled_from([None, 0, 1] if fixed else [None, 0.0, 0.25])))
@@ -177,7 +177,7 @@ def temporal_neurons(draw, fixed: bool):
                    current_decay=draw(st.sampled_from([0.0, 0.25, 1.0])),
                    voltage_decay=draw(st.sampled_from([0.0, 0.125, 0.5])),
                    bias=draw(st.sampled_from([0, 1] if fixed else [0.0, 0.125])),
-                   refractory=draw(st.sampled_from([0, 0, 1, 2])))
+                   refractory=draw(st.sampled_from([0, 0, 1, 2] if refractory else [0])))
 
 
 def _weights(rng, shape, fixed: bool) -> np.ndarray:
@@ -185,9 +185,11 @@ def _weights(rng, shape, fixed: bool) -> np.ndarray:
 
 
 @st.composite
-def temporal_networks(draw, fixed: bool = False, delays: bool | None = None):
+def temporal_networks(draw, fixed: bool = False, delays: bool | None = None,
+                      refractory: bool = True):
     """Small random dense or conv networks taking ``events`` or ``frames`` sequences, with or
-    without per-neuron delays (0..6 steps) on any stage."""
+    without per-neuron delays (0..6 steps) on any stage (``refractory``: CubaLIF neurons may
+    have a refractory period)."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     with_delays = draw(st.booleans()) if delays is None else delays
 
@@ -200,7 +202,8 @@ def temporal_networks(draw, fixed: bool = False, delays: bool | None = None):
         input_shape, out_c = (channels, size, size), draw(st.integers(1, 3))
         conv = Conv2d(_weights(rng, (out_c, channels, 3, 3), fixed), None, 1, 1)
         shape = conv.output_shape(input_shape)
-        stages.append(Stage([conv], draw(temporal_neurons(fixed)), delay=delay((out_c, 1, 1))))
+        stages.append(Stage([conv], draw(temporal_neurons(fixed, refractory)),
+                            delay=delay((out_c, 1, 1))))
         ops, width = [Flatten()], int(np.prod(shape))
     else:
         width = draw(st.integers(2, 8))
@@ -208,7 +211,7 @@ def temporal_networks(draw, fixed: bool = False, delays: bool | None = None):
     for _ in range(draw(st.integers(1, 2))):
         out = draw(st.integers(2, 8))
         ops.append(Dense(_weights(rng, (out, width), fixed)))
-        stages.append(Stage(ops, draw(temporal_neurons(fixed)), delay=delay((out,))))
+        stages.append(Stage(ops, draw(temporal_neurons(fixed, refractory)), delay=delay((out,))))
         ops, width = [], out
     classes = draw(st.integers(2, 4))
     stages.append(Stage([*ops, Dense(_weights(rng, (classes, width), fixed))], None,

@@ -76,6 +76,17 @@ class SequenceRun:
     chunk_counts: list[list[torch.Tensor]] = field(default_factory=list)
 
 
+def stage0_chunk_input(net: Network, schedule: Schedule, part: torch.Tensor) -> torch.Tensor:
+    """A chunk ``part`` (B, C, *shape) of sequences as stage 0's input raster (T_0, B, *shape):
+    unchanged when T_0 = C, ``events`` counts re-emitted by the rate rule, ``frames`` held."""
+    T, chunk = schedule.timesteps[0], part.shape[1]
+    if T == chunk:
+        return part.transpose(0, 1)
+    if net.input_encoding == InputEncoding.EVENTS:
+        return rate_emit(part.sum(1).to(torch.int64), chunk, T)
+    return part[:, torch.as_tensor(hold_steps(chunk, T), device=part.device)].transpose(0, 1)
+
+
 def _step_neuron(neuron, currents: torch.Tensor, state, fixed: bool):
     """The neuron definition over ``currents`` (T, B, ...) from ``state`` (None: initial)."""
     if state is None:
@@ -107,14 +118,7 @@ class SequenceEngine:
             for i, stage in enumerate(self.net.stages)]
 
     def _stage0_input(self, part: torch.Tensor) -> torch.Tensor:
-        """A chunk ``part`` (B, C, *shape) as stage 0's input raster (T_0, B, *shape)."""
-        T, chunk = self.schedule.timesteps[0], part.shape[1]
-        if T == chunk:
-            return part.transpose(0, 1)
-        if self.net.input_encoding == InputEncoding.EVENTS:
-            counts = part.sum(1).to(torch.int64)
-            return rate_emit(counts, chunk, T)
-        return part[:, torch.as_tensor(hold_steps(chunk, T), device=part.device)].transpose(0, 1)
+        return stage0_chunk_input(self.net, self.schedule, part)
 
     def _static_input(self, x: torch.Tensor) -> torch.Tensor:
         """A static batch as stage 0's input over its window: the direct input every step, or
