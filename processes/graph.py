@@ -177,7 +177,8 @@ class LavaLDSNN:
         if self.temporal and model == ModelKind.WINDOW:
             raise InvalidOption("sequence input and delays run on the step models (model="
                                 "'step'); the window models do not carry state across windows")
-        self._chunks = 1  # windows per sample: the chunks of the sequences being run
+        #: Lava windows per sample: 1, or the chunks of the sequences last encoded
+        self.windows_per_sample = 1
 
     @property
     def tag(self) -> str:
@@ -208,9 +209,9 @@ class LavaLDSNN:
         check_sequence(self.net, self.schedule, x.numpy())
         check_delays(self.net, self.schedule, x.shape[1])
         chunk = self.schedule.chunk
-        self._chunks = x.shape[1] // chunk
+        self.windows_per_sample = x.shape[1] // chunk
         parts = [stage0_chunk_input(self.net, self.schedule, x[:, k * chunk:(k + 1) * chunk])
-                 for k in range(self._chunks)]
+                 for k in range(self.windows_per_sample)]
         data = torch.stack(parts, dim=1).transpose(0, 2)  # (N, K, T_0, *shape)
         data = data.reshape(-1, *data.shape[2:]).to(torch.float64).numpy()
         if self.precision == Precision.FIXED and not np.array_equal(data, np.round(data)):
@@ -255,7 +256,7 @@ class LavaLDSNN:
                                  window_steps=per_window(steps[index]),
                                  input_steps=per_window(1 if index == 0 and direct_input
                                                         else None),
-                                 chunks=self._chunks, delays=self._stage_delays(index),
+                                 chunks=self.windows_per_sample, delays=self._stage_delays(index),
                                  name=stage.name or f"stage{index}")
             port.connect(proc.a_in)
             port = proc.s_out
@@ -286,16 +287,16 @@ class LavaLDSNN:
         graph = self.build(x)
         graph.run(self.tag)
         readout, counts = graph.readout_sums(), graph.spike_counts()
-        synaptic = self._synaptic_updates(counts, graph) * self._chunks
-        if self._chunks > 1:  # each window was one chunk: sum a sample's chunks
-            readout = readout.reshape(-1, self._chunks, readout.shape[1]).sum(1)
-            counts = [c.reshape(-1, self._chunks, *c.shape[1:]).sum(1, dtype=np.int32)
-                      for c in counts]
+        chunks = self.windows_per_sample
+        synaptic = self._synaptic_updates(counts, graph) * chunks
+        if chunks > 1:  # each window was one chunk: sum a sample's chunks
+            readout = readout.reshape(-1, chunks, readout.shape[1]).sum(1)
+            counts = [c.reshape(-1, chunks, *c.shape[1:]).sum(1, dtype=np.int32) for c in counts]
         return EvalResult(
             readout=readout,
             predictions=np.argmax(readout, axis=1),
             spike_counts=counts,
-            counters=count_work(self.net, self.schedule, synaptic, self._chunks),
+            counters=count_work(self.net, self.schedule, synaptic, chunks),
             schedule=self.schedule,
             seconds=time.perf_counter() - start,
         )
