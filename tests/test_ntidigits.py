@@ -33,7 +33,7 @@ def test_structure(ntidigits):
     assert [int(s.delay.max()) if s.delay is not None else 0 for s in net.stages] == [62, 62, 0, 0]
 
 
-@pytest.mark.parametrize("chunk", [3000, 100, 1])
+@pytest.mark.parametrize("chunk", [3000, 100])
 def test_engine_reproduces_the_shipped_output_spike_for_spike(ntidigits, chunk):
     net, x, expected = ntidigits
     result = evaluate(net, Schedule.uniform(net, chunk), x, precision="fixed",
