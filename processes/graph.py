@@ -37,16 +37,16 @@ from ldsnn_lava.processes.ld_stage.process import LDStage
 from ldsnn_lava.processes.records import create_record, read_record
 from ldsnn_lava.processes.tags import TAGS
 
-from ldsnn_lava.buffers import expected_rate_total, quantize_rate_input
+from ldsnn_lava.buffers import quantize_rate_input
 from ldsnn_lava.clock import stage_windows, total_steps
-from ldsnn_lava.engine.driver import _as_tensor
-from ldsnn_lava.engine.result import EvalResult, count_work
+from ldsnn_lava.engine.driver import as_input
+from ldsnn_lava.engine.result import EvalResult, count_work, synaptic_updates
 from ldsnn_lava.errors import InvalidOption
 from ldsnn_lava.network import Network, Stage
 from ldsnn_lava.neurons import IF, CubaLIF, integer_parameter
 from ldsnn_lava.numpy_ops import numpy_chain
 from ldsnn_lava.ops import Scale
-from ldsnn_lava.options import BufferKind, InputEncoding, ModelKind, Precision, parse_option
+from ldsnn_lava.options import InputEncoding, ModelKind, Precision, parse_option
 from ldsnn_lava.schedule import Schedule
 from ldsnn_lava.torch_ops import torch_op
 
@@ -164,7 +164,7 @@ class LavaLDSNN:
         return TAGS[self.model, self.precision]
 
     def _encode(self, x) -> np.ndarray:
-        x = _as_tensor(x, self.net)
+        x = as_input(x, self.net)
         if len(x) == 0:
             raise ValueError("input holds no samples")
         if self.net.input_encoding == InputEncoding.RATE:
@@ -247,17 +247,11 @@ class LavaLDSNN:
 
     def _synaptic_updates(self, counts: list[np.ndarray], graph: LavaGraph) -> np.ndarray:
         """Per-sample mean synaptic updates per stage, from the input spikes each stage got."""
-        net, steps = self.net, self.schedule.timesteps
-        synaptic = np.zeros(net.num_stages)
-        if net.input_encoding == InputEncoding.RATE:
+        inputs = None
+        if self.net.input_encoding == InputEncoding.RATE:
             inputs = graph.input.proc_params["data"]
-            synaptic[0] = float((inputs * net.fan_outs[0]).sum()) / graph.num_samples
-        for stage in range(1, net.num_stages):
-            fired = counts[stage - 1].astype(np.int64)
-            if self.schedule.buffers[stage - 1] == BufferKind.RATE:
-                fired = expected_rate_total(fired, steps[stage - 1], steps[stage])
-            synaptic[stage] = float((fired * net.fan_outs[stage]).sum()) / graph.num_samples
-        return synaptic
+        return synaptic_updates(self.net, self.schedule, counts,
+                                input_counts=inputs) / graph.num_samples
 
 
 def _check_fixed(stage: Stage) -> None:

@@ -1,16 +1,22 @@
 """What an evaluation returns: per-sample work counters and the evaluated result.
 
-:func:`count_work` is the one definition of the work counters (``docs/design.md``, work
-counters) from a schedule and the synaptic updates a backend measured; the engine, the
-optimizer's cache and the Lava backend all report through it.
+The work counters (``docs/design.md``, work counters) have one implementation, which every
+backend (the engine, the optimizer's cache and uniform sweep, the Lava backend) reports
+through: :func:`synaptic_updates` counts each stage's synaptic updates from the spike counts
+(input spikes times fan-out), and :func:`count_work` adds what follows from the network and
+schedule alone. :class:`Evaluation` is the record of one schedule evaluated on a labelled
+split; :class:`EvalResult` is what :func:`ldsnn_lava.evaluate` returns.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
+from ldsnn_lava.buffers import expected_rate_total
 from ldsnn_lava.errors import InvalidInput
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind, InputEncoding
@@ -73,6 +79,75 @@ class EvalResult:
             raise InvalidInput(f"labels have shape {labels.shape}, predictions "
                                f"{self.predictions.shape}")
         return float(np.mean(self.predictions == labels))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One schedule evaluated on a labelled split.
+
+    Attributes
+    ----------
+    schedule : Schedule
+    accuracy : float
+        Top-1 accuracy on the split.
+    counters : Counters
+        Per-sample mean work counters.
+    """
+
+    schedule: Schedule
+    accuracy: float
+    counters: Counters
+
+
+def weighted_counts(counts, fan_out: torch.Tensor) -> torch.Tensor:
+    """Per-sample synaptic updates of a stage: its ``(B, ...)`` input spike counts times each
+    input's fan-out (``(n_inputs,)`` float64), summed; float64 (exact below 2**53)."""
+    counts = torch.as_tensor(counts, device=fan_out.device)
+    return counts.reshape(counts.shape[0], -1).to(torch.float64) @ fan_out
+
+
+def synaptic_updates(net: Network, schedule: Schedule, counts: Sequence, *,
+                     input_counts=None, start: int = 0,
+                     fan_outs: Sequence[torch.Tensor] | None = None) -> np.ndarray:
+    """Each stage's synaptic updates summed over samples, from the spike counts.
+
+    Stage k's input spikes are stage k-1's spike counts (``replay``) or what its ``rate``
+    buffer emits from them, ``round(c * T_k / T_{k-1})``; stage 0's are ``input_counts`` (the
+    rate-encoded input's counts), or none under direct input (it does input MACs instead,
+    see :func:`count_work`).
+
+    Parameters
+    ----------
+    net : Network
+    schedule : Schedule
+    counts : sequence of array-like or None
+        ``counts[k]``: the ``(B, *out_shape)`` spike counts of spiking stage k (numpy or torch);
+        entries before ``start - 1`` are not read.
+    input_counts : array-like, optional
+        ``(B, *input_shape)`` counts of a rate-encoded input.
+    start : int
+        Stages before it are left at 0.
+    fan_outs : sequence of torch.Tensor, optional
+        Flat float64 fan-outs per stage (default: from ``net.fan_outs``, on the CPU).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(num_stages,)`` sums over the batch.
+    """
+    if fan_outs is None:
+        fan_outs = [torch.as_tensor(f, dtype=torch.float64).flatten() for f in net.fan_outs]
+    steps, totals = schedule.timesteps, np.zeros(net.num_stages)
+    for k in range(start, net.num_stages):
+        if k == 0:
+            inputs = input_counts
+        else:
+            inputs = counts[k - 1]
+            if schedule.buffers[k - 1] == BufferKind.RATE:
+                inputs = expected_rate_total(torch.as_tensor(inputs), steps[k - 1], steps[k])
+        if inputs is not None:
+            totals[k] = float(weighted_counts(inputs, fan_outs[k]).sum())
+    return totals
 
 
 def count_work(net: Network, schedule: Schedule, synaptic: np.ndarray) -> Counters:
