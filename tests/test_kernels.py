@@ -10,7 +10,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ldsnn_testing import neurons
+from ldsnn_testing import cuba_lif_fixed_ref, neurons
 
 from ldsnn_lava import IF, CubaLIF
 from ldsnn_lava.buffers import rate_initial_accumulator, rate_raster, rate_step
@@ -112,6 +112,28 @@ def test_fixed_kernels_equal_looping_the_definition(path, neuron, steps, size, d
     with kernel_path(path):
         assert_same(run_neuron(neuron, currents, fixed=True), want)
         assert_same(run_in_chunks(neuron, currents, True, cuts), want)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@SETTINGS
+@given(threshold=st.integers(0, 2000), du=st.integers(0, 4096), dv=st.integers(0, 4096),
+       bias=st.integers(-300, 300), steps=st.integers(1, 15), size=st.integers(1, 6),
+       seed=st.integers(0, 2**31 - 1), scale=st.sampled_from([100, 10_000, 200_000]))
+def test_fixed_cuba_lif_equals_lavas_bit_accurate_rule(path, threshold, du, dv, bias, steps, size,
+                                                       seed, scale):
+    """The fixed-point CubaLIF kernel against an independent scalar transcription of Lava's
+    bit-accurate LIF; large currents exercise u's wrap-around and v's saturation."""
+    currents = torch.randint(-scale, scale, (steps, size),
+                             generator=torch.Generator().manual_seed(seed))
+    neuron = CubaLIF(threshold=threshold, current_decay=du / 4096, voltage_decay=dv / 4096,
+                     bias=bias)
+    with kernel_path(path):
+        (u, v), raster = run_neuron(neuron, currents.to(torch.float64), fixed=True)
+    for n in range(size):
+        spikes, u_ref, v_ref = cuba_lif_fixed_ref(threshold, du, dv, bias,
+                                                  currents[:, n].tolist())
+        assert raster[:, n].tolist() == spikes
+        assert (int(u[n]), int(v[n])) == (u_ref, v_ref)
 
 
 @pytest.mark.parametrize("path", PATHS)
