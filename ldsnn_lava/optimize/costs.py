@@ -19,6 +19,7 @@ into one number. Four are provided:
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -33,6 +34,9 @@ from ldsnn_lava.engine.result import Counters
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind
 from ldsnn_lava.schedule import Schedule
+
+MIN_TIMING_S = 0.01
+"""Shortest span one latency timing covers (it averages as many runs as that takes)."""
 
 COST_NAMES = ("synaptic_updates", "neurons_evaluated", "energy", "latency")
 
@@ -182,21 +186,30 @@ class LatencyProfile(Cost):
 def _time_stage(engine: StageEngine, stage: int, x: torch.Tensor, T: int, repeats: int
                 ) -> float:
     """Median seconds of one stage's window of ``T`` steps on batch ``x``, its input emitted
-    by a ``rate`` buffer (or the network input for stage 0)."""
+    by a ``rate`` buffer (or the network input for stage 0). Each timing averages enough runs
+    to last :data:`MIN_TIMING_S`, so that short windows are resolved above the clock's noise."""
     schedule = Schedule((T,) * engine.net.num_stages, buffers=BufferKind.RATE)
     counts = None
     if stage > 0:  # bring the batch to this stage's input
         counts = engine.counts(stage - 1, run_batch(engine, schedule, x, stop=stage)[stage - 1])
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+
+    def run() -> None:
         if stage == 0:
             run_batch(engine, schedule, x, stop=1)
         else:
             run_batch(engine, schedule, start=stage, start_counts=counts, stop=stage + 1)
         if engine.device.type == "cuda":
             torch.cuda.synchronize(engine.device)
-        times.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    run()
+    inner = max(1, math.ceil(MIN_TIMING_S / max(time.perf_counter() - start, 1e-9)))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(inner):
+            run()
+        times.append((time.perf_counter() - start) / inner)
     return float(np.median(times))
 
 
