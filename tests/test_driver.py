@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from ldsnn_testing import inputs, networks, schedules, simulate_layerwise
 
 from ldsnn_lava import IF, AvgPool2d, Conv2d, Dense, Flatten, Network, Schedule, Stage, SumPool2d
-from ldsnn_lava.engine import StageEngine, evaluate, native, run_batch
+from ldsnn_lava.engine import StageEngine, evaluate, native, run_batch, stages
 from ldsnn_lava.engine.stages import EXACT_FLOAT32, partial_sum_bound
 
 SETTINGS = settings(max_examples=100, deadline=None,
@@ -144,3 +144,24 @@ def test_engines_are_built_once_per_network_and_options_and_go_with_it():
     del net, engine
     gc.collect()
     assert gone() is None
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_event_driven_and_dense_products_agree_in_fixed_point(seed, data):
+    """In a proved-exact fixed-point stage a Dense adds only its non-zero inputs' weights when
+    few are non-zero: forcing that path always, or never, gives the same result."""
+    rng = np.random.default_rng(seed)
+    net = fixed_net(rng, 7, sizes=(40, 300, 260))
+    schedule = data.draw(schedules(net, max_T=6))
+    x = rng.integers(-4, 9, (7, 40))
+    results = []
+    for density in (1.0, 0.0):
+        with mock.patch.object(stages, "EVENT_DRIVEN_DENSITY", density):
+            results.append(evaluate(net, schedule, x, precision="fixed",
+                                    batch_size=data.draw(st.integers(1, 7))))
+    floating = evaluate(net, schedule, x, dtype=torch.float64)
+    for result in results:
+        np.testing.assert_array_equal(result.readout, floating.readout)
+        for a, b in zip(result.spike_counts, floating.spike_counts, strict=True):
+            np.testing.assert_array_equal(a, b)

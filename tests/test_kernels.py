@@ -15,7 +15,13 @@ from ldsnn_testing import cuba_lif_fixed_ref, neurons
 from ldsnn_lava import IF, CubaLIF
 from ldsnn_lava.buffers import rate_initial_accumulator, rate_raster, rate_step
 from ldsnn_lava.engine import kernels, native
-from ldsnn_lava.engine.kernels import DefinitionLoop, RateEmitter, neuron_kernel, run_neuron
+from ldsnn_lava.engine.kernels import (
+    DefinitionLoop,
+    RateEmitter,
+    event_driven_linear,
+    neuron_kernel,
+    run_neuron,
+)
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PATHS = ["compiled", "torch"]
@@ -198,3 +204,29 @@ def test_the_compiled_library_is_built_once_and_cached(tmp_path, monkeypatch):
     stamp = first.stat().st_mtime_ns
     assert native._build(compiler) == first and first.stat().st_mtime_ns == stamp
     assert list(first.parent.iterdir()) == [first]  # no temporary files left behind
+
+
+@SETTINGS
+@given(rows=st.integers(1, 40), inputs=st.integers(1, 300), outputs=st.integers(1, 600),
+       density=st.floats(0, 1), bias=st.booleans(), dtype=st.sampled_from([torch.float32,
+                                                                              torch.float64]),
+       seed=st.integers(0, 2**31 - 1))
+def test_event_driven_linear_equals_the_dense_product_on_integers(rows, inputs, outputs, density,
+                                                                  bias, dtype, seed):
+    """Integer inputs (spikes and pooled counts) and weights: every order of additions is
+    exact, so skipping the zero inputs gives the dense product exactly."""
+    if native.library() is None:
+        pytest.skip("no C compiler: the compiled kernels are not built here")
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randint(1, 4, (rows, inputs), generator=generator).to(dtype)
+    x *= torch.rand((rows, inputs), generator=generator) < density
+    weight = torch.randint(-128, 128, (outputs, inputs), generator=generator).to(dtype)
+    b = torch.randint(-1000, 1000, (outputs,), generator=generator).to(dtype) if bias else None
+    got = event_driven_linear(x, weight.t().contiguous(), b, 1.0)
+    assert torch.equal(got, torch.nn.functional.linear(x, weight, b))
+    nonzero = int((x != 0).sum())  # the density bound is on the non-zero inputs
+    assert event_driven_linear(x, weight.t().contiguous(), b,
+                               (nonzero + 0.5) / x.numel()) is not None
+    if nonzero:
+        assert event_driven_linear(x, weight.t().contiguous(), b,
+                                   (nonzero - 0.5) / x.numel()) is None

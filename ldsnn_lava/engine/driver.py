@@ -19,6 +19,7 @@ counts (:func:`ldsnn_lava.engine.result.synaptic_updates`).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from ldsnn_lava.engine.result import EvalResult, count_work, synaptic_updates
 from ldsnn_lava.engine.stages import EXACT_FLOAT32, CompiledStage, compile_stage
 from ldsnn_lava.errors import InvalidInput, InvalidNetwork, InvalidOption
 from ldsnn_lava.network import Network
+from ldsnn_lava.ops import Conv2d
 from ldsnn_lava.options import BufferKind, InputEncoding, Precision, parse_option
 from ldsnn_lava.schedule import Schedule
 
@@ -96,8 +98,13 @@ class StageEngine:
         self.precision = parse_option(Precision, precision, "precision")
         self.net, self.device = net, torch.device(device)
         self.fixed = self.precision == Precision.FIXED
-        self.stages: list[CompiledStage] = [
-            compile_stage(net, k, self.device, dtype, self.fixed) for k in range(net.num_stages)]
+        self.stages: list[CompiledStage] = []
+        for k in range(net.num_stages):
+            channels_last = (self.stages[-1].channels_last_out if k else
+                             len(net.input_shape) == 3
+                             and any(isinstance(op, Conv2d) for op in net.stages[0].ops))
+            self.stages.append(compile_stage(net, k, self.device, dtype, self.fixed,
+                                             channels_last))
 
     @classmethod
     def of(cls, net: Network, device="cpu", dtype: torch.dtype = torch.float32,
@@ -124,7 +131,8 @@ class StageEngine:
         return state
 
     def currents(self, stage: int, inputs: torch.Tensor, spikes: bool = True) -> torch.Tensor:
-        """The stage's ops on a chunk of inputs ``(T, B, ...)``: currents ``(T, B, N)``.
+        """The stage's ops on a chunk of inputs ``(T, B, *in_shape)``: currents ``(T, B, N)``,
+        the N neurons in the stage's memory order (see :meth:`logical`).
 
         ``spikes``: the inputs are 0/1, so the exact shortcuts of
         :mod:`ldsnn_lava.engine.stages` apply. A chunk broadcast over T (stride 0, as direct
@@ -136,8 +144,12 @@ class StageEngine:
         x = (inputs[:1] if once else inputs).reshape(-1, *compiled.in_shape)
         if x.dtype != compiled.dtype:
             x = x.to(compiled.dtype)
+        if compiled.channels_last_in:
+            x = x.contiguous(memory_format=torch.channels_last)
         for fn in compiled.spike_ops if spikes else compiled.ops:
             x = fn(x)
+        if compiled.channels_last_out:  # the memory order, (N, H, W, C)
+            x = x.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1)
         x = x.reshape(1 if once else steps, batch, compiled.neurons)
         if compiled.check_integer and not bool((torch.round(x) == x).all()):
             raise InvalidNetwork(
@@ -165,23 +177,39 @@ class StageEngine:
             state.neuron = compiled.kernel.start(flat[0])
         out = torch.empty(flat.shape, dtype=flat.dtype, device=self.device)
         compiled.kernel.run(flat, state.neuron, out, state.counts)
-        return out.view(steps, state.batch, *compiled.out_shape)
+        return self.logical(stage, out.view(steps, state.batch, compiled.neurons))
 
     def step(self, stage: int, state: StageState, inputs: torch.Tensor) -> torch.Tensor:
         """One stage step: ``fire(stage, state, currents(stage, inputs))``."""
         return self.fire(stage, state, self.currents(stage, inputs))
 
     def counts(self, stage: int, state: StageState) -> torch.Tensor:
-        """The spike counts of ``stage`` so far, ``(B, *out_shape)`` int32."""
-        return state.counts.view(state.batch, *self.stages[stage].out_shape)
+        """The spike counts of ``stage`` so far, ``(B, *out_shape)`` int32 (a view)."""
+        return self.logical(stage, state.counts.view(state.batch, -1))
+
+    def logical(self, stage: int, flat: torch.Tensor) -> torch.Tensor:
+        """A ``(..., N)`` tensor of the stage's neurons in its memory order, viewed as
+        ``(..., *out_shape)``: channels-last feature maps are permuted views."""
+        compiled = self.stages[stage]
+        if not compiled.channels_last_out:
+            return flat.view(*flat.shape[:-1], *compiled.out_shape)
+        c, h, w = compiled.out_shape
+        lead = flat.dim() - 1
+        return flat.view(*flat.shape[:-1], h, w, c).permute(*range(lead), lead + 2, lead,
+                                                              lead + 1)
+
+    def memory_order(self, stage: int, tensor: torch.Tensor) -> torch.Tensor:
+        """``(B, *out_shape)`` values of the stage's neurons as ``(B, N)`` in its memory order."""
+        if self.stages[stage].channels_last_out:
+            tensor = tensor.permute(0, 2, 3, 1)
+        return tensor.reshape(tensor.shape[0], -1)
 
     # --- chunk sizes ------------------------------------------------------------------------
 
     def _step_bytes(self, stage: int) -> int:
         """Bytes one sample's step of ``stage`` touches: inputs, currents and spikes."""
         compiled = self.stages[stage]
-        size = torch.finfo(compiled.dtype).bits // 8
-        return (int(np.prod(compiled.in_shape)) + 2 * compiled.neurons) * size
+        return (compiled.inputs + 2 * compiled.neurons) * (torch.finfo(compiled.dtype).bits // 8)
 
     def chunk_rows(self, stages: Sequence[int]) -> int:
         """Sample-steps per chunk for ``stages`` run together: as many as keep the largest
@@ -244,13 +272,16 @@ def run_batch(engine: StageEngine, schedule: Schedule, x: torch.Tensor | None = 
         if net.input_encoding == InputEncoding.DIRECT:
             source = constant = _Constant(engine, x)
         else:
-            source = _Rate(quantize_rate_input(x, steps[0]), steps[0], engine.stages[0].dtype)
+            counts = quantize_rate_input(x, steps[0])
+            source = _Rate(counts.reshape(batch, -1), steps[0], engine.stages[0].dtype,
+                           lambda flat: flat.view(*flat.shape[:2], *net.input_shape))
     else:
         if schedule.buffers[start - 1] != BufferKind.RATE:
             raise InvalidOption(f"stage {start} can start from spike counts only behind a "
                                 f"rate buffer, not {schedule.buffers[start - 1]!r}")
         batch = start_counts.shape[0]
-        source = _Rate(start_counts, steps[start - 1], engine.stages[start].dtype)
+        source = _Rate(engine.memory_order(start - 1, start_counts), steps[start - 1],
+                       engine.stages[start].dtype, functools.partial(engine.logical, start - 1))
     for group in _replay_groups(schedule, start, stop):
         window = steps[group[0]]
         for k in group:
@@ -269,8 +300,8 @@ def run_batch(engine: StageEngine, schedule: Schedule, x: torch.Tensor | None = 
                 inputs = out
         last = group[-1]
         if last + 1 < stop:
-            source = _Rate(engine.counts(last, states[last]), window,
-                           engine.stages[last + 1].dtype)
+            source = _Rate(states[last].counts.view(batch, -1), window,
+                           engine.stages[last + 1].dtype, functools.partial(engine.logical, last))
     return states
 
 
@@ -304,14 +335,17 @@ class _Constant:
 
 
 class _Rate:
-    """A ``rate`` buffer, or rate-encoded input: emits chunk by chunk from spike counts."""
+    """A ``rate`` buffer, or rate-encoded input: emits chunk by chunk from spike counts
+    ``(B, N)`` in the upstream memory order; ``logical`` views a ``(T, B, N)`` chunk as the
+    next stage's input ``(T, B, *in_shape)``."""
 
-    def __init__(self, counts: torch.Tensor, t_in: int, dtype: torch.dtype):
+    def __init__(self, counts: torch.Tensor, t_in: int, dtype: torch.dtype,
+                 logical: Callable[[torch.Tensor], torch.Tensor]):
         self.emitter = RateEmitter(counts, t_in, dtype)
-        self.shape = counts.shape
+        self.batch, self.logical = counts.shape[0], logical
 
     def next(self, steps: int) -> torch.Tensor:
-        return self.emitter.emit(steps).view(steps, *self.shape)
+        return self.logical(self.emitter.emit(steps).view(steps, self.batch, -1))
 
 
 def as_input(x, net: Network) -> torch.Tensor:

@@ -282,3 +282,34 @@ class RateEmitter:
         if counts is not None:
             counts.add_(out.sum(0, dtype=torch.int32))
         return out
+
+
+def event_driven_linear(x: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor | None,
+                        max_density: float) -> torch.Tensor | None:
+    """``x @ weight_t + bias`` adding only the rows of ``weight_t`` whose input is non-zero
+    (compiled C loop), or ``None`` when more than ``max_density`` of ``x`` is non-zero or the
+    loop is not available (CUDA, no compiler).
+
+    The additions run in another order than a dense product's, so use it only where the
+    arithmetic is exact (integers with bounded partial sums): there every order gives the
+    same result.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        ``(M, K)`` inputs.
+    weight_t : torch.Tensor
+        ``(K, N)`` contiguous, same dtype.
+    bias : torch.Tensor or None
+        ``(N,)``.
+    max_density : float
+        The largest fraction of non-zero inputs worth it (the measured crossover).
+    """
+    fn = _native(x, "sparse_dense")
+    if fn is None or not x.is_contiguous() or x.dim() != 2:
+        return None
+    rows, inputs = x.shape
+    out = torch.empty((rows, weight_t.shape[1]), dtype=x.dtype, device=x.device)
+    done = fn(x.data_ptr(), rows, inputs, weight_t.data_ptr(), weight_t.shape[1], _address(bias),
+              out.data_ptr(), int(max_density * rows * inputs))
+    return out if done >= 0 else None

@@ -39,7 +39,10 @@ SIGNATURES = {
     "lif_fixed_f64": [_P, _I64, _P, _P, _P, _P, _I64, _I64, _I64, _I64, _I64, _I64],
     "rate_f32": [_P, _P, _P, _P, _I64, _I64, _I32],
     "rate_f64": [_P, _P, _P, _P, _I64, _I64, _I32],
+    "sparse_dense_f32": [_P, _I64, _I64, _P, _I64, _P, _P, _I64],
+    "sparse_dense_f64": [_P, _I64, _I64, _P, _I64, _P, _P, _I64],
 }
+RESULTS = {"sparse_dense_f32": _I64, "sparse_dense_f64": _I64}
 
 
 def _cache_dir() -> Path:
@@ -89,5 +92,5 @@ def library() -> ctypes.CDLL | None:
         return None
     for name, argtypes in SIGNATURES.items():
         fn = getattr(lib, name)
-        fn.argtypes, fn.restype = argtypes, None
+        fn.argtypes, fn.restype = argtypes, RESULTS.get(name)
     return lib

@@ -8,6 +8,7 @@
  * are fused into one rounding. Fixed-point kernels read integer-valued float currents.
  */
 #include <stdint.h>
+#include <stdlib.h>
 
 #define BLOCK 2048 /* neurons per block: their state stays in L1 while the steps stream past */
 #define STATE_MAX (1LL << 23)
@@ -132,3 +133,41 @@ RATE_KERNEL(rate_f64, double)
 #undef CT
 LIF_KERNEL(lif_f32, float)
 LIF_KERNEL(lif_f64, double)
+
+/* Event-driven Dense: out (M, N) = x (M, K) @ wt (K, N) + bias, adding only the rows of wt whose
+ * input is non-zero (times that input). Only for exact arithmetic (integers whose partial sums
+ * stay exact), where the order of the additions cannot change the result. Counts the non-zero
+ * inputs first and computes nothing, returning -1, if there are more than ``max_nonzero``;
+ * else returns their number. */
+#define SPARSE_DENSE(NAME, T)                                                              \
+int64_t NAME(const T *x, int64_t M, int64_t K, const T *wt, int64_t N, const T *bias,     \
+             T *out, int64_t max_nonzero) {                                                \
+    int64_t nonzero = 0;                                                                   \
+    for (int64_t i = 0; i < M * K; i++) nonzero += x[i] != 0;                              \
+    if (nonzero > max_nonzero) return -1;                                                  \
+    int32_t *index = (int32_t *)malloc((size_t)(K > 0 ? K : 1) * sizeof(int32_t));        \
+    T acc[256];                                                                            \
+    for (int64_t m = 0; m < M; m++) {                                                      \
+        const T *row = x + m * K;                                                          \
+        int64_t count = 0;                                                                 \
+        for (int64_t k = 0; k < K; k++) {                                                  \
+            index[count] = (int32_t)k;                                                     \
+            count += row[k] != 0;                                                          \
+        }                                                                                  \
+        for (int64_t lo = 0; lo < N; lo += 256) {                                          \
+            int64_t n = N - lo < 256 ? N - lo : 256;                                       \
+            for (int64_t j = 0; j < n; j++) acc[j] = bias ? bias[lo + j] : 0;              \
+            for (int64_t a = 0; a < count; a++) {                                          \
+                const T *w = wt + (int64_t)index[a] * N + lo;                              \
+                T v = row[index[a]];                                                       \
+                if (v == 1) for (int64_t j = 0; j < n; j++) acc[j] += w[j];                \
+                else for (int64_t j = 0; j < n; j++) acc[j] += v * w[j];                   \
+            }                                                                              \
+            for (int64_t j = 0; j < n; j++) out[m * N + lo + j] = acc[j];                  \
+        }                                                                                  \
+    }                                                                                      \
+    free(index);                                                                           \
+    return nonzero;                                                                        \
+}
+SPARSE_DENSE(sparse_dense_f32, float)
+SPARSE_DENSE(sparse_dense_f64, double)
