@@ -47,7 +47,13 @@ from ldsnn_lava.processes.tags import TAGS
 from ldsnn_lava.buffers import quantize_rate_input
 from ldsnn_lava.clock import stage_windows, total_steps
 from ldsnn_lava.engine.driver import as_input
-from ldsnn_lava.engine.result import EvalResult, count_work, synaptic_updates
+from ldsnn_lava.engine.result import (
+    EvalResult,
+    buffered_input_counts,
+    count_work,
+    fan_out_vectors,
+    synaptic_updates,
+)
 from ldsnn_lava.errors import InvalidInput, InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.ops import Scale
@@ -264,11 +270,11 @@ class LavaLDSNN:
 
     def _synaptic_updates(self, counts: list[np.ndarray], graph: LavaGraph) -> np.ndarray:
         """Per-sample mean synaptic updates per stage, from the input spikes each stage got."""
-        inputs = None
+        rate_input = None
         if self.net.input_encoding == InputEncoding.RATE:
-            inputs = graph.input.proc_params["data"]
-        return synaptic_updates(self.net, self.schedule, counts,
-                                input_counts=inputs) / graph.num_samples
+            rate_input = graph.input.proc_params["data"]
+        inputs = buffered_input_counts(self.net, self.schedule, counts, rate_input)
+        return synaptic_updates(inputs, fan_out_vectors(self.net)) / graph.num_samples
 
 
 def to_lava(net: Network, schedule: Schedule, precision: Precision | str = Precision.FLOAT,

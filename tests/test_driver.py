@@ -22,11 +22,12 @@ SETTINGS = settings(max_examples=100, deadline=None,
 
 
 def run_split(engine, schedule, x, batch, chunk):
-    """Readout and spike counts of ``x`` in batches of ``batch``, chunks of ``chunk`` steps."""
+    """Readout and spike counts of ``x`` in batches of ``batch``, chunks of ``chunk``
+    (samples, steps)."""
     readouts, counts = [], []
     for begin in range(0, len(x), batch):
         states = run_batch(engine, schedule, torch.as_tensor(x[begin:begin + batch]),
-                           chunk_steps=chunk)
+                           chunk=chunk)
         readouts.append(states[-1].readout.numpy())
         counts.append([engine.counts(k, s).numpy() for k, s in enumerate(states[:-1])])
     return np.concatenate(readouts), [np.concatenate(c) for c in zip(*counts, strict=True)]
@@ -39,7 +40,8 @@ def test_chunks_batches_and_kernel_paths_do_not_change_results(data):
     schedule = data.draw(schedules(net))
     x = data.draw(inputs(net))
     readout, counts, _ = simulate_layerwise(net, schedule, x)
-    batch, chunk = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 9))
+    batch = data.draw(st.integers(1, 6))
+    chunk = (data.draw(st.integers(1, 6)), data.draw(st.integers(1, 9)))
     torch_path = data.draw(st.booleans())
     with mock.patch.object(native, "library", lambda: None) if torch_path else nullcontext():
         engine = StageEngine(net, dtype=torch.float64)
@@ -61,7 +63,7 @@ def test_starting_from_spike_counts_equals_the_whole_run(data):
     whole = run_batch(engine, schedule, x)
     k = data.draw(st.integers(1, net.num_stages - 1))
     part = run_batch(engine, schedule, start=k, start_counts=engine.counts(k - 1, whole[k - 1]),
-                     chunk_steps=data.draw(st.integers(1, 5)))
+                     chunk=(data.draw(st.integers(1, 6)), data.draw(st.integers(1, 5))))
     assert part[:k] == [None] * k
     assert torch.equal(part[-1].readout, whole[-1].readout)
     for stage in range(k, net.num_stages - 1):

@@ -61,6 +61,9 @@ class StageState:
         ``(B, classes)`` float64 sums so far (the readout stage).
     steps : int
         Steps done.
+    input_counts : torch.Tensor or None
+        After :func:`run_batch`: ``(B * n_inputs,)`` int32 spikes the stage received, in the
+        order of :attr:`StageEngine.input_fan_outs` (``None`` under direct input).
     """
 
     batch: int
@@ -68,6 +71,7 @@ class StageState:
     counts: torch.Tensor | None = None
     readout: torch.Tensor | None = None
     steps: int = 0
+    input_counts: torch.Tensor | None = None
 
 
 class StageEngine:
@@ -105,6 +109,10 @@ class StageEngine:
                              and any(isinstance(op, Conv2d) for op in net.stages[0].ops))
             self.stages.append(compile_stage(net, k, self.device, dtype, self.fixed,
                                              channels_last))
+        #: each stage's fan-out per input, in the order its input spikes arrive (the upstream
+        #: stage's memory order); float64, for :func:`~ldsnn_lava.engine.result.synaptic_updates`
+        self.input_fan_outs = [c.fan_out if k == 0 else self.memory_order(
+            k - 1, c.fan_out.view(1, *c.in_shape))[0] for k, c in enumerate(self.stages)]
 
     @classmethod
     def of(cls, net: Network, device="cpu", dtype: torch.dtype = torch.float32,
@@ -183,6 +191,13 @@ class StageEngine:
         """One stage step: ``fire(stage, state, currents(stage, inputs))``."""
         return self.fire(stage, state, self.currents(stage, inputs))
 
+    def synaptic_updates(self, states: Sequence[StageState | None]) -> np.ndarray:
+        """Each stage's synaptic updates in a :func:`run_batch` result, summed over the batch
+        (0 for stages not run)."""
+        return synaptic_updates([None if s is None or s.input_counts is None
+                                 else s.input_counts.view(s.batch, -1) for s in states],
+                                self.input_fan_outs)
+
     def counts(self, stage: int, state: StageState) -> torch.Tensor:
         """The spike counts of ``stage`` so far, ``(B, *out_shape)`` int32 (a view)."""
         return self.logical(stage, state.counts.view(state.batch, -1))
@@ -216,28 +231,38 @@ class StageEngine:
         stage's chunk within :data:`CHUNK_BYTES` (at least one)."""
         return max(1, CHUNK_BYTES // max(self._step_bytes(k) for k in stages))
 
-    def chunk_steps(self, stages: Sequence[int], batch: int) -> int:
-        """Steps per chunk when ``stages`` run together on ``batch`` samples."""
-        return max(1, self.chunk_rows(stages) // batch)
+    def chunk_shape(self, stages: Sequence[int], steps: int, batch: int) -> tuple[int, int]:
+        """(samples, steps) per chunk when ``stages`` run a window of ``steps`` steps on
+        ``batch`` samples: the whole window of as many samples as fit in a chunk (at least
+        one), or, when one sample's window does not fit, as many steps of one sample as do."""
+        rows = self.chunk_rows(stages)
+        if rows >= steps:
+            return min(batch, rows // steps), steps
+        return 1, rows
 
-    def batch_size(self, steps: int) -> int:
-        """The default batch for windows of about ``steps`` steps: one chunk holds about a
-        whole window of the batch, with at most :data:`MAX_BATCH` samples whose carried
-        state (every stage's neuron state and counts) fits in :data:`STATE_BYTES`."""
-        rows = self.chunk_rows(range(len(self.stages)))
+    def batch_size(self) -> int:
+        """The default batch: at most :data:`MAX_BATCH` samples whose carried state (every
+        stage's neuron state and counts) fits in :data:`STATE_BYTES`. Within a batch each
+        stage runs in chunks sized for the caches (:meth:`chunk_shape`), so this bounds
+        memory and call overhead, not speed."""
         state = sum(c.neurons * 16 for c in self.stages)
-        return int(max(1, min(-(-rows // max(1, steps)), MAX_BATCH, STATE_BYTES // state)))
+        return int(max(1, min(MAX_BATCH, STATE_BYTES // state)))
 
 
-ChunkHook = Callable[[int, int, torch.Tensor, torch.Tensor], None]
-"""``hook(stage, first_step, inputs, outputs)``, called after every stage step."""
+ChunkHook = Callable[[int, int, slice, torch.Tensor, torch.Tensor], None]
+"""``hook(stage, first_step, samples, inputs, outputs)``, called after every stage step:
+``samples`` is the slice of the batch the chunk covers."""
 
 
 def run_batch(engine: StageEngine, schedule: Schedule, x: torch.Tensor | None = None, *,
               start: int = 0, start_counts: torch.Tensor | None = None,
-              stop: int | None = None, chunk_steps: int | None = None,
+              stop: int | None = None, chunk: tuple[int, int] | None = None,
               on_chunk: ChunkHook | None = None) -> list[StageState | None]:
     """Run one batch through stages ``start..stop-1`` under ``schedule``, chunk by chunk.
+
+    Each run of stages joined by ``replay`` buffers goes through the batch in chunks of
+    (samples, steps) sized for the caches (:meth:`StageEngine.chunk_shape`): the samples of a
+    chunk go through every stage of the run before the next chunk starts.
 
     Parameters
     ----------
@@ -252,57 +277,86 @@ def run_batch(engine: StageEngine, schedule: Schedule, x: torch.Tensor | None = 
         ``(B, *out_shape)`` spike counts of stage ``start - 1``.
     stop : int, optional
         One past the last stage to run; default: all.
-    chunk_steps : int, optional
-        Steps per chunk; default: sized for the caches (:meth:`StageEngine.chunk_steps`).
-        It changes speed, never results.
+    chunk : (int, int), optional
+        (samples, steps) per chunk instead of the cache-sized default. It changes speed,
+        never results.
     on_chunk : ChunkHook, optional
         Called after every stage step, e.g. to collect per-step outputs.
 
     Returns
     -------
     list of StageState or None
-        Each stage's final state (``None`` outside ``start..stop-1``).
+        Each stage's final state over the whole batch (``None`` outside ``start..stop-1``).
     """
     net, steps = engine.net, schedule.timesteps
     stop = net.num_stages if stop is None else stop
     states: list[StageState | None] = [None] * net.num_stages
-    constant = None
     if start == 0:
-        batch = x.shape[0]
-        if net.input_encoding == InputEncoding.DIRECT:
-            source = constant = _Constant(engine, x)
-        else:
-            counts = quantize_rate_input(x, steps[0])
-            source = _Rate(counts.reshape(batch, -1), steps[0], engine.stages[0].dtype,
-                           lambda flat: flat.view(*flat.shape[:2], *net.input_shape))
+        batch, upstream = x.shape[0], None
     else:
         if schedule.buffers[start - 1] != BufferKind.RATE:
             raise InvalidOption(f"stage {start} can start from spike counts only behind a "
                                 f"rate buffer, not {schedule.buffers[start - 1]!r}")
-        batch = start_counts.shape[0]
-        source = _Rate(engine.memory_order(start - 1, start_counts), steps[start - 1],
-                       engine.stages[start].dtype, functools.partial(engine.logical, start - 1))
+        batch, upstream = start_counts.shape[0], engine.memory_order(start - 1, start_counts)
     for group in _replay_groups(schedule, start, stop):
         window = steps[group[0]]
-        for k in group:
-            states[k] = engine.start(k, batch)
-        chunk = chunk_steps or engine.chunk_steps(group, batch)
-        for first in range(0, window, chunk):
-            size = min(chunk, window - first)
-            inputs = source.next(size)
-            for k in group:
-                if k == 0 and constant is not None:
-                    out = engine.fire(0, states[0], constant.currents(size))
-                else:
-                    out = engine.step(k, states[k], inputs)
-                if on_chunk is not None:
-                    on_chunk(k, first, inputs, out)
-                inputs = out
-        last = group[-1]
-        if last + 1 < stop:
-            source = _Rate(states[last].counts.view(batch, -1), window,
-                           engine.stages[last + 1].dtype, functools.partial(engine.logical, last))
+        samples, chunk_steps = chunk or engine.chunk_shape(group, window, batch)
+        parts = []
+        for low in range(0, batch, samples):
+            rows = slice(low, min(low + samples, batch))
+            source = _source(engine, schedule, group[0], x, upstream, rows)
+            part = [engine.start(k, rows.stop - rows.start) for k in group]
+            part[0].input_counts = source.emitted
+            for first in range(0, window, chunk_steps):
+                size = min(chunk_steps, window - first)
+                inputs = source.next(size)
+                for k, state in zip(group, part, strict=True):
+                    out = (engine.fire(0, state, source.currents(size))
+                           if isinstance(source, _Constant) and k == 0
+                           else engine.step(k, state, inputs))
+                    if on_chunk is not None:
+                        on_chunk(k, first, rows, inputs, out)
+                    inputs = out
+            parts.append(part)
+        for i, k in enumerate(group):
+            states[k] = _joined([part[i] for part in parts])
+            if i:  # a replay buffer hands on exactly the spikes of the stage before
+                states[k].input_counts = states[k - 1].counts
+        upstream = states[group[-1]].counts
+        if upstream is not None:
+            upstream = upstream.view(batch, -1)
     return states
+
+
+def _source(engine: StageEngine, schedule: Schedule, stage: int, x: torch.Tensor | None,
+            upstream: torch.Tensor | None, rows: slice):
+    """What feeds ``stage`` for the samples ``rows``: the input (direct or rate-encoded) for
+    stage 0, else the ``rate`` buffer behind it, from the upstream counts (memory order)."""
+    net, steps = engine.net, schedule.timesteps
+    if stage > 0:
+        return _Rate(upstream[rows], steps[stage - 1], engine.stages[stage].dtype,
+                     functools.partial(engine.logical, stage - 1))
+    if net.input_encoding == InputEncoding.DIRECT:
+        return _Constant(engine, x[rows])
+    counts = quantize_rate_input(x[rows], steps[0])
+    return _Rate(counts.reshape(counts.shape[0], -1), steps[0], engine.stages[0].dtype,
+                 lambda flat: flat.view(*flat.shape[:2], *net.input_shape))
+
+
+def _joined(parts: list[StageState]) -> StageState:
+    """One stage's states of consecutive parts of a batch as the state of the whole batch."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def cat(tensors):
+        return None if tensors[0] is None else torch.cat(tensors)
+
+    return StageState(
+        batch=sum(p.batch for p in parts), steps=parts[0].steps,
+        neuron=None if parts[0].neuron is None else tuple(
+            torch.cat(values) for values in zip(*(p.neuron for p in parts), strict=True)),
+        counts=cat([p.counts for p in parts]), readout=cat([p.readout for p in parts]),
+        input_counts=cat([p.input_counts for p in parts]))
 
 
 def _replay_groups(schedule: Schedule, start: int, stop: int) -> list[list[int]]:
@@ -318,6 +372,8 @@ def _replay_groups(schedule: Schedule, start: int, stop: int) -> list[list[int]]
 
 class _Constant:
     """Direct input: stage 0's currents, computed once per batch, are the same every step."""
+
+    emitted = None  # no input spikes: stage 0 does input MACs
 
     def __init__(self, engine: StageEngine, x: torch.Tensor):
         self.x = x
@@ -343,9 +399,11 @@ class _Rate:
                  logical: Callable[[torch.Tensor], torch.Tensor]):
         self.emitter = RateEmitter(counts, t_in, dtype)
         self.batch, self.logical = counts.shape[0], logical
+        #: the spikes emitted so far, per input
+        self.emitted = torch.zeros(counts.numel(), dtype=torch.int32, device=counts.device)
 
     def next(self, steps: int) -> torch.Tensor:
-        return self.logical(self.emitter.emit(steps).view(steps, self.batch, -1))
+        return self.logical(self.emitter.emit(steps, self.emitted).view(steps, self.batch, -1))
 
 
 def as_input(x, net: Network) -> torch.Tensor:
@@ -386,8 +444,8 @@ def evaluate(
     device : str or torch.device
         ``"cpu"`` or ``"cuda"``.
     batch_size : int, optional
-        Samples per batch; default sized for the caches (:meth:`StageEngine.batch_size`).
-        It changes speed and memory, never results.
+        Samples per batch (default: :meth:`StageEngine.batch_size`, bounded by memory; each
+        stage then runs in chunks sized for the caches). It never changes results.
     dtype : torch.dtype
         float32 (default) or float64, in ``float`` precision.
     precision : Precision or str
@@ -413,7 +471,7 @@ def evaluate(
     if n == 0:
         raise InvalidInput("input holds no samples")
     engine = StageEngine.of(net, device, dtype, precision)
-    batch_size = batch_size or engine.batch_size(max(schedule.timesteps))
+    batch_size = batch_size or engine.batch_size()
     if batch_size < 1:
         raise InvalidOption(f"batch_size must be >= 1, got {batch_size}")
     readouts, synaptic = [], np.zeros(net.num_stages)
@@ -426,13 +484,12 @@ def evaluate(
         for begin in bar:
             batch = x[begin:begin + batch_size].to(engine.device)
             states = run_batch(engine, schedule, batch)
-            counts = [engine.counts(k, s) for k, s in enumerate(states[:-1])]
-            synaptic += synaptic_updates(net, schedule, counts, input_counts=_input_counts(
-                net, schedule, batch), fan_outs=[c.fan_out for c in engine.stages])
+            synaptic += engine.synaptic_updates(states)
             readouts.append(states[-1].readout.cpu().numpy())
             if record_spikes:
-                for k, c in enumerate(counts):
-                    recorded[k].append(c.cpu().numpy().astype(count_dtypes[k]))
+                for k, state in enumerate(states[:-1]):
+                    recorded[k].append(engine.counts(k, state).cpu().numpy().astype(
+                        count_dtypes[k]))
     readout = np.concatenate(readouts)
     return EvalResult(
         readout=readout,
@@ -442,10 +499,3 @@ def evaluate(
         schedule=schedule,
         seconds=time.perf_counter() - begin_time,
     )
-
-
-def _input_counts(net: Network, schedule: Schedule, x: torch.Tensor) -> torch.Tensor | None:
-    """Stage 0's input spike counts: the rate-encoded input's; ``None`` under direct input."""
-    if net.input_encoding == InputEncoding.RATE:
-        return quantize_rate_input(x, schedule.timesteps[0])
-    return None

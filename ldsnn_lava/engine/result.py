@@ -2,8 +2,10 @@
 
 The work counters (``docs/design.md``, work counters) have one implementation, which every
 backend (the engine, the optimizer's cache and uniform sweep, the Lava backend) reports
-through: :func:`synaptic_updates` counts each stage's synaptic updates from the spike counts
-(input spikes times fan-out), and :func:`count_work` adds what follows from the network and
+through: :func:`synaptic_updates` counts each stage's synaptic updates from its input spike
+counts times their fan-out (the engine counts the input spikes as it emits them; a backend that
+records only each stage's output spikes derives them by the buffer rule,
+:func:`buffered_input_counts`), and :func:`count_work` adds what follows from the network and
 schedule alone. :class:`Evaluation` is the record of one schedule evaluated on a labelled
 split; :class:`EvalResult` is what :func:`ldsnn_lava.evaluate` returns.
 """
@@ -100,54 +102,58 @@ class Evaluation:
 
 
 def weighted_counts(counts, fan_out: torch.Tensor) -> torch.Tensor:
-    """Per-sample synaptic updates of a stage: its ``(B, ...)`` input spike counts times each
-    input's fan-out (``(n_inputs,)`` float64), summed; float64 (exact below 2**53)."""
+    """Synaptic updates per row: ``(rows, n_inputs)`` input spike counts times each input's
+    fan-out (``(n_inputs,)`` float64), summed; float64 (exact below 2**53)."""
     counts = torch.as_tensor(counts, device=fan_out.device)
     return counts.reshape(counts.shape[0], -1).to(torch.float64) @ fan_out
 
 
-def synaptic_updates(net: Network, schedule: Schedule, counts: Sequence, *,
-                     input_counts=None, start: int = 0,
-                     fan_outs: Sequence[torch.Tensor] | None = None) -> np.ndarray:
-    """Each stage's synaptic updates summed over samples, from the spike counts.
-
-    Stage k's input spikes are stage k-1's spike counts (``replay``) or what its ``rate``
-    buffer emits from them, ``round(c * T_k / T_{k-1})``; stage 0's are ``input_counts`` (the
-    rate-encoded input's counts), or none under direct input (it does input MACs instead,
-    see :func:`count_work`).
+def synaptic_updates(input_counts: Sequence, fan_outs: Sequence[torch.Tensor]) -> np.ndarray:
+    """Each stage's synaptic updates, summed over a batch: for every input spike of a stage,
+    its fan-out in that stage.
 
     Parameters
     ----------
-    net : Network
-    schedule : Schedule
-    counts : sequence of array-like or None
-        ``counts[k]``: the ``(B, *out_shape)`` spike counts of spiking stage k (numpy or torch);
-        entries before ``start - 1`` are not read.
-    input_counts : array-like, optional
-        ``(B, *input_shape)`` counts of a rate-encoded input.
-    start : int
-        Stages before it are left at 0.
-    fan_outs : sequence of torch.Tensor, optional
-        Flat float64 fan-outs per stage (default: from ``net.fan_outs``, on the CPU).
+    input_counts : sequence of array-like or None
+        Per stage, the ``(B, ...)`` spike counts of its inputs (numpy or torch), in the order
+        of ``fan_outs[k]``; ``None`` for a stage that gets no spikes (stage 0 under direct input,
+        which does input MACs instead, see :func:`count_work`) or was not run.
+    fan_outs : sequence of torch.Tensor
+        Per stage, each input's structural fan-out, flat float64.
 
     Returns
     -------
     numpy.ndarray
         ``(num_stages,)`` sums over the batch.
     """
-    if fan_outs is None:
-        fan_outs = [torch.as_tensor(f, dtype=torch.float64).flatten() for f in net.fan_outs]
-    steps, totals = schedule.timesteps, np.zeros(net.num_stages)
-    for k in range(start, net.num_stages):
-        if k == 0:
-            inputs = input_counts
-        else:
-            inputs = counts[k - 1]
-            if schedule.buffers[k - 1] == BufferKind.RATE:
-                inputs = expected_rate_total(torch.as_tensor(inputs), steps[k - 1], steps[k])
-        if inputs is not None:
-            totals[k] = float(weighted_counts(inputs, fan_outs[k]).sum())
+    totals = np.zeros(len(fan_outs))
+    for k, (counts, fan_out) in enumerate(zip(input_counts, fan_outs, strict=True)):
+        if counts is not None:
+            counts = torch.as_tensor(counts, device=fan_out.device)
+            per_input = counts.reshape(counts.shape[0], -1).sum(0, dtype=torch.int64)
+            totals[k] = float(weighted_counts(per_input[None], fan_out)[0])
     return totals
+
+
+def buffered_input_counts(net: Network, schedule: Schedule, counts: Sequence,
+                          rate_input=None) -> list:
+    """Every stage's input spike counts from the spike counts of the stages (for backends that
+    record only those, as the Lava backend): stage k gets stage k-1's counts through a
+    ``replay`` buffer and ``round(c * T_k / T_{k-1})`` through a ``rate`` buffer; stage 0 gets
+    ``rate_input`` (the rate-encoded input's counts) or nothing under direct input."""
+    steps, inputs = schedule.timesteps, [rate_input]
+    for k in range(1, net.num_stages):
+        fired = counts[k - 1]
+        if schedule.buffers[k - 1] == BufferKind.RATE:
+            fired = expected_rate_total(fired, steps[k - 1], steps[k])
+        inputs.append(fired)
+    return inputs
+
+
+def fan_out_vectors(net: Network, device="cpu") -> list[torch.Tensor]:
+    """Each stage's fan-out per input element, flat float64 (the order of its logical input)."""
+    return [torch.as_tensor(f, dtype=torch.float64, device=device).flatten()
+            for f in net.fan_outs]
 
 
 def count_work(net: Network, schedule: Schedule, synaptic: np.ndarray) -> Counters:

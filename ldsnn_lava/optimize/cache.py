@@ -16,12 +16,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ldsnn_lava.buffers import quantize_rate_input
 from ldsnn_lava.engine.driver import StageEngine, as_input, run_batch
-from ldsnn_lava.engine.result import Evaluation, count_work, synaptic_updates
+from ldsnn_lava.engine.result import Evaluation, count_work
 from ldsnn_lava.errors import InvalidInput, InvalidOption
 from ldsnn_lava.network import Network
-from ldsnn_lava.options import BufferKind, InputEncoding, Precision
+from ldsnn_lava.options import BufferKind, Precision
 from ldsnn_lava.schedule import Schedule
 
 
@@ -42,9 +41,7 @@ class PrefixCache:
     precision : Precision or str
         Engine precision (see :class:`ldsnn_lava.engine.StageEngine`).
     batch_size : int, optional
-        Samples per engine batch; default: the engine's for windows of ``max_T`` steps.
-    max_T : int
-        About the longest window the schedules will have (sizes the default batch).
+        Samples per engine batch; default: the engine's (:meth:`StageEngine.batch_size`).
     max_bytes : float
         Bound on the memory of cached spike counts; least recently used prefixes go first.
 
@@ -56,7 +53,7 @@ class PrefixCache:
 
     def __init__(self, net: Network, x, y, *, device: str = "cpu",
                  precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
-                 max_T: int = 8, max_bytes: float = 512e6):
+                 max_bytes: float = 512e6):
         self.net = net
         self.x = as_input(x, net)
         self.y = np.asarray(y)
@@ -66,7 +63,7 @@ class PrefixCache:
             raise InvalidInput(f"labels must have shape ({self.x.shape[0]},), got "
                                f"{self.y.shape}")
         self.engine = StageEngine.of(net, device, precision=precision)
-        self.batch_size = batch_size or self.engine.batch_size(max_T)
+        self.batch_size = batch_size or self.engine.batch_size()
         if self.batch_size < 1:
             raise InvalidOption(f"batch_size must be >= 1, got {batch_size}")
         self.max_bytes = max_bytes
@@ -121,23 +118,14 @@ class PrefixCache:
         with torch.inference_mode():
             for begin in range(0, n, self.batch_size):
                 stop = min(n, begin + self.batch_size)
-                counts: list[torch.Tensor | None] = [None] * (self.net.num_stages - 1)
-                input_counts = None
                 if start == 0:
-                    x = self.x[begin:stop].to(engine.device)
-                    states = run_batch(engine, schedule, x)
-                    if self.net.input_encoding == InputEncoding.RATE:
-                        input_counts = quantize_rate_input(x, steps[0])
+                    states = run_batch(engine, schedule, self.x[begin:stop].to(engine.device))
                 else:
-                    counts[start - 1] = cached[begin:stop].to(engine.device)
-                    states = run_batch(engine, schedule, start=start,
-                                       start_counts=counts[start - 1])
+                    states = run_batch(engine, schedule, start=start, start_counts=cached[
+                        begin:stop].to(engine.device))
                 for k in range(start, self.net.num_stages - 1):
-                    counts[k] = engine.counts(k, states[k])
-                    new_counts[k].append(counts[k].to(dtype).cpu())
-                synaptic += synaptic_updates(
-                    self.net, schedule, counts, input_counts=input_counts, start=start,
-                    fan_outs=[c.fan_out for c in engine.stages]) / n
+                    new_counts[k].append(engine.counts(k, states[k]).to(dtype).cpu())
+                synaptic += engine.synaptic_updates(states) / n
                 predictions = states[-1].readout.argmax(1).cpu().numpy()
                 correct += int((predictions == self.y[begin:stop]).sum())
         self.stage_runs[start:] += 1

@@ -105,8 +105,7 @@ def optimize(
     precision = parse_option(Precision, precision, "precision")
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
-    cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size,
-                        max_T=max_T)
+    cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size)
     uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision, batch_size)
     given = uniform[0]
     resolution = 1.0 / len(cache.y)

@@ -68,7 +68,7 @@ def uniform_sweep(
         return [Evaluation(s, r.accuracy(y), r.counters)
                 for s, r in zip(schedules, results, strict=True)]
     engine = StageEngine.of(net, device, dtype, precision)
-    batch_size = batch_size or engine.batch_size(max_T)
+    batch_size = batch_size or engine.batch_size()
     correct = np.zeros(max_T, dtype=np.int64)
     synaptic = np.zeros((max_T, net.num_stages))  # per T, summed over samples
     with torch.inference_mode():
@@ -94,14 +94,14 @@ def _watch_run(engine: StageEngine, schedule: Schedule, batch: torch.Tensor
     per_step = torch.zeros((steps, schedule.num_stages), dtype=torch.float64,
                            device=engine.device)
 
-    def watch(stage: int, first: int, inputs: torch.Tensor, out: torch.Tensor) -> None:
+    def watch(stage: int, first: int, rows: slice, inputs: torch.Tensor, out: torch.Tensor
+              ) -> None:
         chunk = out.shape[0]
         if stage == last:
-            currents[first:first + chunk] = out
-        if stage > 0:
-            per_step[first:first + chunk, stage] = weighted_counts(
-                inputs.reshape(chunk * size, -1), engine.stages[stage].fan_out
-            ).view(chunk, size).sum(1)
+            currents[first:first + chunk, rows] = out
+        if stage > 0:  # each step's input spikes, summed over the samples (exact)
+            per_step[first:first + chunk, stage] += weighted_counts(
+                inputs.sum(1).reshape(chunk, -1), engine.stages[stage].fan_out)
 
     run_batch(engine, schedule, batch, on_chunk=watch)
     return currents, per_step
