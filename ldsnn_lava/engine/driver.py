@@ -430,6 +430,7 @@ def evaluate(
     dtype: torch.dtype = torch.float32,
     precision: Precision | str = Precision.FLOAT,
     record_spikes: bool = True,
+    record_rasters: bool = False,
     progress: bool | None = None,
 ) -> EvalResult:
     """Evaluate ``net`` under ``schedule`` on a batch of inputs.
@@ -440,7 +441,8 @@ def evaluate(
     schedule : Schedule
         Must have one timestep per stage of ``net``.
     x : array-like or torch.Tensor
-        (N, *net.input_shape) inputs.
+        (N, *net.input_shape) inputs; for sequence input (``events``/``frames``) (N, S,
+        *net.input_shape), S a multiple of ``schedule.chunk``.
     device : str or torch.device
         ``"cpu"`` or ``"cuda"``.
     batch_size : int, optional
@@ -452,6 +454,9 @@ def evaluate(
         ``"fixed"``: the Loihi-style integer definition (see :class:`StageEngine`).
     record_spikes : bool
         Keep each spiking stage's per-neuron spike counts.
+    record_rasters : bool
+        Also keep each spiking stage's spikes step by step (``EvalResult.rasters``), to compare
+        traces with another simulator.
     progress : bool, optional
         Show a progress bar; default: when writing to a terminal.
 
@@ -466,6 +471,13 @@ def evaluate(
     """
     begin_time = time.perf_counter()
     schedule.check(net)
+    if net.input_encoding.is_sequence or net.has_delays:
+        from ldsnn_lava.engine.temporal import evaluate_chunked
+
+        return evaluate_chunked(net, schedule, x, device=device, batch_size=batch_size,
+                                dtype=dtype, precision=precision, record_spikes=record_spikes,
+                                record_rasters=record_rasters, progress=progress,
+                                start=begin_time)
     x = as_input(x, net)
     n = x.shape[0]
     if n == 0:
@@ -476,6 +488,7 @@ def evaluate(
         raise InvalidOption(f"batch_size must be >= 1, got {batch_size}")
     readouts, synaptic = [], np.zeros(net.num_stages)
     recorded: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]
+    rasters: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]
     count_dtypes = [np.uint8 if T <= 255 else np.int32 for T in schedule.timesteps]
     batches = range(0, n, batch_size)
     bar = tqdm(batches, desc="evaluate", unit="batch", leave=False,
@@ -483,7 +496,11 @@ def evaluate(
     with torch.inference_mode():
         for begin in bar:
             batch = x[begin:begin + batch_size].to(engine.device)
-            states = run_batch(engine, schedule, batch)
+            hook, batch_rasters = (_raster_recorder(net, schedule, batch.shape[0])
+                                   if record_rasters else (None, []))
+            states = run_batch(engine, schedule, batch, on_chunk=hook)
+            for k, raster in enumerate(batch_rasters):
+                rasters[k].append(raster.cpu().numpy())
             synaptic += engine.synaptic_updates(states)
             readouts.append(states[-1].readout.cpu().numpy())
             if record_spikes:
@@ -498,4 +515,20 @@ def evaluate(
         counters=count_work(net, schedule, synaptic / n),
         schedule=schedule,
         seconds=time.perf_counter() - begin_time,
+        rasters=[np.concatenate(r) for r in rasters] if record_rasters else None,
     )
+
+
+def _raster_recorder(net: Network, schedule: Schedule, batch: int
+                     ) -> tuple[ChunkHook, list[torch.Tensor]]:
+    """A chunk hook that records every spiking stage's spikes, and the (B, T_l, *shape)
+    boolean rasters it fills."""
+    rasters = [torch.empty((batch, schedule.timesteps[k], *net.output_shape_of(k)),
+                           dtype=torch.bool) for k in range(net.num_stages - 1)]
+
+    def record(stage: int, first: int, rows: slice, inputs: torch.Tensor,
+               out: torch.Tensor) -> None:
+        if stage < net.num_stages - 1:
+            rasters[stage][rows, first:first + out.shape[0]] = out.transpose(0, 1).cpu().bool()
+
+    return record, rasters

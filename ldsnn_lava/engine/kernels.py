@@ -135,7 +135,8 @@ class IFKernel(NeuronKernel):
 
 
 class CubaLIFKernel(NeuronKernel):
-    """:class:`~ldsnn_lava.neurons.CubaLIF`, in float and in Loihi fixed point."""
+    """:class:`~ldsnn_lava.neurons.CubaLIF` without refractory period, in float and in Loihi
+    fixed point."""
 
     def __init__(self, neuron: CubaLIF, fixed: bool = False):
         self.neuron, self.fixed = neuron, fixed
@@ -204,7 +205,12 @@ def neuron_kernel(neuron, fixed: bool = False) -> NeuronKernel:
 
 
 neuron_kernel.register(IF, IFKernel)
-neuron_kernel.register(CubaLIF, CubaLIFKernel)
+
+
+@neuron_kernel.register
+def _(neuron: CubaLIF, fixed: bool = False) -> NeuronKernel:
+    # with a refractory period the state has a third array: the definition runs it
+    return DefinitionLoop(neuron, fixed) if neuron.refractory else CubaLIFKernel(neuron, fixed)
 
 
 def run_neuron(neuron, currents: torch.Tensor, fixed: bool = False, state: State | None = None,
