@@ -1,7 +1,8 @@
 """How far the engine is from this CPU's limits, and how it compares with its peers.
 
 Everything is measured in one run, at ``--threads`` threads (default 1), timings are medians of
-round-robin repeats (so background load hits all alike):
+round-robin repeats (so background load hits all alike), each repeat running a function often
+enough to last ``--min-seconds`` (so a short call is not measured as one scheduler slice):
 
 - **peak**: the best FLOP rate of dense probes timed beside each model (a float32 GEMM and a
   channels-last 3x3 convolution, the fastest shapes this CPU runs);
@@ -25,7 +26,9 @@ Writes ``benchmarks/results/limit.json`` and ``limit.md``. Usage::
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
+import time
 
 import numpy as np
 import torch
@@ -40,6 +43,27 @@ from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Scale, SumPool2d
 from ldsnn_lava.options import InputEncoding, Precision
 
 SMALL_SAMPLES = {"vgg_animal_mnist": "vgg_samples"}
+
+
+def static_models() -> list[str]:
+    """The zoo models with static input (a sequence model's limits and peers are another
+    study)."""
+    return [name for name in zoo.names()
+            if not zoo.load(name).network.input_encoding.is_sequence]
+
+
+def repeated(fn, min_seconds: float):
+    """``fn`` run as many times as one call must be repeated to last ``min_seconds`` (after a
+    calibration call), as one function, with that count."""
+    start = time.perf_counter()
+    fn()
+    count = max(1, math.ceil(min_seconds / max(time.perf_counter() - start, 1e-6)))
+
+    def run():
+        for _ in range(count):
+            fn()
+
+    return run, count
 
 
 def stage_flops(net: Network, stage: int) -> float:
@@ -92,7 +116,8 @@ def _variants(name: str, samples: int) -> dict:
     return {"float": (model.network, x), "fixed": (quantized.network, quantized.encode_input(x))}
 
 
-def measure(name: str, T: int, samples: int, repeats: int, with_peers: bool) -> dict:
+def measure(name: str, T: int, samples: int, repeats: int, with_peers: bool,
+            min_seconds: float) -> dict:
     """One row: the engine in float and fixed, its limits, and the peers."""
     variants = _variants(name, samples)
     fns, flops, counters = {}, {}, {}
@@ -125,9 +150,14 @@ def measure(name: str, T: int, samples: int, repeats: int, with_peers: bool) -> 
         row["peers"][peer] = {"prediction_agreement": float(np.mean(
             readout.argmax(1) == ours.predictions))}
         fns[f"peer {peer}"] = (lambda r=run: _inference(r, x, T))
+    counts = {}
+    for key, fn in list(fns.items()):
+        fns[key], counts[key] = repeated(fn, min_seconds)
     timing = interleaved(fns, repeats)
-    peak = max(flop / statistics.median(timing[probe]["times_s"])
-               for probe, (_, flop) in probes.items())
+    for key, result in timing.items():  # seconds per call
+        result["times_s"] = [t / counts[key] for t in result["times_s"]]
+        result["median_s"] = statistics.median(result["times_s"])
+    peak = max(flop / timing[probe]["median_s"] for probe, (_, flop) in probes.items())
     row["peak_gflops"] = peak / 1e9
     for precision in variants:
         seconds = timing[f"engine {precision}"]["median_s"]
@@ -183,22 +213,26 @@ def markdown(record: dict) -> str:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=zoo.names())
+    parser.add_argument("--models", nargs="+", default=None,
+                        help="zoo models with static input (default: all of them)")
     parser.add_argument("--T", type=int, nargs="+", default=None,
                         help="timesteps (default: each model's base T and 32)")
     parser.add_argument("--samples", type=int, default=256)
     parser.add_argument("--vgg-samples", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--min-seconds", type=float, default=0.3,
+                        help="each timed repeat lasts at least this long")
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--out", default="limit", help="result name under benchmarks/results")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows = []
-    for name in args.models:
+    for name in args.models or static_models():
         samples = getattr(args, SMALL_SAMPLES[name]) if name in SMALL_SAMPLES else args.samples
         for T in args.T or sorted({zoo.load(name).base_T, 32}):
-            rows.append(measure(name, T, samples, args.repeats, not args.no_peers))
+            rows.append(measure(name, T, samples, args.repeats, not args.no_peers,
+                                args.min_seconds))
             print(markdown({"machine": machine(), "command": "", "repeats": args.repeats,
                             "rows": rows[-1:]}).splitlines()[-1], flush=True)
     command = "python -m benchmarks.limit " + " ".join(argv if argv is not None else
