@@ -26,7 +26,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PIP) -e '.[bench]'
-	$(PIP) --no-deps spikingjelly==2.0.0
+	$(PIP) --no-deps spikingjelly==2.0.0 sinabs==3.1.3 norse==1.1.0 nirtorch==2.6 pbr
 	$(PY) -m benchmarks.run_all
 
 lint: $(STAMP)

@@ -171,7 +171,7 @@ def test_energy_model_from_the_cited_figures_worked_by_hand():
 
 
 def test_latency_profile_cost(net, val, tmp_path):
-    profile = measure_latency_profile(net, val[0][:200], steps=(2, 16), repeats=3)
+    profile = measure_latency_profile(net, val[0][:200], steps=(2, 32), repeats=3)
     assert len(profile.per_step) == net.num_stages and sum(profile.per_step) > 0
     profile.save(tmp_path / "p.json")
     loaded = type(profile).load(tmp_path / "p.json")

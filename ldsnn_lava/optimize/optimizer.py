@@ -13,7 +13,6 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from ldsnn_lava.engine.driver import auto_batch_size
 from ldsnn_lava.errors import InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.optimize.cache import PrefixCache
@@ -23,7 +22,6 @@ from ldsnn_lava.optimize.result import OptimizeResult, Point, pareto_front
 from ldsnn_lava.optimize.search import Search, descend, restart, start_point
 from ldsnn_lava.optimize.uniform import uniform_sweep
 from ldsnn_lava.options import Precision, parse_option
-from ldsnn_lava.schedule import Schedule
 
 DEFAULT_WORK_BUDGET = 100.0
 
@@ -84,7 +82,7 @@ def optimize(
     precision : Precision or str
         Engine precision (``fixed``: the Loihi integer definition, for quantized networks).
     batch_size : int, optional
-        Samples per engine batch; default bounded by memory.
+        Samples per engine batch; default: the engine's (sized for the caches).
     progress : bool, optional
         Progress bar over evaluations; default: when writing to a terminal.
 
@@ -110,7 +108,6 @@ def optimize(
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
     chunk = base_T if net.input_encoding.is_sequence else None
-    batch_size = batch_size or auto_batch_size(net, Schedule.uniform(net, max_T, chunk=chunk))
     cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size,
                         chunk=chunk)
     uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision, batch_size,
@@ -185,7 +182,8 @@ def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget
 
 
 def _uniform_points(net: Network, x, y, base_T: int, cost: Cost, device: str,
-                    precision: Precision, batch_size: int, chunk: int | None) -> list[Point]:
+                    precision: Precision, batch_size: int | None, chunk: int | None
+                    ) -> list[Point]:
     """The given SNN at every T in base_T..1 (replay buffers), from one run at base_T."""
     sweep = uniform_sweep(net, x, y, base_T, device=device, batch_size=batch_size,
                           precision=precision, chunk=chunk)
