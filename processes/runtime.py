@@ -41,6 +41,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import socket
 import threading
 import time
 from multiprocessing import connection, current_process
@@ -116,9 +117,11 @@ class GuardedRuntime(Runtime):
         super().__init__(exe, message_infrastructure_type, loglevel)
         self._failed = False
         self._killed = False
-        self._wake_read, self._wake_write = os.pipe()
-        os.set_blocking(self._wake_read, False)
-        os.set_blocking(self._wake_write, False)
+        # the answer channel's observer wakes the wait through it; a socket, not a pipe, so a
+        # late wake after close() raises instead of writing to a reused file descriptor
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._wake_read.setblocking(False)
+        self._wake_write.setblocking(False)
 
     # --- start ---------------------------------------------------------------------------------
 
@@ -262,8 +265,8 @@ class GuardedRuntime(Runtime):
         _shut_down_shared_memory(self._messaging_infrastructure)
         if self._watchdog_manager is not None:
             self._watchdog_manager.stop()
-        os.close(self._wake_read)
-        os.close(self._wake_write)
+        self._wake_read.close()
+        self._wake_write.close()
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -284,13 +287,13 @@ class GuardedRuntime(Runtime):
 
     def _wake(self) -> None:
         try:
-            os.write(self._wake_write, b"!")
+            self._wake_write.send(b"!")
         except OSError:  # full (a wake is pending anyway) or closed
             pass
 
     def _drain_wakes(self) -> None:
         try:
-            while os.read(self._wake_read, 4096):
+            while self._wake_read.recv(4096):
                 pass
         except BlockingIOError:
             pass
