@@ -305,7 +305,7 @@ def to_lava(net: Network, schedule: Schedule, precision: Precision | str = Preci
     ------
     InvalidOption, InvalidSchedule, InvalidNetwork
         On an unknown precision or model, a schedule that does not fit the network, a stage
-        without exactly one weighted op (Dense, Conv2d or Scale), or (fixed) a network with
+        with more than one weighted op (Dense, Conv2d or Scale), or (fixed) a network with
         non-integer parameters or an AvgPool2d.
 
     Examples
