@@ -91,7 +91,11 @@ def _install_fork_hook() -> None:
 
 
 class _StartingChildren:
-    """Context of a runtime's start: children get the fork guard; a daemonic process may fork."""
+    """Context of a runtime's start: children get the fork guard; a daemonic process may fork;
+    Python signal handlers (Ctrl-C's ``KeyboardInterrupt`` among them) are held back until the
+    start is complete, so no exception lands between a fork and Lava's record of the child (a
+    child nobody knows of could not be killed) or inside a finalizer, where Python would
+    swallow it. A held-back handler runs, and may raise, when the context exits."""
 
     def __enter__(self):
         _install_fork_hook()
@@ -99,13 +103,28 @@ class _StartingChildren:
         self._daemon = self._process._config.get("daemon")
         if self._daemon:
             self._process._config["daemon"] = False
+        self._held, self._handlers = [], {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1,
+                           signal.SIGUSR2, signal.SIGALRM):
+                handler = signal.getsignal(signum)
+                if callable(handler):
+                    self._handlers[signum] = handler
+                    signal.signal(signum, self._hold)
         _starting.parent = os.getpid()
         return self
+
+    def _hold(self, signum, frame):
+        self._held.append((signum, frame))
 
     def __exit__(self, *exc):
         _starting.parent = None
         if self._daemon:
             self._process._config["daemon"] = self._daemon
+        for signum, handler in self._handlers.items():
+            signal.signal(signum, handler)
+        for signum, frame in self._held:
+            self._handlers[signum](signum, frame)
         return False
 
 
