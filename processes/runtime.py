@@ -90,42 +90,58 @@ def _install_fork_hook() -> None:
         _fork_hook_installed = True
 
 
-class _StartingChildren:
-    """Context of a runtime's start: children get the fork guard; a daemonic process may fork;
-    Python signal handlers (Ctrl-C's ``KeyboardInterrupt`` among them) are held back until the
-    start is complete, so no exception lands between a fork and Lava's record of the child (a
-    child nobody knows of could not be killed) or inside a finalizer, where Python would
-    swallow it. A held-back handler runs, and may raise, when the context exits."""
+HELD_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGALRM")
+"""Signals whose Python handlers wait while a runtime is compiled and started."""
+
+
+class _HeldSignals:
+    """Holds the Python handlers of :data:`HELD_SIGNALS` back (main thread only) and runs them,
+    in order, when the context exits: an exception they raise then leaves a consistent state.
+    Raised anywhere inside, it could land in the middle of an import (a half-initialized module
+    breaks every later run in the process), between a fork and Lava's record of the child (a
+    child nobody knows cannot be killed) or in a finalizer (where Python swallows it)."""
 
     def __enter__(self):
-        _install_fork_hook()
-        self._process = current_process()
-        self._daemon = self._process._config.get("daemon")
-        if self._daemon:
-            self._process._config["daemon"] = False
         self._held, self._handlers = [], {}
         if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1,
-                           signal.SIGUSR2, signal.SIGALRM):
+            for name in HELD_SIGNALS:
+                signum = getattr(signal, name)
                 handler = signal.getsignal(signum)
                 if callable(handler):
                     self._handlers[signum] = handler
                     signal.signal(signum, self._hold)
-        _starting.parent = os.getpid()
         return self
 
     def _hold(self, signum, frame):
         self._held.append((signum, frame))
 
     def __exit__(self, *exc):
-        _starting.parent = None
-        if self._daemon:
-            self._process._config["daemon"] = self._daemon
         for signum, handler in self._handlers.items():
             signal.signal(signum, handler)
         for signum, frame in self._held:
             self._handlers[signum](signum, frame)
         return False
+
+
+class _StartingChildren(_HeldSignals):
+    """Context of a runtime's start: signals are held (see :class:`_HeldSignals`), children get
+    the fork guard, and a daemonic process may fork."""
+
+    def __enter__(self):
+        super().__enter__()
+        _install_fork_hook()
+        self._process = current_process()
+        self._daemon = self._process._config.get("daemon")
+        if self._daemon:
+            self._process._config["daemon"] = False
+        _starting.parent = os.getpid()
+        return self
+
+    def __exit__(self, *exc):
+        _starting.parent = None
+        if self._daemon:
+            self._process._config["daemon"] = self._daemon
+        return super().__exit__(*exc)
 
 
 class GuardedRuntime(Runtime):
@@ -351,7 +367,8 @@ def create_runtime(process, run_cfg, compile_config: dict | None = None) -> Guar
     compile_config : dict, optional
         Passed to Lava's compiler.
     """
-    executable = process.compile(run_cfg, compile_config)
+    with _HeldSignals():  # the compiler imports modules lazily
+        executable = process.compile(run_cfg, compile_config)
     runtime = GuardedRuntime(executable, ActorType.MultiProcessing,
                              loglevel=process._log_config.level)
     process._runtime = runtime
