@@ -283,10 +283,15 @@ class GuardedRuntime(Runtime):
 
     def kill(self) -> None:
         """Kill every child that is still alive, reap them all, unlink the shared memory.
-        Idempotent; the runtime cannot run again afterwards."""
+        Idempotent; the runtime cannot run again afterwards. Signal handlers are held back
+        meanwhile (a Ctrl-C raised halfway would leave children alive)."""
         if self._killed:
             return
         self._killed = True
+        with _HeldSignals():
+            self._kill()
+
+    def _kill(self) -> None:
         actors = [actor for actor in self._actors() if actor._popen is not None]
         for actor in actors:
             if actor.is_alive():
