@@ -3,7 +3,9 @@
 :func:`to_lava` checks a network, schedule and precision and returns a :class:`LavaLDSNN`.
 Its :meth:`LavaLDSNN.build` makes the connected processes for one batch of samples::
 
-    LDInput -> LDStage 0 -> LDBuffer 0 -> LDStage 1 -> ... -> LDStage L-1 (readout) -> LDReadout
+    LDInput -> stage 0 -> LDBuffer 0 -> stage 1 -> ... -> stage L-1 (readout) -> LDReadout
+
+(each stage the process class of its neuron kind, picked by ``stage_process``)
 
 and :meth:`LavaLDSNN.run` builds, runs them with ``Loihi2SimCfg`` and always stops the runtime
 (also on error or KeyboardInterrupt), returning the torch engine's :class:`EvalResult` fields.
@@ -344,7 +346,7 @@ def to_lava(net: Network, schedule: Schedule, precision: Precision | str = Preci
     ------
     InvalidOption, InvalidSchedule, InvalidNetwork
         On an unknown precision or model, a schedule that does not fit the network, a stage
-        without exactly one weighted op (Dense, Conv2d or Scale), or (fixed) a network with
+        with more than one weighted op (Dense, Conv2d or Scale), or (fixed) a network with
         non-integer parameters or an AvgPool2d.
 
     Examples

@@ -30,15 +30,16 @@ WEIGHTED_OPS = (Dense, Conv2d, Scale)
 """Op types whose parameters a stage process holds in its ``weights`` and ``bias`` Vars."""
 
 
-def weighted_op_index(ops: Sequence[Op], where: str) -> int:
-    """Index of the one weighted op (Dense, Conv2d or Scale) in ``ops``, or InvalidNetwork."""
+def weighted_op_index(ops: Sequence[Op], where: str) -> int | None:
+    """Index of the weighted op (Dense, Conv2d or Scale) in ``ops``, None if there is none, or
+    InvalidNetwork if there are several."""
     found = [i for i, op in enumerate(ops) if isinstance(op, WEIGHTED_OPS)]
-    if len(found) != 1:
-        kinds = ", ".join(type(ops[i]).__name__ for i in found) or "none"
-        raise InvalidNetwork(f"{where}: a Lava stage process holds exactly one weighted op "
-                             f"(Dense, Conv2d or Scale) in its 'weights' and 'bias' Vars; this "
-                             f"stage has {len(found)} ({kinds}); split it into stages")
-    return found[0]
+    if len(found) > 1:
+        kinds = ", ".join(type(ops[i]).__name__ for i in found)
+        raise InvalidNetwork(f"{where}: a Lava stage process holds one weighted op (Dense, "
+                             f"Conv2d or Scale) in its 'weights' and 'bias' Vars; this stage "
+                             f"has {len(found)} ({kinds}); split it into stages")
+    return found[0] if found else None
 
 
 class LDStage(LDProcess):
@@ -56,7 +57,8 @@ class LDStage(LDProcess):
 
     - ``weights``, ``bias``: the stage's weighted op (one Dense, Conv2d or Scale; pools and
       Flatten are structure): Dense ``(out, in)`` and ``(out,)``, Conv2d ``(out_c, in_c, kh,
-      kw)`` and ``(out_c,)``, Scale broadcast to its input shape; a missing bias is zeros;
+      kw)`` and ``(out_c,)``, Scale broadcast to its input shape; a missing bias is zeros; a
+      stage of pools only gets an identity Scale after them (weights 1, bias 0, output shape);
     - ``window``: ``[offset, length, period, lag]`` (:class:`~ldsnn_lava.clock.Window`) and
       ``timesteps``: T_l; the neuron kind's parameters and state (subclasses; see
       :mod:`ldsnn_lava.processes.neuron_vars`); ``counts``: spikes of the current sample.
@@ -115,6 +117,8 @@ class LDStage(LDProcess):
         ops = tuple(ops)
         in_shape = tuple(int(d) for d in in_shape)
         weighted = weighted_op_index(ops, name)
+        if weighted is None:  # pools only: an identity Scale after them holds the Vars
+            ops, weighted = ops + (Scale(),), len(ops)
         op_in_shape, out_shape = in_shape, in_shape
         for index, op in enumerate(ops):
             if index == weighted:
