@@ -56,6 +56,33 @@ class ModelKind(StrEnum):
     results, fewer Lava steps, for simulation speed."""
 
 
+class Reset(StrEnum):
+    """What a neuron's membrane potential does where it spiked (``docs/design.md``, neurons)."""
+
+    SUBTRACT = "subtract"
+    """``v -= threshold`` right after the spike."""
+    HARD = "hard"
+    """``v = v_reset``."""
+    DELAYED_SUBTRACT = "delayed_subtract"
+    """``v`` is kept; the threshold is subtracted at the next step, after the decay (snnTorch's
+    default ``reset_delay``)."""
+
+    def __repr__(self) -> str:  # neurons print as IF(..., reset='subtract', ...)
+        return repr(self.value)
+
+
+class Comparison(StrEnum):
+    """Where a neuron fires."""
+
+    AT_OR_ABOVE = ">="
+    """``v >= threshold``."""
+    ABOVE = ">"
+    """``v > threshold`` (Loihi, NIR)."""
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
 Option = TypeVar("Option", bound=StrEnum)
 
 
@@ -79,4 +106,5 @@ def parse_option(kind: type[Option], value: object, what: str | None = None) -> 
                             f"got {value!r}") from None
 
 
-__all__ = ["BufferKind", "InputEncoding", "Mode", "ModelKind", "Precision", "parse_option"]
+__all__ = ["BufferKind", "Comparison", "InputEncoding", "Mode", "ModelKind", "Precision", "Reset",
+           "parse_option"]

@@ -11,8 +11,9 @@ arithmetic in the same order, but:
 - blocked over neurons: the window is walked block by block (a slice of the flattened neurons,
   all T steps), so a block's state stays in cache while its currents stream past.
 
-Supported: :class:`~ldsnn_lava.neurons.IF` (float and fixed) and
-:class:`~ldsnn_lava.neurons.CubaLIF` (float). Anything else (CubaLIF fixed point) falls back to
+Supported: :class:`~ldsnn_lava.neurons.IF` with its default reset and comparison (float and
+fixed) and :class:`~ldsnn_lava.neurons.CubaLIF` with Loihi's reset and comparison (float).
+Anything else (CubaLIF fixed point, the other reset and comparison variants) falls back to
 looping the definition's ``step``, so every neuron model runs through this one entry point.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import torch
 
 from ldsnn_lava.neurons import IF, CubaLIF, integer_parameter
+from ldsnn_lava.options import Comparison, Reset
 
 BLOCK = 1 << 15
 """Neurons per block: a block's state and scratch (2 x 4 bytes each) stay in L2 cache."""
@@ -88,24 +90,28 @@ def run_neuron(neuron, currents: torch.Tensor, fixed: bool = False, block: int =
     """
     if block < 1:
         raise ValueError(f"block must be >= 1, got {block}")
-    is_if = isinstance(neuron, IF)
-    if not (is_if or (isinstance(neuron, CubaLIF) and not fixed)):
+    # Fused: IF's default rule, and float CubaLIF with Loihi's reset and comparison; the other
+    # neurons and variants loop the definition.
+    is_if = isinstance(neuron, IF) and neuron.is_default_variant
+    fused_lif = (isinstance(neuron, CubaLIF) and not fixed and neuron.reset == Reset.HARD
+                 and neuron.v_reset == 0 and neuron.compare == Comparison.ABOVE)
+    if not (is_if or fused_lif):
         return _loop_definition(neuron, currents, fixed)
     steps, shape = currents.shape[0], currents.shape[1:]
     flat = currents.reshape(steps, -1)
-    (init, *_) = neuron.initial_state(currents[0], fixed=fixed)
+    init = [x.reshape(-1).clone() for x in neuron.initial_state(currents[0], fixed=fixed)]
     raster = torch.empty(flat.shape, dtype=torch.bool, device=currents.device)
     if is_if:
         threshold = (integer_parameter("IF threshold", neuron.threshold) if fixed
                      else neuron.threshold)
         # The definition subtracts ``spikes * threshold`` in v's own dtype.
-        v = init.reshape(-1).clone()
+        (v,) = init
         minus_dtype = v.dtype
         for part in _blocks(v.numel(), block):
             _if_block(flat[:, part], v[part], raster[:, part], threshold, minus_dtype)
         state = (v.view(shape),)
     else:
-        u, v = init.reshape(-1).clone(), init.reshape(-1).clone()
+        u, v = init
         for part in _blocks(v.numel(), block):
             _lif_block(flat[:, part], u[part], v[part], raster[:, part], neuron)
         state = (u.view(shape), v.view(shape))
