@@ -83,6 +83,23 @@ class Comparison(StrEnum):
         return repr(self.value)
 
 
+class NIRConvention(StrEnum):
+    """How a NIR graph's neuron nodes are read (see :mod:`ldsnn_lava.formats.nir_neurons`)."""
+
+    NIR = "nir"
+    """NIR's own definitions, forward Euler at the time step."""
+    LDSNN = "ldsnn"
+    """Graphs ldsnn-lava wrote: each neuron's exact parameters from node metadata."""
+    SNNTORCH = "snntorch"
+    """As snnTorch 1.0 simulates what its exporter writes."""
+    SINABS = "sinabs"
+    """As sinabs 3.1 simulates what its exporter writes."""
+    NORSE = "norse"
+    """As Norse 1.1 simulates what its exporter writes."""
+    SPIKINGJELLY = "spikingjelly"
+    """As SpikingJelly 2.0 simulates what its exporter writes."""
+
+
 Option = TypeVar("Option", bound=StrEnum)
 
 
@@ -106,5 +123,5 @@ def parse_option(kind: type[Option], value: object, what: str | None = None) -> 
                             f"got {value!r}") from None
 
 
-__all__ = ["BufferKind", "Comparison", "InputEncoding", "Mode", "ModelKind", "Precision", "Reset",
-           "parse_option"]
+__all__ = ["BufferKind", "Comparison", "InputEncoding", "Mode", "ModelKind", "NIRConvention",
+           "Precision", "Reset", "parse_option"]
