@@ -371,3 +371,17 @@ def test_error_messages_suggest_only_arguments_that_exist():
     for module in (nir_format, nir_neurons):  # and every suggestion written in the source
         for name in re.findall(r"(?:pass |with )(\w+)=", inspect.getsource(module)):
             assert name in parameters, (module.__name__, name)
+
+
+def test_model_files_without_time_step_say_how_to_state_it(tmp_path):
+    from ldsnn_lava.resolve import load_model
+
+    path = tmp_path / "foreign.nir"
+    nir.write(path, _lif_graph())
+    with pytest.raises(FileFormatError, match=r"foreign.nir: node 'lif' \(LIF\): a NIR LIF node "
+                                              r"needs a time step.*write_network\(Network"
+                                              r".from_nir\(path, dt=\.\.\."):
+        load_model(path)
+    write_network(read_network(path, dt=1e-4), tmp_path / "stated.nir")
+    assert load_model(tmp_path / "stated.nir").network.stages[0].neuron.voltage_decay == \
+        pytest.approx(0.1)

@@ -333,6 +333,15 @@ def read_network(graph_or_path, dt: float | None = None,
         For a bad ``dt`` or ``convention``.
     """
     graph = _read_graph(graph_or_path)
+    try:
+        return _network(graph, dt, convention)
+    except FileFormatError as err:
+        if isinstance(graph_or_path, str | Path):  # name the file too
+            raise FileFormatError(f"{graph_or_path}: {err}") from None
+        raise
+
+
+def _network(graph, dt: float | None, convention: str | None) -> Network:
     own = own_metadata(graph).get("format") == GRAPH_FORMAT
     if convention is None:
         convention = NIRConvention.LDSNN if own else NIRConvention.NIR
@@ -588,7 +597,16 @@ def read_model(path: str | Path) -> Model:
     schedule = read_schedule(path)
     record = {} if schedule is None else {"schedule": schedule}
     base_T = None if schedule is None else max(schedule.timesteps)
-    return Model(Path(path).stem, read_network(path), base_T, record=record)
+    try:
+        network = read_network(path)
+    except FileFormatError as err:
+        if "needs a time step" not in str(err):
+            raise
+        raise FileFormatError(
+            f"{err}. Model files must state their time step: write this one once with "
+            f"ldsnn_lava.formats.nir.write_network(Network.from_nir(path, dt=..., "
+            f"convention=...), 'out.nir')") from None
+    return Model(Path(path).stem, network, base_T, record=record)
 
 
 register_format("nir", reader=read_network, writer=to_nir)
