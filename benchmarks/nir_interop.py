@@ -37,8 +37,8 @@ VARIANTS = {
     "snntorch": [("defaults (reset by subtraction, delayed)", {}, "snntorch"),
                  ("reset_mechanism='zero', reset_delay=False",
                   {"reset": "zero", "reset_delay": False}, "nir")],
-    "sinabs": [("SingleSpike", {}, "sinabs"),
-                ("MultiSpike (its default)", {"multi_spike": True}, "sinabs")],
+    "sinabs": [("SingleSpike", {}, "sinabs_single_spike"),
+               ("MultiSpike (its default)", {"multi_spike": True}, "sinabs")],
     "norse": [("defaults", {}, "norse")],
     "spikingjelly": [("defaults (v_reset=0)", {}, "spikingjelly"),
                      ("v_reset=-0.3", {"v_reset": -0.3}, "spikingjelly")],
@@ -48,7 +48,16 @@ ZOO = ("mlp_digits", "lenet_mnist5k", "lava_dl_mnist")
 
 def _ours(graph, x, steps, **options) -> list[np.ndarray]:
     net = Network.from_nir(graph, **options)
-    return evaluate(net, Schedule.uniform(net, steps), x, dtype=torch.float64).spike_counts
+    return evaluate(net, Schedule.uniform(net, steps), x, dtype=torch.float64,
+                    progress=False).spike_counts
+
+
+def _compare(graph, x, steps, theirs, **options) -> dict:
+    """Agreement of our reading (``options``) with the tool's counts, or why it was refused."""
+    try:
+        return nir_peers.agreement(_ours(graph, x, steps, **options), theirs)
+    except ValueError as err:
+        return {"refused": str(err).split(": ", 1)[-1]}
 
 
 def _network(tool, kind, conv, options, steps, in_shape):
@@ -73,15 +82,12 @@ def into_ldsnn(x_dense: np.ndarray, steps_list: list[int]) -> list[dict]:
                         row = {"tool": tool, "variant": label, "kind": kind,
                                "arch": "conv" if conv else "dense", "steps": steps,
                                "spikes_per_neuron": float(theirs[-1].mean())}
-                        row["with_convention"] = nir_peers.agreement(
-                            _ours(graph, x, steps, convention=convention,
-                                  **({"dt": dt} if tool in ("norse", "spikingjelly") or
-                                     convention == "nir" else {})), theirs)
-                        try:
-                            row["as_nir_defines"] = nir_peers.agreement(
-                                _ours(graph, x, steps, convention="nir", dt=dt), theirs)
-                        except ValueError as err:
-                            row["as_nir_defines"] = {"refused": str(err).split(": ", 1)[-1]}
+                        needs_dt = tool in ("norse", "spikingjelly") or convention == "nir"
+                        row["with_convention"] = _compare(
+                            graph, x, steps, theirs, convention=convention,
+                            **({"dt": dt} if needs_dt else {}))
+                        row["as_nir_defines"] = _compare(graph, x, steps, theirs,
+                                                         convention="nir", dt=dt)
                         rows.append(row)
                         print(f"{tool:12s} {label[:28]:28s} {kind:8s} {row['arch']:5s} "
                               f"T={steps:2d} {row['with_convention']} "
@@ -103,8 +109,9 @@ def out_of_ldsnn(samples: int, steps_list: list[int]) -> list[dict]:
             for steps in sorted({model.base_T, *steps_list}):
                 row = {"model": name, "tool": tool, "steps": steps, "dt": dt}
                 mine = evaluate(model.network, Schedule.uniform(model.network, steps), x,
-                                precision=model.precision).predictions
-                nir_reading = evaluate(as_nir, Schedule.uniform(as_nir, steps), x).predictions
+                                precision=model.precision, progress=False).predictions
+                nir_reading = evaluate(as_nir, Schedule.uniform(as_nir, steps), x,
+                                       progress=False).predictions
                 try:
                     theirs = np.argmax(nir_peers.import_and_run(tool, graph, x, steps, dt), 1)
                 except Exception as err:  # noqa: BLE001 - the tool's own failure, reported
@@ -123,6 +130,15 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f} %"
 
 
+def _cell(scores: list[dict]) -> str:
+    """The worst neuron and prediction agreement over ``scores``, or the first refusal."""
+    refused = [s["refused"] for s in scores if "refused" in s]
+    if refused:
+        return f"refused: {refused[0].split(';')[0][:90]}"
+    return (f"{_pct(min(s['neurons'] for s in scores))} / "
+            f"{_pct(min(s['predictions'] for s in scores))}")
+
+
 def markdown(record: dict) -> str:
     lines = [f"# NIR interop (`{record['command']}`)", "",
              f"Machine: {record['machine']['cpu']}, torch {record['machine']['torch']}; "
@@ -136,17 +152,10 @@ def markdown(record: dict) -> str:
     for row in record["into_ldsnn"]:
         groups.setdefault((row["tool"], row["variant"], row["kind"]), []).append(row)
     for (tool, variant, kind), rows in groups.items():
-        neurons = min(r["with_convention"]["neurons"] for r in rows)
-        predictions = min(r["with_convention"]["predictions"] for r in rows)
-        refused = [r["as_nir_defines"]["refused"] for r in rows if "refused" in r["as_nir_defines"]]
-        if refused:
-            nir_cell = f"refused: {refused[0][:70]}"
-        else:
-            nir_cell = (f"{_pct(min(r['as_nir_defines']['neurons'] for r in rows))} / "
-                        f"{_pct(min(r['as_nir_defines']['predictions'] for r in rows))}")
         convention = VARIANTS[tool][[v[0] for v in VARIANTS[tool]].index(variant)][2]
-        lines.append(f"| {tool} | {variant} | {kind} | `{convention}` | {_pct(neurons)} / "
-                     f"{_pct(predictions)} | {nir_cell} |")
+        lines.append(f"| {tool} | {variant} | {kind} | `{convention}` | "
+                     f"{_cell([r['with_convention'] for r in rows])} | "
+                     f"{_cell([r['as_nir_defines'] for r in rows])} |")
     lines += ["", "## Out of ldsnn (our `to_nir` -> the tool's importer, run there)", "",
               "Prediction agreement with our model / with our `convention=\"nir\"` reading of "
               "the same graph.", "",

@@ -93,7 +93,10 @@ class NIRConvention(StrEnum):
     SNNTORCH = "snntorch"
     """As snnTorch 1.0 simulates what its exporter writes."""
     SINABS = "sinabs"
-    """As sinabs 3.1 simulates what its exporter writes."""
+    """As sinabs 3.1 simulates its defaults: refuses neurons, whose default ``MultiSpike`` (several
+    spikes per step) no ldsnn neuron has."""
+    SINABS_SINGLE_SPIKE = "sinabs_single_spike"
+    """As sinabs 3.1 simulates what its exporter writes for ``spike_fn=SingleSpike``."""
     NORSE = "norse"
     """As Norse 1.1 simulates what its exporter writes."""
     SPIKINGJELLY = "spikingjelly"

@@ -70,7 +70,8 @@ class _Neuron:
         self.w_in = _one(node.w_in) if kind == "CubaLIF" else 1.0
         self.v_leak = _one(node.v_leak) if kind in ("LIF", "CubaLIF") else 0.0
         rest = self.v_leak if kind in ("LIF", "CubaLIF") else self.v_reset
-        self.v0 = {"snntorch": 0.0, "sinabs": 0.0, "spikingjelly": self.v_reset}.get(convention,
+        self.v0 = {"snntorch": 0.0, "sinabs_single_spike": 0.0,
+                   "spikingjelly": self.v_reset}.get(convention,
                                                                                     rest)
         self.state = None
 
@@ -90,16 +91,16 @@ class _Neuron:
             current = current + dt / self.tau_syn * (self.w_in * x - current)
         if self.kind == "IF":
             v = v + (self.r if convention == "norse" else dt * self.r) * current
-        elif convention == "sinabs":  # exact decay, input scaled by 1 - alpha
+        elif convention == "sinabs_single_spike":  # exact decay, input scaled by 1 - alpha
             alpha = np.exp(-dt / self.tau_mem)
             v = alpha * v + (1 - alpha) * (self.v_leak + self.r * current)
         else:
             v = v + dt / self.tau_mem * (self.v_leak - v + self.r * current)
         if convention == "snntorch" and self.kind != "IF":
             v = v - fired_before.double() * self.threshold  # subtract one step late
-        fired = v >= self.threshold if convention in ("sinabs", "spikingjelly") else \
+        fired = v >= self.threshold if convention in ("sinabs_single_spike", "spikingjelly") else \
             v > self.threshold
-        if convention == "sinabs" or (convention == "snntorch" and self.kind == "IF"):
+        if convention == "sinabs_single_spike" or (convention == "snntorch" and self.kind == "IF"):
             v = v - fired.double() * self.threshold
         elif convention != "snntorch":  # snnTorch's LIF keeps v until the next step
             v = torch.where(fired, torch.full_like(v, self.v_reset), v)

@@ -134,16 +134,17 @@ def test_written_graph_is_shaped_for_other_tools():
 # --- the reader against an independent simulator -------------------------------------------------
 
 DYADIC = st.sampled_from([-0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0])
+SINGLE = "sinabs_single_spike"
 
 
 @st.composite
 def neuron_nodes(draw, size: int, convention: str):
     """A NIR neuron node with dyadic parameters (exact arithmetic at dt = 1)."""
-    kinds = ["IF", "LIF", "Threshold"] + ([] if convention == "sinabs" else ["CubaLIF"])
+    kinds = ["IF", "LIF", "Threshold"] + ([] if convention == SINGLE else ["CubaLIF"])
     kind = draw(st.sampled_from(kinds))
     full = lambda value: np.full(size, float(value))  # noqa: E731
     threshold = full(draw(st.sampled_from([0.5, 1.0, 1.5])))
-    v_reset = full(0.0 if convention in ("snntorch", "sinabs") else draw(DYADIC))
+    v_reset = full(0.0 if convention in ("snntorch", SINGLE) else draw(DYADIC))
     r = full(draw(st.sampled_from([0.5, 1.0, 2.0])))
     if kind == "Threshold":
         return nir.Threshold(threshold)
@@ -159,7 +160,7 @@ def neuron_nodes(draw, size: int, convention: str):
 
 
 @SETTINGS
-@given(data=st.data(), convention=st.sampled_from(["nir", "snntorch", "sinabs", "norse",
+@given(data=st.data(), convention=st.sampled_from(["nir", "snntorch", SINGLE, "norse",
                                                    "spikingjelly"]))
 def test_reader_equals_an_independent_nir_simulator(data, convention):
     """Dense chains of every neuron node under every convention, with dyadic weights, inputs and
@@ -180,7 +181,7 @@ def test_reader_equals_an_independent_nir_simulator(data, convention):
                                    nir.Output({"output": np.array([sizes[3]])}))
     x = rng.integers(0, 5, (6, sizes[0])) / 4.0
     steps = data.draw(st.integers(1, 12))
-    if convention == "sinabs" and any(isinstance(n, nir.LIF) for n in nodes):
+    if convention == SINGLE and any(isinstance(n, nir.LIF) for n in nodes):
         return  # its exact exponential decay is not dyadic; the peer tests cover it
     net = read_network(graph, dt=1.0, convention=convention)
     result = evaluate(net, Schedule.uniform(net, steps), x, dtype=torch.float64)

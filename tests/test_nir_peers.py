@@ -80,8 +80,8 @@ def test_snntorch(kind, conv, steps, seed, beta, alpha, threshold, default_reset
 @PEERS
 @given(seed=st.integers(0, 2**16), tau=st.floats(2.0, 20.0), threshold=st.floats(0.5, 1.5))
 def test_sinabs(kind, conv, steps, seed, tau, threshold, tmp_path_factory):
-    """SingleSpike IAF/LIF (its MultiSpike default has no one-spike-per-step equivalent; see
-    the README) with convention='sinabs'; its IAF files need no time step."""
+    """SingleSpike IAF/LIF with convention='sinabs_single_spike' (no time step needed: sinabs
+    counts time in steps)."""
     x = inputs(seed, conv)
     net = nir_peers.sinabs_network(kind, conv, x.shape[1:], 5, np.random.default_rng(seed),
                                    steps=steps, tau=tau, threshold=threshold)
@@ -89,7 +89,19 @@ def test_sinabs(kind, conv, steps, seed, tau, threshold, tmp_path_factory):
     # nir.write cannot store what sinabs writes for LIF (0-d parameters) or conv nets (a Flatten
     # without input type): read the graph in memory, as sinabs users pass it on
     folder = tmp_path_factory.mktemp("s") if kind == "iaf" and not conv else None
-    check(nir_peers.sinabs_run(net, x, steps), ours(graph, x, steps, folder, convention="sinabs"))
+    check(nir_peers.sinabs_run(net, x, steps),
+          ours(graph, x, steps, folder, convention="sinabs_single_spike"))
+
+
+def test_sinabs_defaults_are_refused_naming_multispike():
+    """sinabs' default MultiSpike (several spikes per step) is not in the file and has no ldsnn
+    neuron: read as sinabs' defaults, the file is refused, not misread."""
+    x = inputs(0, False)
+    net = nir_peers.sinabs_network("iaf", False, (20,), 5, np.random.default_rng(0), steps=4,
+                                   multi_spike=True)
+    with pytest.raises(FileFormatError, match=r"sinabs' default spike_fn=MultiSpike emits several "
+                                              r"spikes per step.*convention='sinabs_single_spike'"):
+        Network.from_nir(nir_peers.sinabs_export(net, x, 4), convention="sinabs")
 
 
 @matrix("norse")

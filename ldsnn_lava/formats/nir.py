@@ -318,7 +318,8 @@ def read_network(graph_or_path, dt: float | None = None,
         The time step NIR's continuous-time neurons are read with. Default: the graph's
         ``metadata["dt"]``, else the convention's (snnTorch 1e-4, sinabs 1). Every neuron node
         with a time constant or an input resistance needs one.
-    convention : {"nir", "ldsnn", "snntorch", "sinabs", "norse", "spikingjelly"}, optional
+    convention : {"nir", "ldsnn", "snntorch", "sinabs_single_spike", "sinabs", "norse",
+                  "spikingjelly"}, optional
         How neuron nodes are read: by NIR's definitions (``"nir"``), as the named tool
         simulates what its exporter writes, or exactly as ldsnn-lava wrote them (``"ldsnn"``,
         the default for graphs :func:`to_nir` made; ``"nir"`` for others). See

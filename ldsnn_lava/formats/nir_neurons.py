@@ -32,10 +32,12 @@ tool by the conformance tests, spike for spike):
   which snnTorch never writes, subtracts at once: the same without a decay); ``v`` starts at 0.
   Networks built with ``reset_mechanism="zero"`` are what the file says: read them with
   ``"nir"``.
-- ``"sinabs"`` (3.1): dt = 1 (time constants in steps). ``IAF`` and ``LIF`` reset by subtraction
-  and fire at ``v >= threshold`` (``SingleSpike``), ``v`` starts at 0; ``LIF`` decays exactly,
-  ``alpha = exp(-dt/tau)``, with input scaled by ``1 - alpha`` (``norm_input=True``). sinabs'
-  default ``MultiSpike`` (several spikes per step) has no ldsnn equivalent and is not in the file.
+- ``"sinabs_single_spike"`` (3.1, ``spike_fn=SingleSpike``): dt = 1 (time constants in steps).
+  ``IAF`` and ``LIF`` reset by subtraction and fire at ``v >= threshold``, ``v`` starts at 0;
+  ``LIF`` decays exactly, ``alpha = exp(-dt/tau)``, with input scaled by ``1 - alpha``
+  (``norm_input=True``). ``"sinabs"`` stands for sinabs' defaults, whose ``MultiSpike`` emits
+  several spikes per step: no ldsnn neuron does, and the file does not say which ``spike_fn`` was
+  used, so it refuses neuron nodes, naming ``"sinabs_single_spike"`` for SingleSpike networks.
 - ``"norse"`` (1.1): its exporter writes time constants multiplied by dt (read ``tau / dt``);
   ``IF`` integrates ``r S`` per step (Norse's IAF ignores dt); ``CubaLIF`` (``LIFCell``) adds
   ``w_in S`` to its current per step.
@@ -57,7 +59,8 @@ from ldsnn_lava.errors import FileFormatError, InvalidNetwork
 from ldsnn_lava.neurons import IF, CubaLIF
 from ldsnn_lava.options import NIRConvention, Reset
 
-FIXED_DT = {NIRConvention.SNNTORCH: 1e-4, NIRConvention.SINABS: 1.0}
+FIXED_DT = {NIRConvention.SNNTORCH: 1e-4, NIRConvention.SINABS_SINGLE_SPIKE: 1.0,
+            NIRConvention.SINABS: 1.0}
 """Conventions whose exporter fixes the time step (the file still does not state it)."""
 
 DT_HINT = ("snnTorch writes with dt=1e-4, Norse's to_nir and SpikingJelly's export_to_nir take a "
@@ -114,7 +117,7 @@ def _finite(gain: np.ndarray, where: str) -> np.ndarray:
 def _v_init(convention: NIRConvention, rest: float, v_reset: float) -> float:
     """Where ``v`` starts: at rest by default, at 0 in snnTorch and sinabs (whose states start
     at zero), at v_reset in SpikingJelly (its CUBALIF too, although that one decays to 0)."""
-    starts = {NIRConvention.SNNTORCH: 0.0, NIRConvention.SINABS: 0.0,
+    starts = {NIRConvention.SNNTORCH: 0.0, NIRConvention.SINABS_SINGLE_SPIKE: 0.0,
               NIRConvention.SPIKINGJELLY: v_reset}
     return starts.get(convention, rest)
 
@@ -122,7 +125,7 @@ def _v_init(convention: NIRConvention, rest: float, v_reset: float) -> float:
 def _reset(convention: NIRConvention, v_reset: float, leaks: bool, where: str) -> dict:
     """The reset and comparison a convention gives a neuron whose NIR field is ``v_reset``
     (``leaks``: LIF or CubaLIF, where a delayed subtraction differs from an immediate one)."""
-    if convention in (NIRConvention.SNNTORCH, NIRConvention.SINABS):
+    if convention in (NIRConvention.SNNTORCH, NIRConvention.SINABS_SINGLE_SPIKE):
         if v_reset != 0:
             raise FileFormatError(
                 f"{where}: field v_reset = {v_reset:g}, but the {convention.value} convention "
@@ -158,11 +161,17 @@ def read_neuron(node, dt: float | None, convention: NIRConvention, where: str) -
         return ReadNeuron(neuron, np.ones(()))
     if convention == NIRConvention.LDSNN:
         return _read_own(node, dt, where)
+    if convention == NIRConvention.SINABS:
+        raise FileFormatError(
+            f"{where}: sinabs' default spike_fn=MultiSpike emits several spikes per step where "
+            f"v >= 2 * threshold; ldsnn neurons emit at most one, and the file does not say which "
+            f"spike_fn the network used: if it used SingleSpike, read it with "
+            f"convention='sinabs_single_spike'")
     if dt is None and not (kind == "IF" and convention == NIRConvention.NORSE):
         raise FileFormatError(
             f"{where}: a NIR {kind} node needs a time step and the graph states none: pass "
-            f"dt= ({DT_HINT}), or convention= one of "
-            f"{', '.join(repr(c.value) for c in FIXED_DT)} (whose exporters fix it)")
+            f"dt= ({DT_HINT}), or convention='snntorch' or 'sinabs_single_spike' (whose "
+            f"exporters fix it)")
     threshold = uniform(node, "v_threshold", where)
     v_reset = uniform(node, "v_reset", where)
     r = _array(node, "r")
@@ -171,14 +180,14 @@ def read_neuron(node, dt: float | None, convention: NIRConvention, where: str) -
         neuron = IF(threshold, v_init=_v_init(convention, v_reset, v_reset),
                     **_reset(convention, v_reset, False, where))
         return ReadNeuron(neuron, _finite(gain, where))
-    if kind == "CubaLIF" and convention == NIRConvention.SINABS:
+    if kind == "CubaLIF" and convention == NIRConvention.SINABS_SINGLE_SPIKE:
         raise FileFormatError(f"{where}: sinabs writes no CubaLIF nodes, so the sinabs "
                               f"convention has no reading for one; use convention='nir'")
     unit = dt if convention == NIRConvention.NORSE else 1.0  # Norse writes dt * tau
     v_leak = uniform(node, "v_leak", where)
     if kind == "LIF":
         tau = uniform(node, "tau", where) / unit
-        if convention == NIRConvention.SINABS:  # exact decay, input scaled by 1 - alpha
+        if convention == NIRConvention.SINABS_SINGLE_SPIKE:  # exact decay, input * (1 - alpha)
             voltage_decay = -math.expm1(-dt / tau) if tau > 0 else math.nan
             if not 0 <= voltage_decay <= 1:
                 raise FileFormatError(f"{where}: field tau must be > 0, got {tau:g}")
