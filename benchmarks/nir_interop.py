@@ -141,8 +141,10 @@ def _cell(scores: list[dict]) -> str:
 
 def markdown(record: dict) -> str:
     lines = [f"# NIR interop (`{record['command']}`)", "",
-             f"Machine: {record['machine']['cpu']}, torch {record['machine']['torch']}; "
-             f"{record['samples']} digits test images; tools pinned as in `pyproject.toml`.", "",
+             f"Machine: {record['machine']['cpu']}, torch {record['machine']['torch']}; tools "
+             f"pinned as in `pyproject.toml`. Into ldsnn: {record['samples']} digits test images; "
+             f"out of ldsnn: the first {record['requested_samples']} test images of each model's "
+             f"data set.", "",
              "## Into ldsnn (tool's exporter -> our reader, vs the tool's own simulation)", "",
              "Min over dense/conv and T = " + ", ".join(map(str, record["steps"])) +
              ": neurons with equal spike counts / equal predictions.", "",
@@ -189,6 +191,7 @@ def main(argv=None) -> dict:
     digits = datasets.load("digits")
     x = digits.x_test[:args.samples].reshape(-1, 64).astype(np.float32)
     record = {"machine": machine("cpu"), "command": command, "samples": len(x),
+              "requested_samples": args.samples,
               "steps": args.steps, "into_ldsnn": into_ldsnn(x, args.steps),
               "out_of_ldsnn": out_of_ldsnn(args.samples, args.steps)}
     write_json(args.out, record)
