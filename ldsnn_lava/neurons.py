@@ -148,8 +148,8 @@ class IF:
 @dataclass(frozen=True)
 class CubaLIF:
     """Current-based LIF: Loihi's CUBA-LIF (Lava's ``LIF`` process, lava-dl netx CUBA layers) by
-    default, and the reset, comparison and initial-potential variants of NIR graphs and other
-    tools.
+    default, with Lava's refractory period, and the reset, comparison and initial-potential
+    variants of NIR graphs and other tools.
 
     Each active step::
 
@@ -164,8 +164,9 @@ class CubaLIF:
     ``v = v * (1 - voltage_decay) + u + bias - threshold * fired(previous v)``.
     ``current_decay = 1`` makes ``u`` the step's input (a LIF without synaptic current);
     ``voltage_decay = 1`` makes the neuron a stateless threshold. ``u`` starts at 0, ``v`` at
-    ``v_init``. lava-dl 0.6 netx maps CUBA layers to Lava's ``LIF``, which has no refractory
-    period, so a netx ``refDelay`` has no effect and is not modelled.
+    ``v_init``. With ``refractory = r > 0`` it is Lava's ``LIFRefractory``: for the r steps after
+    a spike u still integrates, but v is held (at its value after the reset) and the state gains a
+    third array, the steps each neuron has left to wait.
 
     Parameters
     ----------
@@ -175,6 +176,8 @@ class CubaLIF:
         Fractions in [0, 1] lost per step (Loihi's du/4096 and dv/4096).
     bias : float
         Constant added to v every step.
+    refractory : int
+        Steps after each spike during which v is held, >= 0 (default 0: Lava's ``LIF``).
     reset : {"hard", "subtract", "delayed_subtract"}
     v_reset : float
         The potential of a hard reset (0 for the other resets).
@@ -187,6 +190,7 @@ class CubaLIF:
     current_decay: float = 0.0
     voltage_decay: float = 0.0
     bias: float = 0.0
+    refractory: int = 0
     reset: Reset = Reset.HARD
     v_reset: float = 0.0
     compare: Comparison = Comparison.ABOVE
@@ -202,6 +206,11 @@ class CubaLIF:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InvalidNetwork(f"CubaLIF {name} must be in [0, 1], got "
                                      f"{getattr(self, name)}")
+        if (isinstance(self.refractory, bool) or int(self.refractory) != self.refractory
+                or self.refractory < 0):
+            raise InvalidNetwork(f"CubaLIF refractory must be an int >= 0, got "
+                                 f"{self.refractory!r}")
+        object.__setattr__(self, "refractory", int(self.refractory))
         reset, compare = _variant("CubaLIF", self.reset, self.v_reset, self.compare, tuple(Reset))
         object.__setattr__(self, "reset", reset)
         object.__setattr__(self, "compare", compare)
@@ -212,11 +221,10 @@ class CubaLIF:
         return (self.reset == Reset.HARD and self.v_reset == 0
                 and self.compare == Comparison.ABOVE and self.v_init == 0)
 
-    def initial_state(self, current: Array, fixed: bool = False) -> tuple[Array, Array]:
+    def initial_state(self, current: Array, fixed: bool = False) -> tuple[Array, ...]:
         zeros = _zeros_like(current)
-        if fixed:
-            return (zeros, zeros + (self.fixed_parameters()["v_init"] << FIXED_SHIFT))
-        return (zeros, zeros + self.v_init)
+        v_init = self.fixed_parameters()["v_init"] << FIXED_SHIFT if fixed else self.v_init
+        return (zeros, zeros + v_init, zeros) if self.refractory else (zeros, zeros + v_init)
 
     def fixed_parameters(self) -> dict[str, int]:
         """The integer parameters of the fixed-point definition (decays in 1/4096 units)."""
@@ -231,33 +239,40 @@ class CubaLIF:
             "v_init": integer_parameter("CubaLIF v_init", self.v_init),
         }
 
-    def step(self, state: tuple[Array, Array], current: Array, fixed: bool = False
-             ) -> tuple[tuple[Array, Array], Array]:
-        u, v = state
+    def step(self, state: tuple[Array, ...], current: Array, fixed: bool = False
+             ) -> tuple[tuple[Array, ...], Array]:
+        u, v_old = state[:2]
         if not fixed:
             u = u * (1.0 - self.current_decay) + current
-            charged = v * (1.0 - self.voltage_decay) + u + self.bias
-            v, spikes = self._fire_and_reset(v, charged, self.threshold, self.v_reset)
+            charged = v_old * (1.0 - self.voltage_decay) + u + self.bias
+            threshold, v_reset = self.threshold, self.v_reset
+        else:
+            p = self.fixed_parameters()
+            unity = 1 << DECAY_BITS
+            u = _decay(u, unity - p["du"]) + (current << FIXED_SHIFT)
+            u = u - (u > _STATE_MAX) * (2 * _STATE_MAX)
+            u = u + (u <= -_STATE_MAX) * (2 * _STATE_MAX)
+            charged = _decay(v_old, unity - p["dv"]) + u + (p["bias"] << FIXED_SHIFT)
+            threshold, v_reset = p["threshold"] << FIXED_SHIFT, p["v_reset"] << FIXED_SHIFT
+        held = state[2] > 0 if self.refractory else None
+        v, spikes = self._fire_and_reset(v_old, charged, threshold, v_reset, fixed, held)
+        if not self.refractory:
             return (u, v), spikes
-        p = self.fixed_parameters()
-        unity = 1 << DECAY_BITS
-        u = _decay(u, unity - p["du"]) + (current << FIXED_SHIFT)
-        u = u - (u > _STATE_MAX) * (2 * _STATE_MAX)
-        u = u + (u <= -_STATE_MAX) * (2 * _STATE_MAX)
-        charged = _decay(v, unity - p["dv"]) + u + (p["bias"] << FIXED_SHIFT)
-        v, spikes = self._fire_and_reset(v, charged, p["threshold"] << FIXED_SHIFT,
-                                         p["v_reset"] << FIXED_SHIFT, saturate=True)
-        return (u, v), spikes
+        waiting = (state[2] - held * 1) * ~spikes + spikes * self.refractory
+        return (u, v, waiting), spikes
 
-    def _fire_and_reset(self, v: Array, charged: Array, threshold, v_reset,
-                        saturate: bool = False) -> tuple[Array, Array]:
-        """The spikes of the charged potential, and the potential after the reset; ``v`` is the
-        previous step's potential (a delayed subtraction looks at it). Fixed point saturates
-        ``v`` at 24 bits before the comparison and after a subtraction."""
+    def _fire_and_reset(self, v: Array, charged: Array, threshold, v_reset, saturate: bool,
+                        held) -> tuple[Array, Array]:
+        """The spikes of the charged potential, and the potential after the reset. ``v`` is the
+        previous step's potential (a delayed subtraction looks at it; neurons ``held`` in their
+        refractory period keep it). Fixed point saturates ``v`` at 24 bits before the
+        comparison and after a subtraction."""
         if self.reset == Reset.DELAYED_SUBTRACT:
             charged = charged - (v * 0 + _fires(v, threshold, self.compare)) * threshold
         if saturate:
             charged = charged.clip(-_STATE_MAX + 1, _STATE_MAX - 1)
+        if held is not None:
+            charged = charged * ~held + v * held
         spikes = _fires(charged, threshold, self.compare)
         if self.reset == Reset.HARD:
             v = charged * ~spikes

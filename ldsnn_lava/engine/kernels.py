@@ -12,8 +12,9 @@ arithmetic in the same order, but:
   all T steps), so a block's state stays in cache while its currents stream past.
 
 Supported: :class:`~ldsnn_lava.neurons.IF` with its default reset and comparison (float and
-fixed) and :class:`~ldsnn_lava.neurons.CubaLIF` with Loihi's reset and comparison (float).
-Anything else (CubaLIF fixed point, the other reset and comparison variants) falls back to
+fixed) and :class:`~ldsnn_lava.neurons.CubaLIF` with Loihi's reset and comparison and no
+refractory period (float). Anything else (CubaLIF fixed point, the other reset and
+comparison variants, refractory periods) falls back to
 looping the definition's ``step``, so every neuron model runs through this one entry point.
 """
 
@@ -90,11 +91,12 @@ def run_neuron(neuron, currents: torch.Tensor, fixed: bool = False, block: int =
     """
     if block < 1:
         raise ValueError(f"block must be >= 1, got {block}")
-    # Fused: IF's default rule, and float CubaLIF with Loihi's reset and comparison; the other
-    # neurons and variants loop the definition.
+    # Fused: IF's default rule, and float CubaLIF with Loihi's reset and comparison and no
+    # refractory period; the other neurons and variants loop the definition.
     is_if = isinstance(neuron, IF) and neuron.is_default_variant
-    fused_lif = (isinstance(neuron, CubaLIF) and not fixed and neuron.reset == Reset.HARD
-                 and neuron.v_reset == 0 and neuron.compare == Comparison.ABOVE)
+    fused_lif = (isinstance(neuron, CubaLIF) and not fixed and not neuron.refractory
+                 and neuron.reset == Reset.HARD and neuron.v_reset == 0
+                 and neuron.compare == Comparison.ABOVE)
     if not (is_if or fused_lif):
         return _loop_definition(neuron, currents, fixed)
     steps, shape = currents.shape[0], currents.shape[1:]
