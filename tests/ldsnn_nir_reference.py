@@ -108,12 +108,31 @@ class _Neuron:
         return fired
 
 
+class _DelayLine:
+    """NIR's Delay: the input of ``delay / dt`` steps ago (zero before the first step)."""
+
+    def __init__(self, node, dt: float):
+        self.steps = np.rint(np.asarray(node.delay, dtype=np.float64) / dt).astype(int)
+        self.history: list[torch.Tensor] = []
+
+    def step(self, x: torch.Tensor) -> torch.Tensor:
+        self.history.append(x)
+        steps = torch.as_tensor(np.broadcast_to(self.steps, x.shape[1:]).copy())
+        out = torch.zeros_like(x)
+        for lag in torch.unique(steps).tolist():
+            if lag < len(self.history):
+                mask = (steps == lag).expand_as(x)
+                out = torch.where(mask, self.history[-1 - lag], out)
+        return out
+
+
 def simulate(graph, x: np.ndarray, steps: int, dt: float, convention: str = "nir"):
     """Per-neuron spike counts of every neuron node, and the readout: the last neuron node's
     counts, or the sum over steps of what reaches Output (an ``I`` node: times ``dt r``)."""
     nodes = chain(graph)
     neurons = {id(n): _Neuron(n, dt, convention) for n in nodes
                if type(n).__name__ in ("IF", "LIF", "CubaLIF", "Threshold")}
+    delays = {id(n): _DelayLine(n, dt) for n in nodes if type(n).__name__ == "Delay"}
     counts = {key: 0 for key in neurons}
     readout = 0
     for _ in range(steps):
@@ -122,6 +141,8 @@ def simulate(graph, x: np.ndarray, steps: int, dt: float, convention: str = "nir
             if id(node) in neurons:
                 h = neurons[id(node)].step(h).double()
                 counts[id(node)] = counts[id(node)] + h
+            elif id(node) in delays:
+                h = delays[id(node)].step(h)
             elif type(node).__name__ == "I":
                 h = dt * _one(node.r) * h
             else:

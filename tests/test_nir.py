@@ -12,6 +12,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ldsnn_nir_reference import simulate
+from ldsnn_temporal_testing import chunked_schedules, sequences, temporal_networks
 from ldsnn_testing import networks, schedules
 
 from ldsnn_lava import IF, CubaLIF, Network, Schedule, Stage, datasets, evaluate, zoo
@@ -49,9 +50,10 @@ def same_results(a: Network, b: Network, schedule: Schedule, x, precision="float
 # --- our networks, there and back ----------------------------------------------------------------
 
 def _never_decays(net: Network) -> bool:
-    return any(isinstance(s.neuron, CubaLIF) and 0 in (s.neuron.current_decay,
-                                                       s.neuron.voltage_decay)
-               for s in net.stages)
+    """A CubaLIF that keeps its current or potential forever, other than an integrator without
+    current memory or bias (written as a NIR IF): no NIR form."""
+    return any(isinstance(n := s.neuron, CubaLIF) and 0 in (n.current_decay, n.voltage_decay)
+               and (n.current_decay, n.voltage_decay, n.bias) != (1, 0, 0) for s in net.stages)
 
 
 @SETTINGS
@@ -80,7 +82,8 @@ def test_every_zoo_model_exports_and_reloads_with_identical_results(name, tmp_pa
     it runs with ``-m slow``.)"""
     model = zoo.load(name)
     x = model.preprocess(datasets.load(model.dataset).x_test[:16])
-    schedule = Schedule.uniform(model.network, min(model.base_T, 6))
+    sequence = model.network.input_encoding.is_sequence  # its T is its input's chunk
+    schedule = Schedule.uniform(model.network, model.base_T if sequence else min(model.base_T, 6))
     quietly(write_network, model.network, tmp_path / "m.nir", schedule)
     back = read_network(tmp_path / "m.nir")
     same_results(model.network, back, schedule, x, model.precision)
@@ -172,6 +175,8 @@ def test_reader_equals_an_independent_nir_simulator(data, convention):
     for n_in, n_out in zip(sizes[:2], sizes[1:3], strict=True):
         nodes.append(nir.Affine(rng.integers(-4, 5, (n_out, n_in)) / 4.0,
                                 rng.integers(-2, 3, n_out) / 4.0))
+        if data.draw(st.booleans()):  # each neuron's input delayed by whole steps
+            nodes.append(nir.Delay(rng.integers(0, 4, n_out).astype(float)))
         nodes.append(data.draw(neuron_nodes(n_out, convention)))
     nodes.append(nir.Linear(rng.integers(-4, 5, (sizes[3], sizes[2])) / 4.0))
     ends_in_integrator = data.draw(st.booleans())
@@ -180,7 +185,7 @@ def test_reader_equals_an_independent_nir_simulator(data, convention):
     graph = nir.NIRGraph.from_list(nir.Input({"input": np.array([sizes[0]])}), *nodes,
                                    nir.Output({"output": np.array([sizes[3]])}))
     x = rng.integers(0, 5, (6, sizes[0])) / 4.0
-    steps = data.draw(st.integers(1, 12))
+    steps = data.draw(st.integers(4, 12))  # longer than any delay (0..3 steps)
     if convention == SINGLE and any(isinstance(n, nir.LIF) for n in nodes):
         return  # its exact exponential decay is not dyadic; the peer tests cover it
     net = read_network(graph, dt=1.0, convention=convention)
@@ -189,6 +194,25 @@ def test_reader_equals_an_independent_nir_simulator(data, convention):
     for got, want in zip(result.spike_counts, counts, strict=True):
         np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(result.readout, readout)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_temporal_networks_round_trip_exactly(data, tmp_path_factory):
+    """Sequence input, per-neuron delays (NIR Delay nodes), refractory periods: there and back."""
+    net = data.draw(temporal_networks())
+    schedule = data.draw(chunked_schedules(net, chunk=data.draw(st.sampled_from([1, 3]))))
+    x = data.draw(sequences(net, schedule.chunk))
+    path = tmp_path_factory.mktemp("nir") / "net.nir"
+    if _never_decays(net):
+        with pytest.raises(InvalidNetwork, match=r"CubaLIF with \w+_decay = 0"):
+            quietly(write_network, net, path, schedule)
+        return
+    quietly(write_network, net, path, schedule, dt=data.draw(st.sampled_from([1e-4, 1.0])))
+    nir.read(path)
+    back = read_network(path)
+    assert read_schedule(path) == schedule and back.input_encoding == net.input_encoding
+    same_results(net, back, schedule, x)
 
 
 def test_conv_pool_chain_equals_the_reference():
@@ -293,7 +317,12 @@ REFUSALS = [
     (lambda: _graph(LIN, nir.IF(r=np.ones(2), v_threshold=np.array([1.0, 2.0]),
                                 v_reset=np.zeros(2)), LIN),
      r"node 'if' \(IF\): field v_threshold differs across neurons"),
-    (lambda: _graph(LIN, nir.Delay(np.ones(2)), LIN), r"NIR node type Delay is not supported"),
+    (lambda: _graph(LIN, nir.Delay(np.ones(2)), LIN),
+     r"node 'delay' \(Delay\): a Delay is supported only right before a neuron or Output"),
+    (lambda: _graph(LIN, nir.Delay(np.full(2, 0.5)), IF_NODE, LIN),
+     r"node 'delay' \(Delay\): field delay must be whole multiples >= 0 of the time step"),
+    (lambda: _graph(LIN, nir.SumPool2d(np.array([2, 2]), np.array([2, 2]), np.array([1, 1])),
+                    IF_NODE, LIN), r"field padding = \[1 1\]: padded pooling is not supported"),
     (lambda: _graph(LIN, nir.LI(np.ones(2), np.ones(2), np.zeros(2))),
      r"node 'li' \(LI\): an LI readout with finite field tau leaks"),
     (lambda: _graph(LIN, nir.I(np.ones(2)), LIN), r"I is supported only right before Output"),

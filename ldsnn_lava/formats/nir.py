@@ -7,7 +7,9 @@ closes a stage with the ops before it, and what follows the last neuron is the r
   stride 1), ``SumPool2d``, ``AvgPool2d``, ``Flatten`` (of whole samples), ``Scale`` ->
   :class:`Scale`.
 - Neurons: ``IF``, ``LIF``, ``CubaLIF`` and ``Threshold``, by :mod:`.nir_neurons` (the time step,
-  the input gains folded into the weighted op before the neuron, each tool's convention).
+  the input gains folded into the weighted op before the neuron, each tool's convention); a
+  ``Delay`` right before a neuron (or Output) is the stage's per-neuron delay (``delay / dt``
+  whole steps).
 - Readout: ops before ``Output`` sum their input over the window; an ``I`` node (or ``LI`` without
   leak, ``tau = inf``) right before ``Output`` is that sum scaled by ``dt r``; a graph that ends in
   a spiking neuron gets an identity readout (``Scale(1)``) that counts its spikes.
@@ -63,6 +65,7 @@ DEFAULT_DT = 1e-4
 NEURON_NODES = ("IF", "LIF", "CubaLIF", "Threshold")
 READOUT_NODES = ("I", "LI")
 OP_NODES = ("Affine", "Linear", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten", "Scale")
+DELAY_NODE = "Delay"
 
 
 class NIRExportWarning(UserWarning):
@@ -191,7 +194,8 @@ def _op_from_nir(node, where: str, spec: dict) -> Op:
         return Flatten()
     raise FileFormatError(
         f"{where}: NIR node type {kind} is not supported (supported: "
-        f"{', '.join(OP_NODES + NEURON_NODES)}, and {' or '.join(READOUT_NODES)} before Output)")
+        f"{', '.join(OP_NODES + NEURON_NODES)}, {DELAY_NODE} before a neuron, and "
+        f"{' or '.join(READOUT_NODES)} before Output)")
 
 
 def _check_flatten(node, in_shape: tuple[int, ...], where: str) -> None:
@@ -249,6 +253,25 @@ def _fold_gain(ops: list[Op], gain: np.ndarray, shape: tuple[int, ...], where: s
     return [*ops[:index], _scaled(op, factor), *after]
 
 
+def _delay_steps(node, dt: float | None, shape: tuple[int, ...], where: str) -> np.ndarray:
+    """A Delay node's per-neuron delays (time) as whole time steps >= 0."""
+    if dt is None:
+        raise FileFormatError(f"{where}: a NIR Delay node needs a time step and the graph states "
+                              f"none: pass dt= ({DT_HINT})")
+    try:
+        steps = np.broadcast_to(np.asarray(node.delay, dtype=np.float64) / dt, shape)
+    except ValueError:
+        raise FileFormatError(f"{where}: field delay of shape {np.shape(node.delay)} does not "
+                              f"fit the {shape} neurons it delays") from None
+    whole = np.round(steps)
+    if not np.all(np.isfinite(steps)) or np.any(whole < 0) or \
+            not np.allclose(steps, whole, rtol=0, atol=1e-6):
+        raise FileFormatError(f"{where}: field delay must be whole multiples >= 0 of the time step "
+                              f"dt = {dt:g}, got delay / dt from {steps.min():g} to "
+                              f"{steps.max():g}")
+    return whole.astype(np.int64)
+
+
 def _time_step(graph, dt: float | None, convention: NIRConvention) -> float | None:
     stated = (graph.metadata or {}).get("dt")
     stated = None if stated is None else float(np.asarray(stated))
@@ -294,6 +317,10 @@ def _segments(graph, chain: list[str]) -> list[tuple[list[str], str | None]]:
         if kind in READOUT_NODES and chain[position + 1] != chain[-1]:
             raise FileFormatError(f"node {name!r} ({kind}): {kind} is supported only right "
                                   f"before Output, as the readout")
+        if kind == DELAY_NODE and chain[position + 1] != chain[-1] and \
+                type(graph.nodes[chain[position + 1]]).__name__ not in NEURON_NODES:
+            raise FileFormatError(f"node {name!r} (Delay): a Delay is supported only right before "
+                                  f"a neuron or Output (each neuron's or output's input delayed)")
         if kind in NEURON_NODES or kind in READOUT_NODES:
             if not names:
                 raise FileFormatError(f"node {name!r} ({kind}) needs a synaptic op (Affine, "
@@ -355,29 +382,35 @@ def _network(graph, dt: float | None, convention: str | None) -> Network:
     def where(name: str) -> str:
         return f"node {name!r} ({type(graph.nodes[name]).__name__})"
 
+    def is_delay(name: str) -> bool:
+        return type(graph.nodes[name]).__name__ == DELAY_NODE
+
     ops_of = [[_op_from_nir(graph.nodes[n], where(n),
                             own_metadata(graph.nodes[n]).get("op", {}) if exact else {})
-               for n in names] for names, _ in segments]
+               for n in names if not is_delay(n)] for names, _ in segments]
     declared = graph.nodes[chain[0]].input_type.get("input")
     shape = _input_shape(tuple(int(d) for d in np.asarray(declared).reshape(-1)), ops_of[0])
     input_shape, stages = shape, []
     for (names, closing), ops in zip(segments, ops_of, strict=True):
-        for name, op in zip(names, ops, strict=True):
+        delay_nodes = [n for n in names if is_delay(n)]
+        for name, op in zip([n for n in names if not is_delay(n)], ops, strict=True):
             if isinstance(op, Flatten):
                 _check_flatten(graph.nodes[name], shape, where(name))
             try:
                 shape = op.output_shape(shape)
             except ValueError as err:
                 raise FileFormatError(f"{where(name)}: {err}") from None
+        delay = (_delay_steps(graph.nodes[delay_nodes[0]], dt, shape, where(delay_nodes[0]))
+                 if delay_nodes else None)
         if closing is None:
-            stages.append(Stage(ops, None, "readout"))
+            stages.append(Stage(ops, None, "readout", delay))
         elif type(graph.nodes[closing]).__name__ in READOUT_NODES:
             gain = _readout_gain(graph.nodes[closing], dt, where(closing))
             stages.append(Stage(_fold_gain(ops, gain, shape, where(closing)), None, "readout"))
         else:
             read = read_neuron(graph.nodes[closing], dt, convention, where(closing))
             stages.append(Stage(_fold_gain(ops, read.gain, shape, where(closing)), read.neuron,
-                                closing))
+                                closing, delay))
     if not stages[-1].is_readout:  # ends in a spiking neuron: count its spikes
         stages.append(Stage([Scale()] if len(shape) == 1 else [Flatten(), Scale()], None,
                             "readout"))
@@ -507,7 +540,8 @@ def _counts_spikes(stage: Stage) -> bool:
     """A readout that only counts the spikes of the stage before it."""
     last = stage.ops[-1]
     return (isinstance(last, Scale) and not last.truncate and np.all(last.weight == 1)
-            and not np.any(last.bias) and all(isinstance(op, Flatten) for op in stage.ops[:-1]))
+            and not np.any(last.bias) and all(isinstance(op, Flatten) for op in stage.ops[:-1])
+            and (stage.delay is None or not stage.delay.any()))
 
 
 def to_nir(network: Network, schedule: Schedule | None = None, dt: float = DEFAULT_DT):
@@ -553,6 +587,10 @@ def to_nir(network: Network, schedule: Schedule | None = None, dt: float = DEFAU
             except InvalidNetwork as err:
                 raise InvalidNetwork(f"stage {index}: {err}") from None
             shape = op.output_shape(shape)
+            chain.append(name)
+        if stage.delay is not None and stage.delay.any():
+            name = f"stage{index}_delay"
+            nodes[name] = nir.Delay(delay=np.broadcast_to(stage.delay, shape) * dt)
             chain.append(name)
         if stage.neuron is not None:
             name = f"stage{index}_neuron"

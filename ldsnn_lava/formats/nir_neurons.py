@@ -261,21 +261,29 @@ def write_neuron(neuron: IF | CubaLIF, dt: float, where: str) -> WrittenNeuron:
     ``r = tau_mem/dt``); ``caveats`` name what NIR cannot express (our reader restores it from
     node metadata).
 
+    A CubaLIF that neither leaks nor keeps a current (``current_decay = 1``, ``voltage_decay =
+    0``, no bias) is written as an IF.
+
     Raises
     ------
     InvalidNetwork
-        For a CubaLIF with ``voltage_decay`` 0, or with ``current_decay`` 0 (infinite time
-        constants: no NIR LIF/CubaLIF states them).
+        For any other CubaLIF with ``voltage_decay`` 0, or with ``current_decay`` 0 (infinite
+        time constants: no NIR LIF/CubaLIF states them).
     """
     caveats = []
     if neuron.reset != Reset.HARD:
         caveats.append(_RESET_WORDS[neuron.reset] + " (NIR resets to v_reset)")
     if neuron.compare == ">=":
         caveats.append("firing at v >= threshold (NIR fires at v > threshold)")
-    if isinstance(neuron, IF):
-        if neuron.initial_v != neuron.v_reset:
-            caveats.append(f"v starting at {neuron.initial_v:g} (NIR states no initial "
-                           f"potential; other tools start at v_reset = {neuron.v_reset:g})")
+    if getattr(neuron, "refractory", 0):
+        caveats.append(f"a refractory period of {neuron.refractory} steps")
+    integrator = isinstance(neuron, CubaLIF) and (neuron.current_decay, neuron.voltage_decay,
+                                                  neuron.bias) == (1, 0, 0)
+    if isinstance(neuron, IF) or integrator:  # a CubaLIF without leak or current is an IF
+        start = neuron.initial_v if isinstance(neuron, IF) else neuron.v_init
+        if start != neuron.v_reset:
+            caveats.append(f"v starting at {start:g} (NIR states no initial potential; other "
+                           f"tools start at v_reset = {neuron.v_reset:g})")
         return WrittenNeuron("IF", {"r": 1.0 / dt, "v_threshold": neuron.threshold,
                                     "v_reset": neuron.v_reset}, tuple(caveats))
     for field in ("voltage_decay", "current_decay"):
