@@ -231,6 +231,10 @@ class Brian2LDSNN:
         schedule.check(net)
         self.net, self.schedule = net, schedule
         self.fixed = self.precision == Precision.FIXED
+        if net.input_encoding not in self.INPUT_GROUPS:
+            known = ", ".join(self.INPUT_GROUPS)
+            raise InvalidNetwork(f"input encoding {net.input_encoding!r} has no Brian2 input "
+                                 f"group (Brian2 runs {known})")
         first = net.stages[0].ops[0]
         self.input_scale = None
         if net.input_encoding == InputEncoding.DIRECT and isinstance(first, Scale):
@@ -281,7 +285,7 @@ class Brian2LDSNN:
         inputs = brian2.TimedArray(data, dt=period * brian2.ms, name="ldsnn_inputs")
         build = _Builder(inputs, period)
         value = "int64" if self.fixed else "float"
-        source, on_pre = self._input_group(build, value, windows[0])
+        source, on_pre = self.INPUT_GROUPS[net.input_encoding](self, build, value, windows[0])
         build.schedule_group(source, "start")
         monitors = []
         for index, stage in enumerate(net.stages):
@@ -312,18 +316,22 @@ class Brian2LDSNN:
             shapes=[net.output_shape_of(index) for index in range(net.num_stages)],
         )
 
-    def _input_group(self, build: _Builder, value: str, window: Window):
-        """The input source group and the ``on_pre`` code of its synapses into stage 0."""
-        net, size = self.net, int(np.prod(self.net.input_shape))
-        if net.input_encoding == InputEncoding.RATE:
-            group = build.group(
-                "ldsnn_input", size, window,
-                "count = floor(clip(ldsnn_inputs(t, i), 0, 1) * t_in + 0.5)\n"
-                "c = c * (1 - first) + int(count) * first\n" + EMIT_CODE,
-                {"acc": "int32", "c": "int32"}, {"t_in": "int32"})
-            group.t_in = self.schedule.timesteps[0]
-            return group, "I_post += w"
-        scale, variables = self.input_scale, {"x": value}
+    def _rate_input(self, build: _Builder, value: str, window: Window):
+        """``rate`` input: x in [0, 1] as the count ``floor(x * T_0 + 0.5)``, emitted by the
+        rate rule over stage 0's window. Returns the group and its synapses' ``on_pre``."""
+        group = build.group(
+            "ldsnn_input", int(np.prod(self.net.input_shape)), window,
+            "count = floor(clip(ldsnn_inputs(t, i), 0, 1) * t_in + 0.5)\n"
+            "c = c * (1 - first) + int(count) * first\n" + EMIT_CODE,
+            {"acc": "int32", "c": "int32"}, {"t_in": "int32"})
+        group.t_in = self.schedule.timesteps[0]
+        return group, "I_post += w"
+
+    def _direct_input(self, build: _Builder, value: str, window: Window):
+        """``direct`` input: fires once per sample, at the first step of stage 0's window, and
+        its synapses add ``w * x`` into stage 0's held current (after stage 0's leading
+        ``Scale``, computed here). Returns the group and its synapses' ``on_pre``."""
+        net, scale, variables = self.net, self.input_scale, {"x": value}
         code = ["sample = ldsnn_inputs(t, i)"]
         if scale is not None:
             code += ["sample = sample * scale_weight", "sample = sample + scale_bias"]
@@ -332,11 +340,15 @@ class Brian2LDSNN:
         integral = self.fixed or (scale is not None and scale.truncate)
         code += ["x = int(sample)" if integral else "x = sample",
                  "fired = first == 1 and x != 0"]
-        group = build.group("ldsnn_input", size, window, "\n".join(code), variables)
+        group = build.group("ldsnn_input", int(np.prod(net.input_shape)), window,
+                            "\n".join(code), variables)
         if scale is not None:
             group.scale_weight = np.broadcast_to(scale.weight, net.input_shape).ravel()
             group.scale_bias = np.broadcast_to(scale.bias, net.input_shape).ravel()
         return group, "I_post += w * x_pre"
+
+    INPUT_GROUPS = {InputEncoding.DIRECT: _direct_input, InputEncoding.RATE: _rate_input}
+    """The input group's builder per input encoding: a new encoding plugs in here."""
 
     def _stage_group(self, build: _Builder, index: int, value: str, window: Window):
         """Stage ``index``: its neurons (or the readout's sums) and its current ``I``."""
