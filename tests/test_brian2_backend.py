@@ -19,7 +19,14 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lava_conformance_nets import random_inputs, random_network, random_schedule
-from ldsnn_testing import apply_ops_ref, connectivity_ref, inputs, networks, schedules
+from ldsnn_testing import (
+    apply_ops_ref,
+    connectivity_ref,
+    cuba_lif_fixed_ref,
+    inputs,
+    networks,
+    schedules,
+)
 
 from benchmarks.backend_speed import LD_SCHEDULES
 from ldsnn_lava import (
@@ -104,6 +111,24 @@ def test_netx_style_input_layer(precision):
     ])
     x = rng.uniform(-1, 1, (4, 6)).astype(np.float32)
     assert_conforms(net, Schedule([4, 2, 2], ["rate", "replay"], "pipelined"), x, precision)
+
+
+@settings(max_examples=8, **BRIAN2_SETTINGS)
+@given(threshold=st.integers(0, 2000), du=st.integers(0, 4096), dv=st.integers(0, 4096),
+       bias=st.integers(-300, 300), steps=st.integers(1, 15), seed=st.integers(0, 2**31 - 1),
+       scale=st.sampled_from([100, 10_000, 200_000]))
+def test_fixed_cuba_lif_equals_lavas_bit_accurate_rule(threshold, du, dv, bias, steps, seed,
+                                                       scale):
+    """Brian2's int64 CubaLIF against an independent scalar transcription of Lava's
+    bit-accurate LIF; large currents exercise u's wrap-around and v's saturation."""
+    currents = np.random.default_rng(seed).integers(-scale, scale, 6)
+    neuron = CubaLIF(threshold, current_decay=du / 4096, voltage_decay=dv / 4096, bias=bias)
+    net = Network((6,), [Stage([Dense(np.eye(6))], neuron),
+                         Stage([Dense(np.ones((1, 6)))], None)])
+    got = to_brian2(net, Schedule([steps, 1], "rate"), "fixed").run(currents[None] * 1.0)
+    for n, current in enumerate(currents):
+        spikes, _, _ = cuba_lif_fixed_ref(threshold, du, dv, bias, [int(current)] * steps)
+        assert got.spike_counts[0][0, n] == sum(spikes)
 
 
 def test_every_neuron_model_has_brian2_code():
