@@ -16,7 +16,7 @@ import brian2
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from lava_conformance_nets import random_inputs, random_network, random_schedule
 from ldsnn_testing import (
@@ -51,7 +51,20 @@ from ldsnn_lava.neurons import NEURON_TYPES
 from ldsnn_lava.sparse_ops import sparse_chain
 
 
+def describe(net: Network, schedule: Schedule) -> None:
+    """Hypothesis events naming what a case covers (``--hypothesis-show-statistics``)."""
+    ops = {type(op).__name__ for stage in net.stages for op in stage.ops}
+    event("conv" if "Conv2d" in ops else "dense")
+    for neuron in {type(stage.neuron).__name__ for stage in net.stages if stage.neuron}:
+        event(neuron)
+    for kind in set(schedule.buffers):
+        event(f"{kind} buffer")
+    event(f"{net.input_encoding} input")
+    event(str(schedule.mode))
+
+
 def assert_conforms(net: Network, schedule: Schedule, x: np.ndarray, precision: str) -> None:
+    describe(net, schedule)
     ref = evaluate(net, schedule, x, dtype=torch.float64, precision=precision)
     got = to_brian2(net, schedule, precision).run(x)
     for stage, (a, b) in enumerate(zip(ref.spike_counts, got.spike_counts, strict=True)):
