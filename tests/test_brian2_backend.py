@@ -64,7 +64,6 @@ def describe(net: Network, schedule: Schedule) -> None:
 
 
 def assert_conforms(net: Network, schedule: Schedule, x: np.ndarray, precision: str) -> None:
-    describe(net, schedule)
     ref = evaluate(net, schedule, x, dtype=torch.float64, precision=precision)
     got = to_brian2(net, schedule, precision).run(x)
     for stage, (a, b) in enumerate(zip(ref.spike_counts, got.spike_counts, strict=True)):
@@ -83,8 +82,9 @@ BRIAN2_SETTINGS = dict(deadline=None, derandomize=True,
 @given(data=st.data())
 def test_float_networks_equal_engine(data):
     net = data.draw(networks())
-    assert_conforms(net, data.draw(schedules(net, max_T=5)), data.draw(inputs(net, max_n=3)),
-                    "float")
+    schedule = data.draw(schedules(net, max_T=5))
+    describe(net, schedule)
+    assert_conforms(net, schedule, data.draw(inputs(net, max_n=3)), "float")
 
 
 @settings(max_examples=16, **BRIAN2_SETTINGS)
@@ -99,6 +99,7 @@ def test_float_networks_equal_engine(data):
 def test_fixed_networks_equal_engine(case):
     net = random_network(case["seed"], case["arch"], case["neuron"], True, case["encoding"])
     schedule = random_schedule(case["seed"], net.num_stages, case["mode"], case["uniform"])
+    describe(net, schedule)
     assert_conforms(net, schedule, random_inputs(case["seed"], net, 3, True), "fixed")
 
 
