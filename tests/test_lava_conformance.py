@@ -163,13 +163,15 @@ def test_runtime_stopped_when_run_is_interrupted(error):
     """An exception raised in the host while Lava runs (here from a signal handler, as a
     Ctrl-C would) propagates, and no Lava runtime process is left behind."""
     lava_net = to_lava(small_net(), Schedule([8, 8], "replay"))
-    x = np.ones((4000, 4))  # 64,000 steps: far longer than the 1 s before the signal
+    x = np.ones((4000, 4))  # 64,000 steps: far longer than the 5 s before the signal
 
     def handler(signum, frame):
         raise error("interrupted by the test")
 
     previous = signal.signal(signal.SIGUSR1, handler)
-    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGUSR1))
+    # late enough that Lava has forked its processes: a signal that lands in a fork runs its
+    # handler in logging's at-fork hook, which swallows the exception
+    timer = threading.Timer(5.0, os.kill, (os.getpid(), signal.SIGUSR1))
     try:
         timer.start()
         with pytest.raises(error, match="interrupted by the test"):
