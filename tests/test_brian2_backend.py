@@ -8,6 +8,7 @@ for equality too.
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,21 @@ def test_fixed_networks_equal_engine(case):
     schedule = random_schedule(case["seed"], net.num_stages, case["mode"], case["uniform"])
     describe(net, schedule)
     assert_conforms(net, schedule, random_inputs(case["seed"], net, 3, True), "fixed")
+
+
+@settings(max_examples=6, **BRIAN2_SETTINGS)
+@given(seed=st.integers(0, 2**31 - 1), arch=st.sampled_from(["dense", "conv"]),
+       precision=st.sampled_from(["float", "fixed"]), refractory=st.integers(1, 3),
+       mode=st.sampled_from(["sequential", "pipelined"]))
+def test_refractory_cubalif_equals_engine(seed, arch, precision, refractory, mode):
+    fixed = precision == "fixed"
+    net = random_network(seed, arch, "CubaLIF", fixed, "direct")
+    net = Network(net.input_shape, [
+        Stage(stage.ops, None if stage.neuron is None
+              else dataclasses.replace(stage.neuron, refractory=refractory))
+        for stage in net.stages])
+    schedule = random_schedule(seed, net.num_stages, mode, False)
+    assert_conforms(net, schedule, random_inputs(seed, net, 3, fixed), precision)
 
 
 @pytest.mark.parametrize("mode", ["sequential", "pipelined"])
@@ -218,6 +234,16 @@ def test_unsupported_op_and_neuron_are_named():
         to_brian2(net, Schedule([2, 2], "rate"))
     with pytest.raises(InvalidNetwork, match="neuron model object has no Brian2 code"):
         neuron_code(object(), False)
+
+
+def test_delays_and_sequence_input_are_refused_by_name():
+    net = Network((4,), [Stage([Dense(np.ones((3, 4)))], IF(2.0), delay=[0, 2, 1]),
+                         Stage([Dense(np.ones((2, 3)))], None)])
+    with pytest.raises(InvalidNetwork, match="stage 0: per-neuron input delays do not run"):
+        to_brian2(net, Schedule([2, 2], "rate"))
+    events = Network((4,), small_net().stages, input_encoding="events")
+    with pytest.raises(InvalidNetwork, match="input encoding 'events' has no Brian2 input group"):
+        to_brian2(events, Schedule([2, 2], "rate", chunk=2))
 
 
 def test_fixed_needs_integer_network_and_inputs():

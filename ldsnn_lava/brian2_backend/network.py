@@ -75,8 +75,8 @@ _UNITS = {"float": "1", "int32": "integer", "int64": "integer", "bool": "boolean
 _WINDOW_CONSTANTS = {"period": "int64", "offset": "int64", "length": "int64"}
 
 
-def model_equations(variables: dict[str, str], constants: dict[str, str],
-                    linked: tuple[str, ...] = ()) -> tuple[str, dict]:
+def _model_equations(variables: dict[str, str], constants: dict[str, str],
+                     linked: tuple[str, ...] = ()) -> tuple[str, dict]:
     """Brian2 model equations and dtypes for per-neuron ``variables`` and shared
     ``constants`` (each of kind ``float``, ``int32``, ``int64`` or ``bool``), plus integer
     variables ``linked`` to another group."""
@@ -123,7 +123,7 @@ class Brian2Graph:
         (name,) = monitor.record_variables
         # row r is the state at the start of period r: what period r - 1 ended with
         first = 1 + self.lags[stage]
-        rows = monitor.variables[name].get_value()[first:first + self.num_samples]
+        rows = np.array(monitor.variables[name].get_value()[first:first + self.num_samples])
         return rows.reshape(self.num_samples, *self.shapes[stage])
 
     def spike_counts(self) -> list[np.ndarray]:
@@ -162,8 +162,8 @@ class _Builder:
         """A NeuronGroup that runs ``WINDOW_CODE`` then ``code`` on every step and spikes
         where ``fired``; placed in a slot by :meth:`schedule_group`."""
         linked = linked or {}
-        equations, dtypes = model_equations(variables | {"fired": "bool"},
-                                            (constants or {}) | _WINDOW_CONSTANTS, tuple(linked))
+        equations, dtypes = _model_equations(variables | {"fired": "bool"},
+                                             (constants or {}) | _WINDOW_CONSTANTS, tuple(linked))
         group = brian2.NeuronGroup(size, equations, threshold="fired" if spikes else None,
                                    reset="" if spikes else None, clock=self.clock, name=name,
                                    dtype=dtypes, codeobj_class=self.codeobj_class,
@@ -200,8 +200,7 @@ class _Builder:
     def monitor(self, group, variable: str, index: int):
         """Records ``variable`` of every neuron at the start of every period."""
         monitor = brian2.StateMonitor(group, variable, record=True, clock=self.period_clock,
-                                      when="start",
-                                      order=-1, name=f"ldsnn_record{index}",
+                                      when="start", order=-1, name=f"ldsnn_record{index}",
                                       codeobj_class=self.codeobj_class)
         self.objects.append(monitor)
         return monitor
@@ -233,7 +232,7 @@ class Brian2LDSNN:
         self.fixed = self.precision == Precision.FIXED
         if net.input_encoding not in self.INPUT_GROUPS:
             known = ", ".join(self.INPUT_GROUPS)
-            raise InvalidNetwork(f"input encoding {net.input_encoding!r} has no Brian2 input "
+            raise InvalidNetwork(f"input encoding '{net.input_encoding}' has no Brian2 input "
                                  f"group (Brian2 runs {known})")
         first = net.stages[0].ops[0]
         self.input_scale = None
@@ -244,6 +243,9 @@ class Brian2LDSNN:
         for index, stage in enumerate(net.stages):
             ops = stage.ops[1:] if index == 0 and self.input_scale is not None else stage.ops
             try:
+                if stage.delay is not None and stage.delay.any():
+                    raise InvalidNetwork("per-neuron input delays do not run in Brian2 here; "
+                                         "use the engine (evaluate) or Lava (to_lava)")
                 if self.fixed:
                     numpy_chain(stage.ops, np.int64)  # integer parameters, no AvgPool2d
                 self.maps.append(sparse_chain(ops, net.input_shape_of(index)))

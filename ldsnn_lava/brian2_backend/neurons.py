@@ -97,37 +97,44 @@ def _truncating_decay(name: str, keep: str) -> str:
 def _(neuron: CubaLIF, fixed: bool) -> NeuronCode:
     """``u = u * (1 - du) + I``; ``v = v * (1 - dv) + u + bias``; spike where
     ``v > threshold``; ``v = 0``. Fixed: Lava's bit-accurate LIF (state 6 bits finer than
-    currents, decays truncated toward zero, ``u`` wraps and ``v`` saturates at 24 bits)."""
+    currents, decays truncated toward zero, ``u`` wraps and ``v`` saturates at 24 bits). With
+    ``refractory = r > 0`` (Lava's ``LIFRefractory``) ``v`` is held for the r steps after a
+    spike, counted down in the state ``waiting``."""
+    unity, scale = 1 << DECAY_BITS, 1 << FIXED_SHIFT
+    # v's update goes to a new temporary, v_next: Brian2's numpy target updates a variable in
+    # place (v = v * k becomes v *= k), which would change a temporary copy of v as well
+    if fixed:
+        p = neuron.fixed_parameters()
+        parameters = {"threshold": p["threshold"], "keep_u": unity - p["du"],
+                      "keep_v": unity - p["dv"], "bias": p["bias"]}
+        step = [
+            _truncating_decay("u", "keep_u"),
+            f"u = u + I * {scale}",
+            f"u = u - int(u > {_STATE_MAX}) * {2 * _STATE_MAX}",
+            f"u = u + int(u <= -{_STATE_MAX}) * {2 * _STATE_MAX}",
+            "product = v * keep_v",
+            f"v_next = (product + int(product < 0) * {unity - 1}) // {unity}",
+            "v_next = v_next + u",
+            f"v_next = v_next + bias * {scale}",
+            f"v_next = clip(v_next, -{_STATE_MAX - 1}, {_STATE_MAX - 1})",
+        ]
+        fire = f"v > threshold * {scale}"
+    else:
+        parameters = {"threshold": neuron.threshold, "keep_u": 1.0 - neuron.current_decay,
+                      "keep_v": 1.0 - neuron.voltage_decay, "bias": neuron.bias}
+        step = ["u = u * keep_u", "u = u + I", "v_next = v * keep_v", "v_next = v_next + u",
+                "v_next = v_next + bias"]
+        fire = "v > threshold"
+    state = ("u", "v")
     start = "u = u * (1 - first)\nv = v * (1 - first)"
     reset = "v = v * (1 - int(fired))"
-    if not fixed:
-        return NeuronCode(
-            state=("u", "v"),
-            parameters={"threshold": neuron.threshold, "keep_u": 1.0 - neuron.current_decay,
-                        "keep_v": 1.0 - neuron.voltage_decay, "bias": neuron.bias},
-            start=start,
-            step="u = u * keep_u\nu = u + I\nv = v * keep_v\nv = v + u\nv = v + bias",
-            fire="v > threshold",
-            reset=reset,
-        )
-    p = neuron.fixed_parameters()
-    unity, scale = 1 << DECAY_BITS, 1 << FIXED_SHIFT
-    step = "\n".join([
-        _truncating_decay("u", "keep_u"),
-        f"u = u + I * {scale}",
-        f"u = u - int(u > {_STATE_MAX}) * {2 * _STATE_MAX}",
-        f"u = u + int(u <= -{_STATE_MAX}) * {2 * _STATE_MAX}",
-        _truncating_decay("v", "keep_v"),
-        "v = v + u",
-        f"v = v + bias * {scale}",
-        f"v = clip(v, -{_STATE_MAX - 1}, {_STATE_MAX - 1})",
-    ])
-    return NeuronCode(
-        state=("u", "v"),
-        parameters={"threshold": p["threshold"], "keep_u": unity - p["du"],
-                    "keep_v": unity - p["dv"], "bias": p["bias"]},
-        start=start,
-        step=step,
-        fire=f"v > threshold * {scale}",
-        reset=reset,
-    )
+    if neuron.refractory:
+        state += ("waiting",)
+        parameters["refractory_steps"] = neuron.refractory
+        start += "\nwaiting = waiting * (1 - first)"
+        step += ["held = int(waiting > 0)", "v = v_next * (1 - held) + v * held"]
+        reset += "\nwaiting = (waiting - held) * (1 - int(fired)) + refractory_steps * int(fired)"
+    else:
+        step.append("v = v_next")
+    return NeuronCode(state=state, parameters=parameters, start=start, step="\n".join(step),
+                      fire=fire, reset=reset)
