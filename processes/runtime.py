@@ -39,6 +39,7 @@ Lava's own ``AbstractProcess.run`` gets Lava's plain ``Runtime``.
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import os
 import signal
 import threading
@@ -124,6 +125,7 @@ class GuardedRuntime(Runtime):
 
     def initialize(self, node_cfg_idx: int = 0):
         """Lava's ``initialize`` with guarded children and a build check that cannot hang."""
+        earlier = set(multiprocessing.active_children())
         try:
             with _StartingChildren():
                 self._build_watchdog_manager()
@@ -137,6 +139,7 @@ class GuardedRuntime(Runtime):
         except BaseException:
             self._failed = True
             self.kill()
+            _kill_children_since(earlier)
             raise
         del self.exception_q
         self._is_initialized = True
@@ -312,6 +315,15 @@ def _shut_down_shared_memory(infrastructure) -> None:
         server.kill()
         server.join()
     infrastructure.smm._manager = None
+
+
+def _kill_children_since(earlier: set) -> None:
+    """Kill and reap every multiprocessing child started after ``earlier`` was taken: an
+    interruption can land inside Lava's start-up after a child (e.g. the shared-memory
+    manager's server) was forked but before the runtime recorded it."""
+    for child in set(multiprocessing.active_children()) - earlier:
+        child.kill()
+        child.join()
 
 
 def create_runtime(process, run_cfg, compile_config: dict | None = None) -> GuardedRuntime:
