@@ -116,7 +116,7 @@ def plot_synaptic(test: dict[str, EvalResult], path: str | Path) -> None:
 def render_markdown(result: OptimizeResult, test: dict[str, EvalResult], y_test, *,
                     title: str, setup: dict[str, str]) -> str:
     """The report's Markdown text."""
-    budget = (f"at most {100 * result.max_drop:g} points of validation accuracy below the "
+    budget = (f"at most {result.max_drop:g} points of validation accuracy below the "
               f"given SNN" if result.max_drop is not None
               else f"cost at most {result.cost_target:g} {result.cost_unit}")
     lines = [f"# {title}", ""]

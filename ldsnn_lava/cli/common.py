@@ -106,7 +106,7 @@ def run_search(model: Model, data, args, progress: bool | None = None):
     profile = None
     if args.cost == "latency":
         profile = measure_latency_profile(model.network, x_val[:128], device=args.device)
-    max_drop = None if args.cost_target is not None else args.max_drop / 100
+    max_drop = None if args.cost_target is not None else args.max_drop
     return optimize(model.network, base_T=base_T_of(model, args.base_T), val=(x_val, y_val),
                     max_drop=max_drop, cost=args.cost, cost_target=args.cost_target,
                     restarts=args.restarts, work_budget=args.work_budget or None,

@@ -8,6 +8,7 @@ work budget, and returns an :class:`~ldsnn_lava.optimize.result.OptimizeResult`.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 
 import numpy as np
@@ -33,7 +34,7 @@ def optimize(
     *,
     base_T: int,
     val: tuple,
-    max_drop: float | None = 0.01,
+    max_drop: float | None = 1.0,
     cost: str | Cost = "synaptic_updates",
     cost_target: float | None = None,
     max_T: int | None = None,
@@ -58,8 +59,10 @@ def optimize(
         The validation split the search sees: ``(N, *net.input_shape)`` inputs and ``(N,)``
         integer labels. Never pass the test split here.
     max_drop : float or None
-        The budget: at most this much validation accuracy (a fraction, 0.01 = one point) below
-        the given SNN. ``None`` selects the cost-target mode.
+        The budget, in **points** of top-1 accuracy (percentage points, 0..100; the unit of the
+        command line's ``--max-drop``): at most this much validation accuracy below the given
+        SNN, so ``1.0`` allows one point (e.g. 95.0 % -> 94.0 %). ``None`` selects the
+        cost-target mode.
     cost : str or Cost
         ``"synaptic_updates"`` (default), ``"neurons_evaluated"``, ``"energy"``,
         ``"latency"`` (needs ``profile``) or a :class:`ldsnn_lava.costs.Cost`.
@@ -113,7 +116,7 @@ def optimize(
     given = uniform[0]
     resolution = 1.0 / len(cache.y)
     objective: Objective = (CostTarget(cost_target, resolution) if max_drop is None else
-                            AccuracyBudget(given.accuracy - max_drop - 1e-12, resolution))
+                            AccuracyBudget(given.accuracy - max_drop / 100 - 1e-12, resolution))
     in_budget = [p for p in uniform if objective.acceptable(p)]
     best_uniform = min(in_budget, key=objective.rank) if in_budget else None
 
@@ -164,9 +167,10 @@ def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget
         if cost_target is not None:
             raise InvalidOption("give either max_drop or cost_target (with max_drop=None), "
                                 "not both")
-        if not math.isfinite(max_drop) or not 0 <= max_drop <= 1:
-            raise InvalidOption(f"max_drop must be a fraction in [0, 1] (0.01 = one point), "
-                                f"got {max_drop!r}")
+        if isinstance(max_drop, bool) or not isinstance(max_drop, numbers.Real) \
+                or not math.isfinite(max_drop) or not 0 <= max_drop <= 100:
+            raise InvalidOption(f"max_drop is in points of accuracy (1.0 = one point), "
+                                f"allowed 0..100, got {max_drop!r}")
     max_T = 2 * base_T if max_T is None else max_T
     if max_T < base_T:
         raise InvalidOption(f"max_T ({max_T}) must be >= base_T ({base_T})")
