@@ -106,7 +106,8 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
     work = {k: t["synaptic_updates"] + t["input_macs"] for k, t in totals.items()}
     record = {
         "model": name, "dataset": model.dataset, "base_T": model.base_T, "precision": precision,
-        "test_samples": len(x), "max_drop": max_drop, "max_drop_unit": "points", "work_budget": work_budget,
+        "test_samples": len(x), "max_drop": max_drop, "max_drop_unit": "points",
+        "work_budget": work_budget,
         "optimize_seconds": chosen["seconds"],
         "schedules": {k: str(s) for k, s in schedules.items()},
         "best_uniform_schedule": str(chosen["best_uniform"]),
