@@ -31,7 +31,8 @@ at ``dt = 1`` timestep, which is what our discrete models are:
 Per-neuron parameters must be uniform across a population (our neuron models are scalars).
 Per-layer timesteps travel in metadata: :func:`to_nir` with a schedule writes
 ``metadata["ldsnn"]["timesteps"]`` on every neuron node and on the readout's last op, and
-:func:`timesteps_from_nir` reads them back.
+:func:`timesteps_from_nir` reads them back. The given SNN's base T (and, from
+:func:`write_model`, its input scaling) goes in the graph's ``metadata["ldsnn"]["model"]``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ldsnn_lava.errors import InvalidNetwork
+from ldsnn_lava.errors import InvalidNetwork, InvalidOption
 from ldsnn_lava.model import Model
 from ldsnn_lava.network import Network, Stage, register_format
 from ldsnn_lava.neurons import IF, CubaLIF
@@ -125,7 +126,8 @@ def _neuron_to_nir(neuron, shape: tuple[int, ...]):
     return node
 
 
-def to_nir(network: Network, schedule: Schedule | None = None):
+def to_nir(network: Network, schedule: Schedule | None = None, *, base_T: int | None = None,
+           model_record: dict | None = None):
     """Export ``network`` as a ``nir.NIRGraph`` (see the module docstring for the mapping).
 
     Parameters
@@ -133,6 +135,12 @@ def to_nir(network: Network, schedule: Schedule | None = None):
     network : Network
     schedule : Schedule, optional
         If given, each stage's timesteps are stored in node metadata.
+    base_T : int, optional
+        The given SNN's timesteps, stored in the graph's metadata
+        (``metadata["ldsnn"]["model"]["base_T"]``) so that a reader knows the given SNN's T
+        beside an LD schedule's per-stage timesteps.
+    model_record : dict, optional
+        A whole :meth:`ldsnn_lava.model.Model.to_record` to store there instead.
 
     Raises
     ------
@@ -166,6 +174,13 @@ def to_nir(network: Network, schedule: Schedule | None = None):
     chain.append("output")
     graph = nir.NIRGraph(nodes=nodes, edges=list(zip(chain[:-1], chain[1:], strict=True)))
     graph.metadata["ldsnn"] = {"name": network.name or ""}
+    record = dict(model_record or {})
+    if base_T is not None:
+        if isinstance(base_T, bool) or not isinstance(base_T, int) or base_T < 1:
+            raise InvalidOption(f"base_T must be an int >= 1, got {base_T!r}")
+        record["base_T"] = base_T
+    if record:
+        graph.metadata["ldsnn"]["model"] = record
     return graph
 
 
@@ -333,21 +348,34 @@ def timesteps_from_nir(graph_or_path) -> list[int] | None:
     return [int(t) for t in steps] or None
 
 
-def write_network(network: Network, path: str | Path, schedule: Schedule | None = None) -> None:
+def write_network(network: Network, path: str | Path, schedule: Schedule | None = None, *,
+                  base_T: int | None = None, model_record: dict | None = None) -> None:
     """Write :func:`to_nir` of ``network`` to a NIR HDF5 file at ``path``, atomically."""
     import nir
 
     from ldsnn_lava._io import atomic_write
 
-    graph = to_nir(network, schedule)
+    graph = to_nir(network, schedule, base_T=base_T, model_record=model_record)
     atomic_write(path, lambda tmp: nir.write(tmp, graph))
 
 
+def write_model(model: Model, path: str | Path, schedule: Schedule | None = None) -> None:
+    """:func:`write_network` of ``model``'s network with its model record (base T, input
+    scaling), so that :func:`read_model` gives them back."""
+    write_network(model.network, path, schedule, model_record=model.to_record())
+
+
 def read_model(path: str | Path) -> Model:
-    """A :class:`~ldsnn_lava.model.Model` from a NIR file; when the file carries per-stage
-    timesteps (written with a schedule), the largest is taken as base T."""
-    steps = timesteps_from_nir(path)
-    return Model(Path(path).stem, read_network(path), max(steps) if steps else None)
+    """A :class:`~ldsnn_lava.model.Model` from a NIR file, with the model record
+    :func:`write_model` (or ``to_nir(..., base_T=...)``) stored. Without a stored base T, a
+    file whose stored per-stage timesteps are all equal has that T as base T; other stored
+    timesteps (an LD schedule) leave it unknown, kept in ``record["timesteps"]``."""
+    graph = _read(path)
+    stored = (graph.metadata or {}).get("ldsnn", {}).get("model", {})
+    steps = timesteps_from_nir(graph)
+    base_T = steps[0] if steps and len(set(steps)) == 1 else None
+    return Model.from_record(Path(path).stem, read_network(graph), stored, str(path),
+                             base_T=base_T, record={"timesteps": steps} if steps else {})
 
 
 register_format("nir", reader=read_network, writer=to_nir)

@@ -105,6 +105,8 @@ class OptimizeResult:
     info : dict
         How the run was set up, as its caller records it (the command line records the model,
         data set, input scaling, seed and command); saved with the result.
+    warnings : list of str
+        Warnings about the run, e.g. a given SNN near chance accuracy.
     """
 
     schedule: Schedule
@@ -125,6 +127,7 @@ class OptimizeResult:
     work_budget: float | None = None
     seconds: float = 0.0
     info: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -148,6 +151,7 @@ class OptimizeResult:
             "work_budget": self.work_budget,
             "seconds": self.seconds,
             "info": self.info,
+            "warnings": self.warnings,
         }
 
     def save(self, path: str | Path) -> None:
@@ -183,7 +187,8 @@ class OptimizeResult:
                 max_drop=max_drop, cost_target=data["cost_target"],
                 min_accuracy=data["min_accuracy"], stage_runs=data["stage_runs"],
                 work=float(data.get("work", 0.0)), work_budget=data.get("work_budget"),
-                seconds=float(data["seconds"]), info=dict(data.get("info") or {}))
+                seconds=float(data["seconds"]), info=dict(data.get("info") or {}),
+                warnings=[str(w) for w in data.get("warnings") or []])
         except (KeyError, TypeError, ValueError) as err:
             raise FileFormatError(f"{path}: malformed optimization result ({err})") from None
 
