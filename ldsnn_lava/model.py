@@ -98,7 +98,7 @@ class Model:
         if self.input_shift:
             text += f" {'-' if self.input_shift < 0 else '+'} {abs(self.input_shift):.6g}"
         if self.input_exponent is not None:
-            text = f"round(({text}) * 2**{self.input_exponent})"
+            text = f"round({text if text == 'x' else f'({text})'} * 2**{self.input_exponent})"
         return text
 
     def to_record(self) -> dict:

@@ -25,6 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import ticker  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from ldsnn_lava._io import atomic_write, atomic_write_text  # noqa: E402
 from ldsnn_lava.compare import LABELS, comparison_table  # noqa: E402
@@ -121,21 +122,30 @@ def plot_timesteps(result: OptimizeResult, path: str | Path) -> None:
 
 def plot_synaptic(test: dict[str, EvalResult], path: str | Path) -> None:
     """Per-stage synaptic updates on the held-out split, with stage 0's input MACs (direct
-    input) hatched and labelled apart: they are multiply-accumulates, not spike-driven updates."""
+    input) hatched and labelled apart: they are multiply-accumulates, not spike-driven updates.
+    The y axis turns logarithmic when the values span more than two decades, so that small
+    stages stay visible."""
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    _bars(ax, {LABELS[key]: res.counters.per_stage["synaptic_updates"]
-               for key, res in test.items()}, "work / sample")
-    macs = {key: res.counters.per_stage["input_macs"] for key, res in test.items()}
-    if any(values.any() for values in macs.values()):
+    work = {LABELS[key]: res.counters.per_stage["synaptic_updates"]
+            + res.counters.per_stage["input_macs"] for key, res in test.items()}
+    _bars(ax, work, "synaptic updates / sample")
+    macs = [res.counters.per_stage["input_macs"] for res in test.values()]
+    if any(values.any() for values in macs):
         width = 0.8 / len(macs)
-        for i, values in enumerate(macs.values()):
+        for i, values in enumerate(macs):  # hatch the MAC bars drawn by _bars
             stages = np.flatnonzero(values)
             ax.bar(stages + (i - (len(macs) - 1) / 2) * width, values[stages], width,
-                   color=f"C{i}", hatch="//", edgecolor="white",
-                   label="input MACs (direct input)" if i == 0 else None)
-        ax.legend(fontsize=8, ncol=len(macs) + 1, loc="lower center",
+                   color=f"C{i}", hatch="//", edgecolor="white")
+        handles, labels = ax.get_legend_handles_labels()
+        handles.append(Patch(facecolor="white", edgecolor="0.3", hatch="//"))
+        labels.append("hatched: input MACs (direct input)")
+        ax.legend(handles, labels, fontsize=8, ncol=2, loc="lower center",
                   bbox_to_anchor=(0.5, 1.0), frameon=False)
-    ax.set_ylabel("synaptic updates (hatched: input MACs) / sample", fontsize=8)
+        ax.set_ylabel("synaptic updates or input MACs / sample", fontsize=8)
+    positive = np.concatenate([values[values > 0] for values in work.values()])
+    if positive.size and positive.max() > 100 * positive.min():
+        ax.set_yscale("log")
+        _readable_log_ticks(ax.yaxis)
     _save(fig, Path(path))
 
 

@@ -56,7 +56,7 @@ def test_mnist_net_by_path_with_my_data_reproduces_the_zoo_entry(tmp_path):
                 cwd=tmp_path)
     assert entry.returncode == 0, entry.stderr
     assert table_rows(mine.stdout) == table_rows(entry.stdout)
-    assert len(table_rows(mine.stdout)) == 7 and "warning" not in mine.stderr
+    assert len(table_rows(mine.stdout)) == 6 and "warning" not in mine.stderr
     info = json.loads((tmp_path / "mine.result.json").read_text())["info"]
     assert (info["input_scale"], info["input_shift"]) == (pytest.approx(2 / 255), -1.0)
     assert info["data"] == str((tmp_path / "my.npz").resolve())

@@ -27,7 +27,9 @@ from ldsnn_lava.schedule import NOTATION, Schedule
 
 BACKENDS = ("torch", "lava")
 LAVA_CHUNKS = 10
-"""``--backend lava`` runs the samples in up to this many Lava runs, reporting after each."""
+"""``--backend lava`` runs the samples in up to this many Lava runs, reporting after each..."""
+LAVA_CHUNK_MIN = 25
+"""...of at least this many samples (each Lava run pays its compile and start-up)."""
 
 
 def add_parser(sub) -> None:
@@ -46,15 +48,18 @@ def add_parser(sub) -> None:
 
 
 def _lava_in_chunks(model: Model, schedule: Schedule, x) -> EvalResult:
-    """Run ``x`` through Lava in up to :data:`LAVA_CHUNKS` runs with a progress report after
-    each; the results joined are those of one run (samples are independent)."""
+    """Run ``x`` through Lava in up to :data:`LAVA_CHUNKS` runs with a progress report before
+    the first and after each; the results joined are those of one run (samples are
+    independent)."""
     try:
         from ldsnn_lava.processes.graph import to_lava
     except ImportError as err:
         raise BackendUnavailable(f"the Lava backend is not available here ({err})") from None
-    size = math.ceil(len(x) / LAVA_CHUNKS)
+    size = max(math.ceil(len(x) / LAVA_CHUNKS), LAVA_CHUNK_MIN)
     parts = []
     with Progress("lava", "samples", total=len(x), enabled=True, interval=0.0) as bar:
+        bar.line(f" (schedule {schedule}, {len(x)} samples in "
+                 f"{math.ceil(len(x) / size)} Lava run(s))")
         for start in range(0, len(x), size):
             parts.append(to_lava(model.network, schedule, model.precision).run(
                 x[start:start + size]))

@@ -14,6 +14,7 @@ from ldsnn_lava.cli.common import (
     add_mode_option,
     add_model_options,
     model_of,
+    spread,
 )
 from ldsnn_lava.model import Model
 from ldsnn_lava.options import BufferKind
@@ -27,7 +28,8 @@ def _inputs(model: Model, data: str | None, samples: int, seed: int = 0) -> np.n
     if name is None:
         rng = np.random.default_rng(seed)
         return rng.integers(0, 2, (samples, *model.network.input_shape)).astype(np.float64)
-    x = datasets.load(name).split("validation")[0][:samples]
+    x = datasets.load(name).split("validation")[0]
+    x = x[spread(len(x), samples)]
     return np.asarray(model.preprocess(x), dtype=np.float64)
 
 
@@ -81,7 +83,8 @@ def add_parsers(subparsers) -> None:
                      "(default: the zoo model's base T, else the LD schedule's largest T)")
     est.add_argument("--data", help="data set for the work counters (default: the zoo "
                      "model's; random binary inputs for other files)")
-    est.add_argument("--samples", type=int, default=200, help="inputs measured (default 200)")
+    est.add_argument("--samples", type=int, default=200,
+                     help="inputs measured, spread over the validation split (default 200)")
     est.add_argument("--precision", choices=("fixed", "float"),
                      help="engine precision (default: the model's, else float)")
     est.add_argument("--format", choices=("markdown", "text"), default="markdown")

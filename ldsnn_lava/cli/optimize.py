@@ -61,5 +61,5 @@ def run(args: argparse.Namespace) -> None:
         write_report(args.report, result, held.results, held.y,
                      setup=report_setup(model, data, args, result), timings=held.timings,
                      timing_setup=held.timing_setup)
-        print(f"report written to {args.report}/report.md")
+        print(f"report written to {Path(args.report) / 'report.md'}")
     print(f"schedule written to {args.out}, full result to {result_path}")

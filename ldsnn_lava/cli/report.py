@@ -56,4 +56,4 @@ def run(args: argparse.Namespace) -> None:
                  setup=report_setup(model, data, args, result), timings=held.timings,
                  timing_setup=held.timing_setup)
     print(held.text())
-    print(f"report written to {args.out}/report.md")
+    print(f"report written to {Path(args.out) / 'report.md'}")
