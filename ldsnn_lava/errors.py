@@ -40,6 +40,12 @@ class ResourceLimitError(LDSNNError, ValueError):
     knob that changes it."""
 
 
+class LavaRunError(LDSNNError, RuntimeError):
+    """A Lava run that failed: a process model raised, a Lava process exited, or the runtime
+    did not stop in time. The message names the process (and the time step, for ours); the
+    runtime's processes are gone when it is raised."""
+
+
 class BackendUnavailable(LDSNNError, ImportError):
     """An optional backend (Lava, Brian2, Ray, a peer tool) that is not installed here; the
     message says what to install."""
@@ -56,6 +62,6 @@ class LikelyPreprocessingMismatch(LDSNNWarning):
 
 __all__ = [
     "BackendUnavailable", "FileFormatError", "InvalidInput", "InvalidNetwork", "InvalidOption",
-    "InvalidSchedule", "LDSNNError", "LDSNNWarning", "LikelyPreprocessingMismatch",
-    "ResourceLimitError",
+    "InvalidSchedule", "LDSNNError", "LDSNNWarning", "LavaRunError",
+    "LikelyPreprocessingMismatch", "ResourceLimitError",
 ]
