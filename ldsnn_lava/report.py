@@ -163,7 +163,7 @@ def render_markdown(result: OptimizeResult, test: dict[str, EvalResult], y_test,
     lines += [f"- **{key}**: {value}" for key, value in setup.items()]
     lines += [f"- **cost minimized**: {result.cost_name} ({result.cost_unit})",
               f"- **budget**: {budget}",
-              f"- **Lava check**: {lava_check or 'not run'}", "",
+              f"- **Lava check**: {lava_check or 'not run (--lava-samples N runs it)'}", "",
               "## Held-out test split", "",
               "Per-sample means; synaptic updates exclude input MACs (counted apart). Ratios are "
               "baseline / LD (above 1: the LD-SNN does less).", "",

@@ -117,6 +117,12 @@ def test_evaluate_on_lava_and_demo(tmp_path, optimized):
         assert field in report
     demo_schedule = Schedule.load(tmp_path / "demo" / "schedule.json")
     assert str(demo_schedule) in proc.stdout  # the LD schedule the table shows
+    proc = run("report", "mlp_digits", "--result", out / "schedule.result.json", "--limit",
+               "50", "--timing-repeats", "0", "--lava-samples", "2", "--mode", "pipelined",
+               "--out", tmp_path / "rep")
+    assert proc.returncode == 0, proc.stderr
+    assert ("**Lava check**: Lava simulation agrees with the engine on 2 test samples "
+            "(pipelined)") in (tmp_path / "rep" / "report.md").read_text()
 
 
 def test_estimate_prints_uniform_and_ld_for_a_zoo_model(optimized):

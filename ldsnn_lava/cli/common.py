@@ -4,6 +4,7 @@ resolving the model, its data, its search and its held-out table."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import warnings
@@ -19,6 +20,7 @@ from ldsnn_lava.optimize import COST_NAMES, DEFAULT_WORK_BUDGET
 from ldsnn_lava.options import Mode
 from ldsnn_lava.progress import Progress
 from ldsnn_lava.resolve import load_model
+from ldsnn_lava.schedule import Schedule
 
 MODEL_HELP = "zoo name or model file (.npz, .net, .nir)"
 DEFAULT_TIMING_REPEATS = 5
@@ -116,6 +118,14 @@ def add_timing_option(p: argparse.ArgumentParser, default: int) -> None:
     p.add_argument("--timing-repeats", type=count, default=default, metavar="R",
                    help="time each schedule R times, warmed and interleaved, and report the "
                         f"median with its min-max (default {default}; 0: no wall-clock)")
+
+
+def add_lava_check_option(p: argparse.ArgumentParser, default: int) -> None:
+    """``--lava-samples``: run the LD schedule in Lava on that many test samples and compare
+    with the engine (the outcome goes in the report)."""
+    p.add_argument("--lava-samples", type=count, default=default, metavar="N",
+                   help="check the LD schedule in Lava's simulation against the engine on N "
+                        f"test samples (default {default}; 0: no check)")
 
 
 def add_search_options(p: argparse.ArgumentParser) -> None:
@@ -359,3 +369,37 @@ def held_out_table(model: Model, data, result, args: argparse.Namespace) -> Held
                                            device=args.device, precision=model.precision,
                                            warm_up=False, on_round=lambda _: bar.update())
     return HeldOut(results, y_test, comparison_table(results, y_test, timings), timings, setup)
+
+
+def lava_check(model: Model, schedule: Schedule, x) -> tuple[bool, str]:
+    """Run ``schedule`` in Lava's simulation on ``x`` and compare with the torch engine:
+    ``(agrees, one line saying how)``."""
+    from ldsnn_lava.engine import evaluate
+    from ldsnn_lava.processes.graph import to_lava
+
+    lava = to_lava(model.network, schedule, model.precision).run(x)
+    engine = evaluate(model.network, schedule, x, precision=model.precision)
+    same_pred = int(np.sum(lava.predictions == engine.predictions))
+    same_counts = all(np.array_equal(a, b) for a, b in zip(lava.spike_counts,
+                                                          engine.spike_counts, strict=True))
+    agrees = same_pred == len(x) and same_counts
+    return agrees, (f"Lava simulation {'agrees' if agrees else 'DISAGREES'} with the engine on "
+                    f"{len(x)} test samples ({schedule.mode}): {same_pred}/{len(x)} predictions "
+                    f"equal, per-stage spike counts {'identical' if same_counts else 'different'}"
+                    f" ({lava.seconds:.1f} s in Lava, set-up included)")
+
+
+def lava_check_of(model: Model, data, result, args: argparse.Namespace
+                  ) -> tuple[bool | None, str | None]:
+    """With ``--lava-samples N``: :func:`lava_check` of the LD schedule on N test samples,
+    printed; ``(None, None)`` without."""
+    samples = getattr(args, "lava_samples", 0)
+    if not samples:
+        return None, None
+    x_test, _ = split_of(model, data, "test", samples)
+    schedule = result.schedule
+    if getattr(args, "mode", None):
+        schedule = dataclasses.replace(schedule, mode=args.mode)
+    agrees, line = lava_check(model, schedule, x_test)
+    print(line)
+    return agrees, line

@@ -10,11 +10,13 @@ from ldsnn_lava.cli.common import (
     DEFAULT_TIMING_REPEATS,
     MODEL_HELP,
     add_common,
+    add_lava_check_option,
     add_mode_option,
     add_search_options,
     add_timing_option,
     dataset_of,
     held_out_table,
+    lava_check_of,
     model_of,
     report_setup,
     run_search,
@@ -32,6 +34,7 @@ def add_parser(sub) -> None:
     add_search_options(p)
     add_mode_option(p, default="sequential")
     add_timing_option(p, DEFAULT_TIMING_REPEATS)
+    add_lava_check_option(p, default=0)
     p.add_argument("--out", default="schedule.json", help="schedule JSON to write")
     p.add_argument("--result", default=None,
                    help="full result JSON (default: OUT with suffix .result.json)")
@@ -57,9 +60,10 @@ def run(args: argparse.Namespace) -> None:
           f"in {result.seconds:.1f} s)")
     held = held_out_table(model, data, result, args)
     print("\nHeld-out test split:\n" + held.text())
+    _, lava_line = lava_check_of(model, data, result, args)
     if args.report:
         write_report(args.report, result, held.results, held.y,
                      setup=report_setup(model, data, args, result), timings=held.timings,
-                     timing_setup=held.timing_setup)
+                     timing_setup=held.timing_setup, lava_check=lava_line)
         print(f"report written to {Path(args.report) / 'report.md'}")
     print(f"schedule written to {args.out}, full result to {result_path}")

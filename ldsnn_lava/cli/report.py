@@ -11,10 +11,12 @@ from ldsnn_lava.cli.common import (
     MODEL_HELP,
     UserError,
     add_common,
+    add_lava_check_option,
     add_mode_option,
     add_timing_option,
     dataset_of,
     held_out_table,
+    lava_check_of,
     model_of,
     report_setup,
 )
@@ -32,6 +34,7 @@ def add_parser(sub) -> None:
     add_common(p)
     add_mode_option(p, default=None)
     add_timing_option(p, DEFAULT_TIMING_REPEATS)
+    add_lava_check_option(p, default=0)
     p.set_defaults(func=run)
 
 
@@ -52,8 +55,9 @@ def run(args: argparse.Namespace) -> None:
                   file=sys.stderr)
     data = dataset_of(model, args.data, recorded)
     held = held_out_table(model, data, result, args)
+    print(held.text())
+    _, lava_line = lava_check_of(model, data, result, args)
     write_report(args.out, result, held.results, held.y,
                  setup=report_setup(model, data, args, result), timings=held.timings,
-                 timing_setup=held.timing_setup)
-    print(held.text())
+                 timing_setup=held.timing_setup, lava_check=lava_line)
     print(f"report written to {Path(args.out) / 'report.md'}")
