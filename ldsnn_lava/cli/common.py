@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ldsnn_lava.errors import LDSNNError
+from ldsnn_lava.errors import LDSNNError, LDSNNWarning
 from ldsnn_lava.model import Model
 from ldsnn_lava.optimize import COST_NAMES, DEFAULT_WORK_BUDGET
 from ldsnn_lava.options import Mode
 from ldsnn_lava.progress import Progress
+from ldsnn_lava.provenance import command_line, versions
 from ldsnn_lava.resolve import load_model
 from ldsnn_lava.schedule import Schedule
 
@@ -266,7 +267,7 @@ def report_setup(model: Model, data, args: argparse.Namespace, result) -> dict[s
     import torch
 
     info = result.info or {}
-    versions = info.get("versions") or {}
+    recorded = info.get("versions") or {}  # the search's; the report's when not recorded
     setup = {"model": f"{model.name} ({model.network!r})",
              "data set": f"{data.name} ({data.source})",
              "input preprocessing": f"the network sees {model.input_map}",
@@ -278,20 +279,15 @@ def report_setup(model: Model, data, args: argparse.Namespace, result) -> dict[s
              "mode": str(getattr(args, "mode", None) or result.schedule.mode)}
     if info.get("command"):
         setup["search command"] = f"`{info['command']}`"
-    from ldsnn_lava.provenance import command_line
-    from ldsnn_lava.provenance import versions as current
-
     command = command_line(getattr(args, "argv", sys.argv[1:]))
     if command != info.get("command"):
         setup["report command"] = f"`{command}`"
-    setup["versions"] = ", ".join(f"{k} {v}" for k, v in (versions or current()).items())
+    setup["versions"] = ", ".join(f"{k} {v}" for k, v in (recorded or versions()).items())
     return setup
 
 
 def run_info(model: Model, data, args: argparse.Namespace) -> dict:
     """What a saved result records about the run that produced it."""
-    from ldsnn_lava.provenance import command_line, versions
-
     return {"command": command_line(getattr(args, "argv", sys.argv[1:])),
             "model": model.name, "data": data_spec(getattr(args, "data", None), data),
             "data_source": data.source, "input_scale": model.input_scale,
@@ -312,7 +308,7 @@ def run_search(model: Model, data, args: argparse.Namespace):
         profile = measure_latency_profile(model.network, x_val[:128], device=args.device)
     max_drop = None if args.cost_target is not None else args.max_drop
     with warnings.catch_warnings():  # the command prints the result's warnings itself
-        warnings.simplefilter("ignore", category=Warning)
+        warnings.simplefilter("ignore", category=LDSNNWarning)
         result = optimize(model.network, base_T=base_T_of(model, args.base_T),
                           val=(x_val, y_val), max_drop=max_drop, cost=args.cost,
                           cost_target=args.cost_target, restarts=args.restarts,
