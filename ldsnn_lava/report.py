@@ -154,7 +154,8 @@ def render_markdown(result: OptimizeResult, test: dict[str, EvalResult], y_test,
                     lava_check: str | None = None) -> str:
     """The report's Markdown text (``timings``/``timing_setup`` from
     :func:`ldsnn_lava.compare.time_held_out`: without them the wall-clock is left out)."""
-    budget = (f"at most {result.max_drop:g} {BUDGET_UNIT} of top-1 validation accuracy below "
+    unit = BUDGET_UNIT[:-1] if result.max_drop == 1 else BUDGET_UNIT  # 1 point, 2 points
+    budget = (f"at most {result.max_drop:g} {unit} of top-1 validation accuracy below "
               f"the given SNN" if result.max_drop is not None
               else f"cost at most {result.cost_target:g} {result.cost_unit}")
     lines = [f"# {title}", ""]
