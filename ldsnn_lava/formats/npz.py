@@ -2,8 +2,9 @@
 
 ``write_network(net, path)`` stores each op's arrays under ``s{stage}_o{op}_{name}`` and a
 ``__meta__`` entry with the format name, version, input shape and encoding, and per stage its
-ops (type, scalar fields, array names) and neuron (type and parameters). ``read_network(path)``
-reads it back into an identical network. :func:`write_model` also stores the model record
+ops (type, scalar fields, array names), neuron (type and parameters) and whether it has a
+per-neuron delay array (stored as ``s{stage}_delay``). ``read_network(path)`` reads it back into
+an identical network. :func:`write_model` also stores the model record
 (:meth:`ldsnn_lava.model.Model.to_record`: base T, precision, input scaling) and optionally a
 schedule in the metadata, and :func:`read_model` restores them. Writes are atomic.
 """
@@ -49,7 +50,10 @@ def write_network(net: Network, path: str | Path, *, extra: dict | None = None) 
         if stage.neuron is not None:
             neuron = {"type": type(stage.neuron).__name__,
                       "params": dataclasses.asdict(stage.neuron)}
-        stages.append({"name": stage.name, "ops": ops, "neuron": neuron})
+        if stage.delay is not None:
+            arrays[f"s{s}_delay"] = stage.delay
+        stages.append({"name": stage.name, "ops": ops, "neuron": neuron,
+                       "delay": stage.delay is not None})
     meta = {"format": NETWORK_FORMAT, "version": NETWORK_VERSION, "name": net.name,
             "input_shape": list(net.input_shape), "input_encoding": str(net.input_encoding),
             "stages": stages, **(extra or {})}
@@ -108,7 +112,8 @@ def _read(path: str | Path) -> tuple[Network, dict]:
         neuron = None
         if spec["neuron"] is not None:
             neuron = NEURON_TYPES[spec["neuron"]["type"]](**spec["neuron"]["params"])
-        stages.append(Stage(ops, neuron, spec.get("name")))
+        delay = arrays[f"s{s}_delay"] if spec.get("delay") else None
+        stages.append(Stage(ops, neuron, spec.get("name"), delay))
     try:
         net = Network(meta["input_shape"], stages, meta["input_encoding"], meta.get("name"))
     except InvalidNetwork as err:

@@ -55,10 +55,12 @@ def optimize(
     net : Network
         The given SNN.
     base_T : int
-        Its timesteps: the uniform schedule at ``base_T`` is the given SNN.
+        Its timesteps: the uniform schedule at ``base_T`` is the given SNN. For sequence input
+        it is also the chunk (input steps per chunk) every schedule of the search uses: the
+        given SNN runs base_T steps per base_T input steps, its own resolution.
     val : tuple of (x, y)
-        The validation split the search sees: ``(N, *net.input_shape)`` inputs and ``(N,)``
-        integer labels. Never pass the test split here.
+        The validation split the search sees: ``(N, *net.input_shape)`` inputs (sequences:
+        ``(N, S, *net.input_shape)``) and ``(N,)`` integer labels. Never pass the test split.
     max_drop : float or None
         The budget, in **points** of top-1 accuracy (percentage points, 0..100; the unit of the
         command line's ``--max-drop``): at most this much validation accuracy below the given
@@ -118,8 +120,10 @@ def optimize(
     precision = parse_option(Precision, precision, "precision")
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
-    batch_size = batch_size or auto_batch_size(net, Schedule.uniform(net, max_T))
-    cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size)
+    chunk = base_T if net.input_encoding.is_sequence else None
+    batch_size = batch_size or auto_batch_size(net, Schedule.uniform(net, max_T, chunk=chunk))
+    cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size,
+                        chunk=chunk)
     search: Search | None = None
 
     def spent() -> str:
@@ -129,7 +133,7 @@ def optimize(
 
     with Progress("optimize", "LD schedules evaluated", enabled=progress, detail=spent) as bar:
         uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision,
-                                  batch_size)
+                                  batch_size, chunk)
         bar.line(f"; the given SNN and uniform T = 1..{base_T} evaluated")
         given = uniform[0]
         warning = near_chance_warning(given.accuracy, cache.y, x)
@@ -230,10 +234,10 @@ def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget
 
 
 def _uniform_points(net: Network, x, y, base_T: int, cost: Cost, device: str,
-                    precision: Precision, batch_size: int) -> list[Point]:
+                    precision: Precision, batch_size: int, chunk: int | None) -> list[Point]:
     """The given SNN at every T in base_T..1 (replay buffers), from one run at base_T."""
     sweep = uniform_sweep(net, x, y, base_T, device=device, batch_size=batch_size,
-                          precision=precision)
+                          precision=precision, chunk=chunk)
     return [Point(p.schedule, p.accuracy, cost(p.schedule, p.counters), p.counters,
                   "given" if p.schedule.timesteps[0] == base_T else "uniform")
             for p in reversed(sweep)]
