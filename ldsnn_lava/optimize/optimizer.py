@@ -158,12 +158,7 @@ def optimize(
                     objective.rank(end) < objective.rank(best):
                 best = end
 
-    candidates = [p for p in search.visited if objective.acceptable(p)]
-    if not candidates:
-        cheapest = min(p.cost for p in search.visited)
-        raise InvalidOption(f"no schedule visited meets cost target {cost_target:g} "
-                            f"{cost_fn.unit}; the cheapest visited costs {cheapest:g}")
-    chosen = min(candidates, key=objective.rank)
+    chosen = _best_visited(search, objective, cost_target, cost_fn)
     return OptimizeResult(
         schedule=chosen.schedule, chosen=chosen, given=given,
         best_uniform=best_uniform if best_uniform is not None else min(uniform,
@@ -176,6 +171,17 @@ def optimize(
         work_budget=work_budget, seconds=time.perf_counter() - start_time,
         warnings=[warning] if warning is not None else [],
     )
+
+
+def _best_visited(search: Search, objective: Objective, cost_target, cost_fn: Cost):
+    """The best acceptable point the search visited (with a cost target, an error naming the
+    cheapest visited cost when none meets it)."""
+    candidates = [p for p in search.visited if objective.acceptable(p)]
+    if not candidates:
+        cheapest = min(p.cost for p in search.visited)
+        raise InvalidOption(f"no schedule visited meets cost target {cost_target:g} "
+                            f"{cost_fn.unit}; the cheapest visited costs {cheapest:g}")
+    return min(candidates, key=objective.rank)
 
 
 CHANCE_MARGIN = 0.25
