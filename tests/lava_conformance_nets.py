@@ -63,11 +63,12 @@ def random_inputs(seed: int, net: Network, n: int, fixed: bool) -> np.ndarray:
 
 
 def random_schedule(seed: int, stages: int, mode: str, uniform: bool) -> Schedule:
-    """A uniform schedule, or random T_l in [1, 5] with rate buffers (replay where equal T)."""
+    """A uniform schedule, or random T_l in [1, 5] with rate or graded buffers (replay where
+    equal T)."""
     rng = np.random.default_rng(seed + 2)
     if uniform:
         return Schedule.uniform(stages, int(rng.integers(1, 6)), mode)
     steps = [int(t) for t in rng.integers(1, 6, stages)]
-    buffers = ["replay" if steps[g] == steps[g + 1] and rng.random() < 0.5 else "rate"
-               for g in range(stages - 1)]
+    buffers = ["replay" if steps[g] == steps[g + 1] and rng.random() < 0.5 else
+               str(rng.choice(["rate", "graded"])) for g in range(stages - 1)]
     return Schedule(steps, buffers, mode)

@@ -74,6 +74,19 @@ def test_conv_cubalif_ld_schedule(mode, model):
                     "fixed", model)
 
 
+@pytest.mark.lava
+@pytest.mark.parametrize("model", ["step", "window"])
+@pytest.mark.parametrize("precision", ["float", "fixed"])
+def test_graded_buffers_into_a_one_step_window(precision, model):
+    """Graded gaps into T = 1 and out of it, both modes: bit for bit (fixed) and spike for
+    spike (float) against the engine."""
+    fixed = precision == "fixed"
+    for seed, mode in ((7, "sequential"), (8, "pipelined")):
+        net = random_network(seed, "conv", "CubaLIF" if fixed else "IF", fixed, "direct")
+        assert_conforms(net, Schedule([5, 1, 3], "graded", mode),
+                        random_inputs(seed, net, 3, fixed), precision, model)
+
+
 @pytest.mark.slow
 @pytest.mark.lava
 @pytest.mark.parametrize("model", ["step", "window"])
