@@ -80,6 +80,9 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
                    help="timesteps of the given SNN (default: the model's)")
     p.add_argument("--restarts", type=int, default=8, help="random restarts (default 8)")
     p.add_argument("--seed", type=int, default=0, help="seed of the restarts (default 0)")
+    p.add_argument("--buffer-kinds", default="rate", metavar="KINDS",
+                   help="comma-separated buffer kinds the search may give each gap: rate, "
+                        "graded (default rate; e.g. rate,graded)")
     p.add_argument("--work-budget", type=float, default=DEFAULT_WORK_BUDGET, metavar="PASSES",
                    help="most work the search may spend, in passes of the given SNN over the "
                         "validation split; it stops there with the best schedule found "
@@ -111,7 +114,8 @@ def run_search(model: Model, data, args, progress: bool | None = None):
                     max_drop=max_drop, cost=args.cost, cost_target=args.cost_target,
                     restarts=args.restarts, work_budget=args.work_budget or None,
                     seed=args.seed, profile=profile,
-                    device=args.device, precision=model.precision, progress=progress)
+                    device=args.device, precision=model.precision, progress=progress,
+                    buffer_kinds=args.buffer_kinds.split(","))
 
 
 def held_out_table(model: Model, data, result, args):

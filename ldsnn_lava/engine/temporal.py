@@ -175,11 +175,12 @@ class SequenceEngine:
             Keep each stage's spike counts over the sample / its spikes step by step.
         start : int
             First stage to run; stage ``start - 1``'s spike counts per chunk are ``upstream``,
-            (B, K, *shape), re-emitted by its ``rate`` or ``graded`` buffer (the optimizer's cached prefix).
+            (B, K, *shape), re-emitted by its ``rate`` or ``graded`` buffer (the optimizer's
+            cached prefix).
         keep_chunk_counts : bool
             Keep each stage's spike counts per chunk (``SequenceRun.chunk_counts``).
         """
-        net, steps, engine = self.net, self.schedule.timesteps, self.engine
+        net, engine = self.net, self.engine
         sequence, chunk = net.input_encoding.is_sequence, self.schedule.chunk
         if start:
             chunks = upstream.shape[1]

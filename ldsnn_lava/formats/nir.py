@@ -41,11 +41,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ldsnn_lava.errors import InvalidNetwork
+from ldsnn_lava.errors import InvalidNetwork, InvalidSchedule
 from ldsnn_lava.model import Model
 from ldsnn_lava.network import Network, Stage, register_format
 from ldsnn_lava.neurons import IF, CubaLIF
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten, Op, Scale, SumPool2d
+from ldsnn_lava.options import BufferKind
 from ldsnn_lava.schedule import Schedule
 
 
@@ -137,7 +138,8 @@ def to_nir(network: Network, schedule: Schedule | None = None):
     Raises
     ------
     ValueError
-        For ops without NIR equivalent (``Scale``), or ``rate`` input encoding.
+        For ops without NIR equivalent (``Scale``), or ``rate`` input encoding; a schedule
+        with a ``graded`` buffer (:class:`~ldsnn_lava.errors.InvalidSchedule`: NIR has none).
     """
     import nir
 
@@ -145,6 +147,11 @@ def to_nir(network: Network, schedule: Schedule | None = None):
         raise ValueError("NIR export supports direct input encoding only")
     if schedule is not None:
         schedule.check(network)
+        if BufferKind.GRADED in schedule.buffers:
+            gap = schedule.buffers.index(BufferKind.GRADED)
+            raise InvalidSchedule(
+                f"buffer {gap} is 'graded': NIR has no graded-spike buffer and this export "
+                f"stores only per-stage timesteps; export with 'rate' buffers")
     nodes = {"input": nir.Input(input_type={"input": np.array(network.input_shape)})}
     chain = ["input"]
     for index, stage in enumerate(network.stages):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -21,7 +22,7 @@ from ldsnn_lava.optimize.objective import AccuracyBudget, CostTarget, Objective
 from ldsnn_lava.optimize.result import OptimizeResult, Point, pareto_front
 from ldsnn_lava.optimize.search import Search, descend, restart, start_point
 from ldsnn_lava.optimize.uniform import uniform_sweep
-from ldsnn_lava.options import Precision, parse_option
+from ldsnn_lava.options import BufferKind, Precision, parse_option
 
 DEFAULT_WORK_BUDGET = 100.0
 
@@ -43,6 +44,7 @@ def optimize(
     precision: Precision | str = Precision.FLOAT,
     batch_size: int | None = None,
     progress: bool | None = None,
+    buffer_kinds: Sequence[BufferKind | str] = (BufferKind.RATE,),
 ) -> OptimizeResult:
     """Find per-stage timesteps of ``net`` that minimize ``cost`` within an accuracy budget.
 
@@ -85,6 +87,10 @@ def optimize(
         Samples per engine batch; default: the engine's (sized for the caches).
     progress : bool, optional
         Progress bar over evaluations; default: when writing to a terminal.
+    buffer_kinds : sequence of BufferKind or str
+        The buffer kinds the search may give each gap: ``"rate"`` (default, alone: the search
+        of earlier releases, result for result) and ``"graded"``; the first is every gap's at
+        the start, and with more than one the search also tries switching a gap's kind.
 
     Returns
     -------
@@ -105,6 +111,7 @@ def optimize(
     start_time = time.perf_counter()
     max_T = _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget, val)
     precision = parse_option(Precision, precision, "precision")
+    kinds = _check_buffer_kinds(buffer_kinds)
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
     chunk = base_T if net.input_encoding.is_sequence else None
@@ -122,7 +129,7 @@ def optimize(
     with tqdm(desc="optimize", unit="schedule", leave=False,
               disable=None if progress is None else not progress) as bar:
         search = Search(cache, cost_fn, objective, work_budget, base_T,
-                        on_point=lambda _: bar.update(1))
+                        on_point=lambda _: bar.update(1), buffer_kinds=kinds)
         for p in uniform:
             search.add(p)
         history: list[dict] = []
@@ -153,6 +160,19 @@ def optimize(
         stage_runs=[int(v) for v in cache.stage_runs], work=search.work,
         work_budget=work_budget, seconds=time.perf_counter() - start_time,
     )
+
+
+def _check_buffer_kinds(kinds: Sequence[BufferKind | str]) -> tuple[BufferKind, ...]:
+    """``kinds`` as distinct members, ``rate`` and ``graded`` only (``replay`` needs equal
+    windows, which the uniform baselines cover)."""
+    if isinstance(kinds, str) or not kinds:
+        raise InvalidOption(f"buffer_kinds must be a non-empty sequence of 'rate' and "
+                            f"'graded', got {kinds!r}")
+    parsed = tuple(dict.fromkeys(parse_option(BufferKind, k, "buffer kind") for k in kinds))
+    if BufferKind.REPLAY in parsed:
+        raise InvalidOption("buffer_kinds: the search gives gaps 'rate' or 'graded' buffers; "
+                            "'replay' schedules are the uniform baselines")
+    return parsed
 
 
 def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget, val) -> int:

@@ -25,9 +25,10 @@ class LDBuffer(LDProcess):
     and emits with the integer accumulator :func:`ldsnn_lava.buffers.rate_step` over the
     ``downstream`` window; ``graded`` counts the same way and sends the counts as graded spikes
     (integer payloads) in the first step of the downstream window, zeros in the others (the
-    next stage, made with ``graded=(T_in, T_out)``, scales their current). The buffer is double-buffered: a completed sample moves to the
-    emitting side when the downstream window starts, so in a pipelined schedule it collects
-    sample k+1 while it emits sample k. Any nonzero input value is a spike.
+    next stage, made with ``graded=(T_in, T_out)``, scales their current). The buffer is
+    double-buffered: a completed sample moves to the emitting side when the downstream window
+    starts, so in a pipelined schedule it collects sample k+1 while it emits sample k. Any
+    nonzero input value is a spike.
 
     Vars: ``windows`` (rows: upstream, downstream; columns ``[offset, length, period, lag]``),
     ``timesteps`` ``[T_in, T_out]``, and ``acc``, the rate rule's accumulator of the sample
