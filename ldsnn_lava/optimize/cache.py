@@ -28,7 +28,6 @@ from ldsnn_lava.options import BufferKind, Precision
 from ldsnn_lava.schedule import Schedule
 from ldsnn_lava.sequences import check_delays, check_sequence
 
-
 Buffers = tuple[BufferKind, ...]
 
 
