@@ -161,3 +161,11 @@ def test_bad_buffer_kinds(digits, kinds, message):
     net, val = digits
     with pytest.raises(InvalidOption, match=message):
         optimize(net, base_T=4, val=val, buffer_kinds=kinds)
+
+
+def test_brian2_refuses_graded_buffers():
+    pytest.importorskip("brian2")
+    from ldsnn_lava.brian2_backend.network import to_brian2
+
+    with pytest.raises(InvalidSchedule, match=r"buffer 0 is 'graded': the Brian2 backend"):
+        to_brian2(_worked_net(), Schedule([4, 1, 2], ["graded", "rate"]))

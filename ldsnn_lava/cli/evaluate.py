@@ -1,4 +1,4 @@
-"""``ldsnn evaluate``: one schedule on one split, with the engine or in Lava."""
+"""``ldsnn evaluate``: one schedule on one split, with the engine, in Lava or in Brian2."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ldsnn_lava.model import Model
 from ldsnn_lava.resolve import load_model
 from ldsnn_lava.schedule import Schedule
 
-BACKENDS = ("torch", "lava")
+BACKENDS = ("torch", "lava", "brian2")
 
 
 def add_parser(sub) -> None:
@@ -22,7 +22,8 @@ def add_parser(sub) -> None:
     p.add_argument("--schedule", required=True, help="schedule JSON (from ldsnn optimize)")
     p.add_argument("--split", default="test", choices=["train", "validation", "test"])
     p.add_argument("--backend", default="torch", choices=BACKENDS,
-                   help="torch engine (default) or Lava's CPU simulation")
+                   help="torch engine (default), Lava's CPU simulation, or Brian2 (needs "
+                   "pip install 'ldsnn-lava[brian2]')")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -37,6 +38,12 @@ def evaluate_on(model: Model, schedule: Schedule, x, backend: str, device: str):
         except ImportError as err:
             raise BackendUnavailable(f"the Lava backend is not available here ({err})") from None
         return to_lava(model.network, schedule, model.precision).run(x)
+    if backend == "brian2":
+        if device != "cpu":
+            raise UserError("the Brian2 backend runs on the CPU; drop --device")
+        from ldsnn_lava.brian2_backend import to_brian2  # BackendUnavailable names the install
+
+        return to_brian2(model.network, schedule, model.precision).run(x)
     from ldsnn_lava.engine import evaluate
     return evaluate(model.network, schedule, x, device=device, precision=model.precision)
 

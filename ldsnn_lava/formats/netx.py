@@ -450,6 +450,10 @@ def _check_neuron(net: Network, index: int) -> CubaLIF | None:
             f"only has Loihi's CUBA LIF (hard reset). Export networks whose spiking stages use "
             f"CubaLIF (e.g. imported from netx), or run IF networks with ldsnn_lava's Lava "
             f"processes instead")
+    if neuron is not None and not neuron.is_loihi:
+        raise InvalidNetwork(
+            f"{where}: {neuron} is not Loihi's CUBA LIF (hard reset to 0, v > threshold, v "
+            f"starting at 0), the only spiking neuron netx has")
     return neuron
 
 

@@ -140,8 +140,9 @@ class LDStage(LDProcess):
                                  f"period yet (CubaLIF refractory={neuron.refractory})")
         if delays is not None:
             delays = np.broadcast_to(np.asarray(delays, dtype=np.int64), out_shape).reshape(-1)
+        options = {} if neuron is None else NEURON_VARS[type(neuron)].options(neuron)
         super().__init__(ops=ops, in_shape=in_shape, out_shape=out_shape, weighted=weighted,
-                         precision=precision, counts_record=counts_record,
+                         precision=precision, counts_record=counts_record, neuron_options=options,
                          window_steps=window_steps,
                          every_step=bool(every_step), chunks=int(chunks), delays=delays,
                          graded=None if graded is None else (int(graded[0]), int(graded[1])),
@@ -177,14 +178,15 @@ class LDStage(LDProcess):
 
 class LDIFStage(LDStage):
     """A stage of :class:`~ldsnn_lava.neurons.IF` neurons. Vars besides :class:`LDStage`'s:
-    ``vth``, ``v_init`` (shape ``(1,)``), ``v`` and ``counts`` (the output shape)."""
+    ``vth``, ``v_init``, ``v_reset`` (shape ``(1,)``), ``v`` and ``counts`` (the output shape)."""
 
     neuron_type = IF
 
 
 class LDCubaLIFStage(LDStage):
     """A stage of :class:`~ldsnn_lava.neurons.CubaLIF` neurons. Vars besides :class:`LDStage`'s:
-    ``vth``, ``du``, ``dv``, ``neuron_bias`` (shape ``(1,)``; fixed: ``du``, ``dv`` in 1/4096),
+    ``vth``, ``du``, ``dv``, ``neuron_bias``, ``v_reset``, ``v_init`` (shape ``(1,)``; fixed:
+    ``du``, ``dv`` in 1/4096),
     ``u``, ``v`` and ``counts`` (the output shape; fixed: ``u``, ``v`` 6 bits finer than
     currents, as in Lava's bit-accurate ``LIF``)."""
 
@@ -227,6 +229,7 @@ def check_fixed(ops: Sequence[Op], neuron, name: str) -> None:
         if isinstance(neuron, IF):
             integer_parameter("IF threshold", neuron.threshold)
             integer_parameter("IF v_init", neuron.initial_v)
+            integer_parameter("IF v_reset", neuron.v_reset)
         elif isinstance(neuron, CubaLIF):
             neuron.fixed_parameters()
     except ValueError as err:
