@@ -46,7 +46,8 @@ cases = st.fixed_dictionaries({
 def check_case(case: dict, precision: str, n: int = 4, model: str = "step") -> None:
     fixed = precision == "fixed"
     net = random_network(case["seed"], case["arch"], case["neuron"], fixed, case["encoding"])
-    schedule = random_schedule(case["seed"], net.num_stages, case["mode"], case["uniform"])
+    schedule = random_schedule(case["seed"], net.num_stages, case["mode"], case["uniform"],
+                               graded=True)
     x = random_inputs(case["seed"], net, n, fixed)
     assert_conforms(net, schedule, x, precision, model)
 
