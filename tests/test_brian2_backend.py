@@ -319,7 +319,7 @@ def test_cli_evaluate_with_brian2_equals_torch(tmp_path):
         assert proc.returncode == 0, proc.stderr
         assert f"backend {backend}" in proc.stdout
         outputs[backend] = [line for line in proc.stdout.splitlines()
-                            if not line.startswith(("wall-clock", "mlp_digits on"))]
+                            if not line.startswith(("wall-clock", "elapsed", "mlp_digits on"))]
     assert outputs["brian2"] == outputs["torch"]  # accuracy and every counter
 
 

@@ -544,7 +544,8 @@ def _counts_spikes(stage: Stage) -> bool:
             and (stage.delay is None or not stage.delay.any()))
 
 
-def to_nir(network: Network, schedule: Schedule | None = None, dt: float = DEFAULT_DT):
+def to_nir(network: Network, schedule: Schedule | None = None, dt: float = DEFAULT_DT, *,
+           base_T: int | None = None, model_record: dict | None = None):
     """Write ``network`` as a ``nir.NIRGraph`` that other tools can run (see the module doc).
 
     Parameters
@@ -555,6 +556,11 @@ def to_nir(network: Network, schedule: Schedule | None = None, dt: float = DEFAU
     dt : float
         The time step the neuron nodes' time constants and gains are written for (default
         1e-4: snnTorch's and SpikingJelly's; sinabs reads time constants in steps, dt=1).
+    base_T : int, optional
+        The given SNN's timesteps, stored in the graph's metadata so that :func:`read_model`
+        knows the given SNN's T beside an LD schedule's per-stage timesteps.
+    model_record : dict, optional
+        A whole :meth:`ldsnn_lava.model.Model.to_record` (base T, input scaling) to store there.
 
     Warns
     -----
@@ -615,6 +621,13 @@ def to_nir(network: Network, schedule: Schedule | None = None, dt: float = DEFAU
             "input_encoding": network.input_encoding.value}
     if schedule is not None:
         meta["schedule"] = schedule.to_dict()
+    record = dict(model_record or {})
+    if base_T is not None:
+        if isinstance(base_T, bool) or not isinstance(base_T, int) or base_T < 1:
+            raise InvalidOption(f"base_T must be an int >= 1, got {base_T!r}")
+        record["base_T"] = base_T
+    if record:
+        meta["model"] = record
     return nir.NIRGraph(nodes=nodes, edges=list(zip(chain[:-1], chain[1:], strict=True)),
                         metadata={"dt": dt, **_own(meta)})
 
@@ -628,23 +641,30 @@ def _neuron_node(neuron: IF | CubaLIF, shape: tuple[int, ...], dt: float, where:
 
 
 def write_network(network: Network, path: str | Path, schedule: Schedule | None = None,
-                  dt: float = DEFAULT_DT) -> None:
+                  dt: float = DEFAULT_DT, *, base_T: int | None = None,
+                  model_record: dict | None = None) -> None:
     """Write :func:`to_nir` of ``network`` to a NIR HDF5 file at ``path``, atomically."""
     import nir
 
-    graph = to_nir(network, schedule, dt=dt)
+    graph = to_nir(network, schedule, dt=dt, base_T=base_T, model_record=model_record)
     atomic_write(path, lambda tmp: nir.write(tmp, graph))
 
 
+def write_model(model: Model, path: str | Path, schedule: Schedule | None = None) -> None:
+    """:func:`write_network` of ``model``'s network with its model record (base T, input
+    scaling), so that :func:`read_model` gives them back."""
+    write_network(model.network, path, schedule, model_record=model.to_record())
+
+
 def read_model(path: str | Path) -> Model:
-    """A :class:`~ldsnn_lava.model.Model` from a NIR file read with its default convention;
-    when the file carries a schedule (written by :func:`write_network`), it is kept in
-    ``record["schedule"]`` and its largest timestep is the base T."""
-    schedule = read_schedule(path)
-    record = {} if schedule is None else {"schedule": schedule}
-    base_T = None if schedule is None else max(schedule.timesteps)
+    """A :class:`~ldsnn_lava.model.Model` from a NIR file read with its default convention,
+    with the model record :func:`write_model` (or ``to_nir(..., base_T=...)``) stored. A stored
+    schedule is kept in ``record["schedule"]``; without a stored base T, a uniform stored
+    schedule's T is the base T, and an LD schedule leaves it unknown."""
+    graph = _read_graph(path)
+    schedule = read_schedule(graph)
     try:
-        network = read_network(path)
+        network = read_network(path)  # its errors name the file
     except FileFormatError as err:
         if "needs a time step" not in str(err):
             raise
@@ -652,7 +672,10 @@ def read_model(path: str | Path) -> Model:
             f"{err}. Model files must state their time step: write this one once with "
             f"ldsnn_lava.formats.nir.write_network(Network.from_nir(path, dt=..., "
             f"convention=...), 'out.nir')") from None
-    return Model(Path(path).stem, network, base_T, record=record)
+    uniform = schedule is not None and len(set(schedule.timesteps)) == 1
+    return Model.from_record(Path(path).stem, network, own_metadata(graph).get("model", {}),
+                             str(path), base_T=schedule.timesteps[0] if uniform else None,
+                             record={} if schedule is None else {"schedule": schedule})
 
 
 register_format("nir", reader=read_network, writer=to_nir)

@@ -8,13 +8,14 @@ work budget, and returns an :class:`~ldsnn_lava.optimize.result.OptimizeResult`.
 from __future__ import annotations
 
 import math
+import numbers
 import time
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from ldsnn_lava.errors import InvalidOption
+from ldsnn_lava.errors import InvalidOption, LikelyPreprocessingMismatch
 from ldsnn_lava.network import Network
 from ldsnn_lava.optimize.cache import PrefixCache
 from ldsnn_lava.optimize.costs import Cost, LatencyProfile, get_cost
@@ -23,6 +24,7 @@ from ldsnn_lava.optimize.result import OptimizeResult, Point, pareto_front
 from ldsnn_lava.optimize.search import Search, descend, restart, start_point
 from ldsnn_lava.optimize.uniform import uniform_sweep
 from ldsnn_lava.options import BufferKind, Precision, parse_option
+from ldsnn_lava.progress import Progress
 
 DEFAULT_WORK_BUDGET = 100.0
 
@@ -32,7 +34,7 @@ def optimize(
     *,
     base_T: int,
     val: tuple,
-    max_drop: float | None = 0.01,
+    max_drop: float | None = 1.0,
     cost: str | Cost = "synaptic_updates",
     cost_target: float | None = None,
     max_T: int | None = None,
@@ -60,8 +62,10 @@ def optimize(
         The validation split the search sees: ``(N, *net.input_shape)`` inputs (sequences:
         ``(N, S, *net.input_shape)``) and ``(N,)`` integer labels. Never pass the test split.
     max_drop : float or None
-        The budget: at most this much validation accuracy (a fraction, 0.01 = one point) below
-        the given SNN. ``None`` selects the cost-target mode.
+        The budget, in **points** of top-1 accuracy (percentage points, 0..100; the unit of the
+        command line's ``--max-drop``): at most this much validation accuracy below the given
+        SNN, so ``1.0`` allows one point (e.g. 95.0 % -> 94.0 %). ``None`` selects the
+        cost-target mode.
     cost : str or Cost
         ``"synaptic_updates"`` (default), ``"neurons_evaluated"``, ``"energy"``,
         ``"latency"`` (needs ``profile``) or a :class:`ldsnn_lava.costs.Cost`.
@@ -86,7 +90,8 @@ def optimize(
     batch_size : int, optional
         Samples per engine batch; default: the engine's (sized for the caches).
     progress : bool, optional
-        Progress bar over evaluations; default: when writing to a terminal.
+        Report progress over evaluations (:class:`ldsnn_lava.progress.Progress`): ``True`` a
+        bar on a terminal, else a line every 30 s; default: a bar on a terminal only.
     buffer_kinds : sequence of BufferKind or str
         The buffer kinds the search may give each gap: ``"rate"`` (default, alone: the search
         of earlier releases, result for result) and ``"graded"``; the first is every gap's at
@@ -95,6 +100,12 @@ def optimize(
     Returns
     -------
     OptimizeResult
+
+    Warns
+    -----
+    LikelyPreprocessingMismatch
+        When the given SNN is near chance on the validation split (see
+        :func:`near_chance_warning`); the text is also kept in ``result.warnings``.
 
     Notes
     -----
@@ -117,17 +128,28 @@ def optimize(
     chunk = base_T if net.input_encoding.is_sequence else None
     cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size,
                         chunk=chunk)
-    uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision, batch_size,
-                              chunk)
-    given = uniform[0]
-    resolution = 1.0 / len(cache.y)
-    objective: Objective = (CostTarget(cost_target, resolution) if max_drop is None else
-                            AccuracyBudget(given.accuracy - max_drop - 1e-12, resolution))
-    in_budget = [p for p in uniform if objective.acceptable(p)]
-    best_uniform = min(in_budget, key=objective.rank) if in_budget else None
+    search: Search | None = None
 
-    with tqdm(desc="optimize", unit="schedule", leave=False,
-              disable=None if progress is None else not progress) as bar:
+    def spent() -> str:
+        budget = "" if work_budget is None else f" of {work_budget:g}"
+        work = 0.0 if search is None else search.work
+        return f"work {work:.1f}{budget} passes of the given SNN"
+
+    with Progress("optimize", "LD schedules evaluated", enabled=progress, detail=spent) as bar:
+        uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision,
+                                  batch_size, chunk)
+        bar.line(f"; the given SNN and uniform T = 1..{base_T} evaluated")
+        given = uniform[0]
+        warning = near_chance_warning(given.accuracy, cache.y, x)
+        if warning is not None:
+            warnings.warn(LikelyPreprocessingMismatch(warning), stacklevel=2)
+        resolution = 1.0 / len(cache.y)
+        objective: Objective = (
+            CostTarget(cost_target, resolution) if max_drop is None else
+            AccuracyBudget(given.accuracy - max_drop / 100 - 1e-12, resolution))
+        in_budget = [p for p in uniform if objective.acceptable(p)]
+        best_uniform = min(in_budget, key=objective.rank) if in_budget else None
+
         search = Search(cache, cost_fn, objective, work_budget, base_T,
                         on_point=lambda _: bar.update(1), buffer_kinds=kinds)
         for p in uniform:
@@ -143,12 +165,7 @@ def optimize(
                     objective.rank(end) < objective.rank(best):
                 best = end
 
-    candidates = [p for p in search.visited if objective.acceptable(p)]
-    if not candidates:
-        cheapest = min(p.cost for p in search.visited)
-        raise InvalidOption(f"no schedule visited meets cost target {cost_target:g} "
-                            f"{cost_fn.unit}; the cheapest visited costs {cheapest:g}")
-    chosen = min(candidates, key=objective.rank)
+    chosen = _best_visited(search, objective, cost_target, cost_fn)
     return OptimizeResult(
         schedule=chosen.schedule, chosen=chosen, given=given,
         best_uniform=best_uniform if best_uniform is not None else min(uniform,
@@ -159,6 +176,7 @@ def optimize(
         min_accuracy=objective.min_accuracy if max_drop is not None else None,
         stage_runs=[int(v) for v in cache.stage_runs], work=search.work,
         work_budget=work_budget, seconds=time.perf_counter() - start_time,
+        warnings=[warning] if warning is not None else [],
     )
 
 
@@ -173,6 +191,40 @@ def _check_buffer_kinds(kinds: Sequence[BufferKind | str]) -> tuple[BufferKind, 
         raise InvalidOption("buffer_kinds: the search gives gaps 'rate' or 'graded' buffers; "
                             "'replay' schedules are the uniform baselines")
     return parsed
+def _best_visited(search: Search, objective: Objective, cost_target, cost_fn: Cost):
+    """The best acceptable point the search visited (with a cost target, an error naming the
+    cheapest visited cost when none meets it)."""
+    candidates = [p for p in search.visited if objective.acceptable(p)]
+    if not candidates:
+        cheapest = min(p.cost for p in search.visited)
+        raise InvalidOption(f"no schedule visited meets cost target {cost_target:g} "
+                            f"{cost_fn.unit}; the cheapest visited costs {cheapest:g}")
+    return min(candidates, key=objective.rank)
+
+
+CHANCE_MARGIN = 0.25
+"""A given SNN less than this fraction of the way from chance to 100 % is "near chance"."""
+
+
+def near_chance_warning(accuracy: float, labels, x) -> str | None:
+    """A warning text when the given SNN's accuracy is near chance, else ``None``.
+
+    Chance is the share of the most common label (what always guessing it scores). Below
+    ``chance + CHANCE_MARGIN * (1 - chance)`` (32.5 % for ten balanced classes) the network
+    almost certainly sees its input differently from how it was trained (scale, offset,
+    layout), and optimizing its timesteps is meaningless: the message names the range of the
+    input the network saw, the usual culprit.
+    """
+    labels = np.asarray(labels)
+    chance = float(np.bincount(labels).max() / len(labels))
+    if accuracy >= chance + CHANCE_MARGIN * (1.0 - chance):
+        return None
+    x = np.asarray(x)
+    return (f"the given SNN scores {100 * accuracy:.1f} % on the validation split, near chance "
+            f"({100 * chance:.1f} % by always guessing the most common class): likely a "
+            f"preprocessing mismatch. Its input ranged over [{float(x.min()):.4g}, "
+            f"{float(x.max()):.4g}]; check the range and layout the network was trained on "
+            f"(the command line's --input-scale/--input-shift map x to x * scale + shift)")
 
 
 def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget, val) -> int:
@@ -186,9 +238,10 @@ def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget
         if cost_target is not None:
             raise InvalidOption("give either max_drop or cost_target (with max_drop=None), "
                                 "not both")
-        if not math.isfinite(max_drop) or not 0 <= max_drop <= 1:
-            raise InvalidOption(f"max_drop must be a fraction in [0, 1] (0.01 = one point), "
-                                f"got {max_drop!r}")
+        if isinstance(max_drop, bool) or not isinstance(max_drop, numbers.Real) \
+                or not math.isfinite(max_drop) or not 0 <= max_drop <= 100:
+            raise InvalidOption(f"max_drop is in points of accuracy (1.0 = one point), "
+                                f"allowed 0..100, got {max_drop!r}")
     max_T = 2 * base_T if max_T is None else max_T
     if max_T < base_T:
         raise InvalidOption(f"max_T ({max_T}) must be >= base_T ({base_T})")

@@ -123,21 +123,10 @@ class LDStage(LDProcess):
         weighted = weighted_op_index(ops, name)
         if weighted is None:  # pools only: an identity Scale after them holds the Vars
             ops, weighted = ops + (Scale(),), len(ops)
-        op_in_shape, out_shape = in_shape, in_shape
-        for index, op in enumerate(ops):
-            if index == weighted:
-                op_in_shape = out_shape
-            out_shape = op.output_shape(out_shape)
+        op_in_shape, out_shape = _shapes(ops, weighted, in_shape)
         if precision == Precision.FIXED:
             check_fixed(ops, neuron, name)
-        if window_steps is not None and every_step:
-            raise InvalidNetwork(f"{name}: every_step is for the step models (no window_steps)")
-        if window_steps is not None and (chunks != 1 or delays is not None):
-            raise InvalidNetwork(f"{name}: chunks and delays are for the step models (no "
-                                 f"window_steps)")
-        if getattr(neuron, "refractory", 0):
-            raise InvalidNetwork(f"{name}: the Lava stage processes do not model a refractory "
-                                 f"period yet (CubaLIF refractory={neuron.refractory})")
+        _check_model_options(name, neuron, window_steps, every_step, chunks, delays)
         if delays is not None:
             delays = np.broadcast_to(np.asarray(delays, dtype=np.int64), out_shape).reshape(-1)
         options = {} if neuron is None else NEURON_VARS[type(neuron)].options(neuron)
@@ -174,6 +163,30 @@ class LDStage(LDProcess):
             for var_name in layout.state:
                 setattr(self, var_name, Var(shape=out_shape, init=0))
             self.counts = Var(shape=out_shape, init=0)
+
+
+def _shapes(ops: tuple[Op, ...], weighted: int, in_shape: tuple[int, ...]
+            ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The input shape of the weighted op and the stage's output shape."""
+    op_in_shape, out_shape = in_shape, in_shape
+    for index, op in enumerate(ops):
+        if index == weighted:
+            op_in_shape = out_shape
+        out_shape = op.output_shape(out_shape)
+    return op_in_shape, out_shape
+
+
+def _check_model_options(name: str, neuron, window_steps: int | None, every_step: bool,
+                         chunks: int, delays) -> None:
+    """Refuse options that the chosen model kind (step or window) cannot run."""
+    if window_steps is not None and every_step:
+        raise InvalidNetwork(f"{name}: every_step is for the step models (no window_steps)")
+    if window_steps is not None and (chunks != 1 or delays is not None):
+        raise InvalidNetwork(f"{name}: chunks and delays are for the step models (no "
+                             f"window_steps)")
+    if getattr(neuron, "refractory", 0):
+        raise InvalidNetwork(f"{name}: the Lava stage processes do not model a refractory "
+                             f"period yet (CubaLIF refractory={neuron.refractory})")
 
 
 class LDIFStage(LDStage):
