@@ -11,6 +11,7 @@ import math
 import numbers
 import time
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from ldsnn_lava.optimize.objective import AccuracyBudget, CostTarget, Objective
 from ldsnn_lava.optimize.result import OptimizeResult, Point, pareto_front
 from ldsnn_lava.optimize.search import Search, descend, restart, start_point
 from ldsnn_lava.optimize.uniform import uniform_sweep
-from ldsnn_lava.options import Precision, parse_option
+from ldsnn_lava.options import BufferKind, Precision, parse_option
 from ldsnn_lava.progress import Progress
 
 DEFAULT_WORK_BUDGET = 100.0
@@ -45,6 +46,7 @@ def optimize(
     precision: Precision | str = Precision.FLOAT,
     batch_size: int | None = None,
     progress: bool | None = None,
+    buffer_kinds: Sequence[BufferKind | str] = (BufferKind.RATE,),
 ) -> OptimizeResult:
     """Find per-stage timesteps of ``net`` that minimize ``cost`` within an accuracy budget.
 
@@ -90,6 +92,10 @@ def optimize(
     progress : bool, optional
         Report progress over evaluations (:class:`ldsnn_lava.progress.Progress`): ``True`` a
         bar on a terminal, else a line every 30 s; default: a bar on a terminal only.
+    buffer_kinds : sequence of BufferKind or str
+        The buffer kinds the search may give each gap: ``"rate"`` (default, alone: the search
+        of earlier releases, result for result) and ``"graded"``; the first is every gap's at
+        the start, and with more than one the search also tries switching a gap's kind.
 
     Returns
     -------
@@ -116,6 +122,7 @@ def optimize(
     start_time = time.perf_counter()
     max_T = _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget, val)
     precision = parse_option(Precision, precision, "precision")
+    kinds = _check_buffer_kinds(buffer_kinds)
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
     chunk = base_T if net.input_encoding.is_sequence else None
@@ -144,7 +151,7 @@ def optimize(
         best_uniform = min(in_budget, key=objective.rank) if in_budget else None
 
         search = Search(cache, cost_fn, objective, work_budget, base_T,
-                        on_point=lambda _: bar.update(1))
+                        on_point=lambda _: bar.update(1), buffer_kinds=kinds)
         for p in uniform:
             search.add(p)
         history: list[dict] = []
@@ -173,6 +180,17 @@ def optimize(
     )
 
 
+def _check_buffer_kinds(kinds: Sequence[BufferKind | str]) -> tuple[BufferKind, ...]:
+    """``kinds`` as distinct members, ``rate`` and ``graded`` only (``replay`` needs equal
+    windows, which the uniform baselines cover)."""
+    if isinstance(kinds, str) or not kinds:
+        raise InvalidOption(f"buffer_kinds must be a non-empty sequence of 'rate' and "
+                            f"'graded', got {kinds!r}")
+    parsed = tuple(dict.fromkeys(parse_option(BufferKind, k, "buffer kind") for k in kinds))
+    if BufferKind.REPLAY in parsed:
+        raise InvalidOption("buffer_kinds: the search gives gaps 'rate' or 'graded' buffers; "
+                            "'replay' schedules are the uniform baselines")
+    return parsed
 def _best_visited(search: Search, objective: Objective, cost_target, cost_fn: Cost):
     """The best acceptable point the search visited (with a cost target, an error naming the
     cheapest visited cost when none meets it)."""
