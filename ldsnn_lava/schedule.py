@@ -20,8 +20,9 @@ SCHEDULE_FORMAT = "ldsnn-schedule"
 SCHEDULE_VERSION = 1
 NOTATION = ("Schedules read [T_0 -r- T_1 -=- T_2 ...] (mode): the timesteps of each stage in "
             "order; between two stages -r- is a rate buffer (the spike counts of one window "
-            "re-emitted evenly over the next) and -=- a replay buffer (equal windows, spikes "
-            "replayed unchanged); the mode is how a clocked runtime such as Lava interleaves "
+            "re-emitted evenly over the next), -=- a replay buffer (equal windows, spikes "
+            "replayed unchanged) and -g- a graded buffer (each count sent as one graded spike "
+            "at the start of the next window); the mode is how a clocked runtime such as Lava interleaves "
             "the stages (sequential or pipelined; the same results per sample).")
 """How to read :meth:`Schedule.__str__`; printed wherever schedules are printed for users."""
 
