@@ -40,12 +40,22 @@ class ResourceLimitError(LDSNNError, ValueError):
     knob that changes it."""
 
 
+class FileAccessError(LDSNNError, OSError):
+    """A path that cannot be read or written as asked: missing, a folder or a device where a
+    file belongs, no permission, a read-only or full disk. The message names the path."""
+
+
+class NumericalError(LDSNNError, ValueError):
+    """A computation that left the range of its number type (float32 overflow to inf or NaN,
+    fixed-point sums beyond exact integers); the message names the stage and the remedy."""
+
+
 class BackendUnavailable(LDSNNError, ImportError):
     """An optional backend (Lava, Brian2, Ray, a peer tool) that is not installed here; the
     message says what to install."""
 
 
 __all__ = [
-    "BackendUnavailable", "FileFormatError", "InvalidInput", "InvalidNetwork", "InvalidOption",
-    "InvalidSchedule", "LDSNNError", "ResourceLimitError",
+    "BackendUnavailable", "FileAccessError", "FileFormatError", "InvalidInput", "InvalidNetwork",
+    "InvalidOption", "InvalidSchedule", "LDSNNError", "NumericalError", "ResourceLimitError",
 ]

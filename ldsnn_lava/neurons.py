@@ -18,9 +18,11 @@ saturates at 24 bits.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
+
+from ldsnn_lava import validate
+from ldsnn_lava.errors import InvalidNetwork, InvalidOption
 
 Array = Any  # numpy.ndarray or torch.Tensor
 
@@ -36,10 +38,11 @@ FIXED_SHIFT = 6
 
 
 def integer_parameter(name: str, value: float) -> int:
-    """``value`` as an int, or a ValueError if the fixed-point definition cannot use it."""
+    """``value`` as an int, or an :class:`~ldsnn_lava.errors.InvalidNetwork` if the fixed-point
+    definition cannot use it."""
     if value != int(value):
-        raise ValueError(f"fixed precision needs an integer {name}, got {value}; "
-                         f"quantize the network first (ldsnn_lava.quantize)")
+        raise InvalidNetwork(f"fixed precision needs an integer {name}, got {value}; "
+                             f"quantize the network first (ldsnn_lava.quantize)")
     return int(value)
 
 
@@ -49,9 +52,13 @@ def _decay(x: Array, keep: int) -> Array:
     return (product + (product < 0) * ((1 << DECAY_BITS) - 1)) >> DECAY_BITS
 
 
-def _check_finite(name: str, value: float) -> None:
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
+def _parameter(name: str, value, **bounds) -> float:
+    """A neuron parameter as a finite float within ``bounds`` (see
+    :func:`ldsnn_lava.validate.number`), or an :class:`~ldsnn_lava.errors.InvalidNetwork`."""
+    try:
+        return validate.number(value, name, **bounds)
+    except InvalidOption as err:
+        raise InvalidNetwork(str(err)) from None
 
 
 @dataclass(frozen=True)
@@ -72,13 +79,10 @@ class IF:
     v_init: float | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "threshold", float(self.threshold))
-        _check_finite("IF threshold", self.threshold)
-        if self.threshold <= 0:
-            raise ValueError(f"IF threshold must be > 0, got {self.threshold}")
+        object.__setattr__(self, "threshold",
+                           _parameter("IF threshold", self.threshold, low=0.0, low_open=True))
         if self.v_init is not None:
-            object.__setattr__(self, "v_init", float(self.v_init))
-            _check_finite("IF v_init", self.v_init)
+            object.__setattr__(self, "v_init", _parameter("IF v_init", self.v_init))
 
     @property
     def initial_v(self) -> float:
@@ -114,7 +118,7 @@ class CubaLIF:
     Parameters
     ----------
     threshold : float
-        Firing threshold.
+        Firing threshold, >= 0.
     current_decay, voltage_decay : float
         Fractions in [0, 1] lost per step (Loihi's du/4096 and dv/4096).
     bias : float
@@ -127,13 +131,11 @@ class CubaLIF:
     bias: float = 0.0
 
     def __post_init__(self):
-        for name in ("threshold", "current_decay", "voltage_decay", "bias"):
-            value = float(getattr(self, name))
-            _check_finite(f"CubaLIF {name}", value)
-            object.__setattr__(self, name, value)
-        for name in ("current_decay", "voltage_decay"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"CubaLIF {name} must be in [0, 1], got {getattr(self, name)}")
+        bounds = {"threshold": {"low": 0.0}, "current_decay": {"low": 0.0, "high": 1.0},
+                  "voltage_decay": {"low": 0.0, "high": 1.0}, "bias": {}}
+        for name, bound in bounds.items():
+            object.__setattr__(self, name,
+                               _parameter(f"CubaLIF {name}", getattr(self, name), **bound))
 
     def initial_state(self, current: Array, fixed: bool = False) -> tuple[Array, Array]:
         zeros = _zeros_like(current)

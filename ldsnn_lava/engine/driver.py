@@ -19,10 +19,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ldsnn_lava import guards, numerics, validate
 from ldsnn_lava.buffers import quantize_rate_input
 from ldsnn_lava.engine.kernels import rate_emit, run_neuron, spike_counts
 from ldsnn_lava.engine.result import EvalResult, count_work
-from ldsnn_lava.errors import InvalidInput, InvalidNetwork, InvalidOption
+from ldsnn_lava.errors import InvalidNetwork, InvalidOption, InvalidSchedule
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind, InputEncoding, Precision, parse_option
 from ldsnn_lava.schedule import Schedule
@@ -78,6 +79,22 @@ class StageEngine:
         #: per-sample count of synaptic updates exactly (below 2**53)
         self.fan_outs = [torch.as_tensor(f, dtype=torch.float64, device=self.device).flatten()
                          for f in net.fan_outs]
+        #: per stage, whether its values could overflow and are checked once per batch
+        self.watched = [False] * net.num_stages
+        self._bounds: tuple[float, list[float]] | None = None  # (input magnitude, currents)
+
+    def watch(self, timesteps, input_magnitude: float) -> None:
+        """Prepare the overflow checks (:mod:`ldsnn_lava.numerics`) for runs of at most
+        ``timesteps`` on inputs of magnitude at most ``input_magnitude``: fixed point is
+        refused if it could overflow; in float, the stages whose bounds exceed the dtype's safe
+        range are checked for non-finite values at run time."""
+        if self._bounds is None or self._bounds[0] != input_magnitude:
+            self._bounds = (input_magnitude, numerics.current_bounds(self.net, input_magnitude))
+        if self.fixed:
+            numerics.check_fixed_range(self.net, timesteps, self._bounds[1])
+        else:
+            self.watched = numerics.stages_to_watch(self.net, timesteps, self._bounds[1],
+                                                    self.dtype)
 
     def _apply_ops(self, stage: int, x: torch.Tensor) -> torch.Tensor:
         for fn in self._ops[stage]:
@@ -113,8 +130,13 @@ class StageEngine:
             counts = spike_counts(inp.raster).flatten(1).to(torch.float64)
             synaptic = counts @ self.fan_outs[stage]
         if neuron is None:
-            return StageOutput(None, currents.sum(0).to(torch.float64), synaptic)
-        _, raster = run_neuron(neuron, currents[:T], fixed=self.fixed)
+            readout = currents.sum(0)
+            if self.watched[stage]:
+                numerics.check_finite([readout], stage, self.dtype)
+            return StageOutput(None, readout.to(torch.float64), synaptic)
+        state, raster = run_neuron(neuron, currents[:T], fixed=self.fixed)
+        if self.watched[stage]:
+            numerics.check_finite(state, stage, self.dtype)
         return StageOutput(raster, None, synaptic)
 
     @staticmethod
@@ -135,15 +157,24 @@ def auto_batch_size(net: Network, schedule: Schedule, budget_bytes: float = 256e
 
 
 def _as_tensor(x, net: Network) -> torch.Tensor:
-    x = torch.as_tensor(x) if not isinstance(x, torch.Tensor) else x
-    if tuple(x.shape[1:]) != net.input_shape:
-        raise InvalidInput(f"input must have shape (N, *{net.input_shape}), got "
-                           f"{tuple(x.shape)}")
-    if not torch.is_floating_point(x):
-        x = x.to(torch.float64)
-    if not bool(torch.isfinite(x).all()):
-        raise InvalidInput("input contains NaN or inf values")
-    return x
+    """``x`` checked as an input batch of ``net`` (:func:`ldsnn_lava.validate.inputs`)."""
+    return validate.inputs(x, net).x
+
+
+def value_bytes(precision: Precision, dtype: torch.dtype) -> int:
+    """Bytes per current value for the memory estimate: float32 4, float64 8; fixed point
+    keeps float64 sums, their rounding and int64 currents (24)."""
+    return 24 if precision == Precision.FIXED else torch.finfo(dtype).bits // 8
+
+
+def check_call(net, schedule) -> None:
+    """The network and schedule arguments of an evaluation: their types, and that they fit."""
+    if not isinstance(net, Network):
+        raise InvalidNetwork(f"expected a Network, got {type(net).__name__}")
+    if not isinstance(schedule, Schedule):
+        raise InvalidSchedule(f"expected a Schedule, got {type(schedule).__name__} (make one "
+                              f"with Schedule(timesteps, buffers))")
+    schedule.check(net)
 
 
 def evaluate(
@@ -190,15 +221,22 @@ def evaluate(
     >>> result.accuracy(y_test), result.counters.total["synaptic_updates"]  # doctest: +SKIP
     """
     start = time.perf_counter()
-    schedule.check(net)
-    x = _as_tensor(x, net)
-    n = x.shape[0]
-    if n == 0:
-        raise InvalidInput("input holds no samples")
+    check_call(net, schedule)
+    checked = validate.inputs(x, net)
+    x, n = checked.x, checked.x.shape[0]
+    device, dtype = validate.device(device), validate.float_dtype(dtype)
+    precision = parse_option(Precision, precision, "precision")
+    record_spikes = validate.flag(record_spikes, "record_spikes")
+    if progress is not None:
+        progress = validate.flag(progress, "progress")
+    batch_given = batch_size is not None
+    if batch_given:
+        batch_size = validate.integer(batch_size, "batch_size", low=1)
+    batch_size = min(n, batch_size if batch_given else auto_batch_size(net, schedule))
+    guards.check_evaluation(net, schedule.timesteps, n, batch_size, batch_given=batch_given,
+                            value_bytes=value_bytes(precision, dtype))
     engine = StageEngine(net, device, dtype, precision)
-    batch_size = batch_size or auto_batch_size(net, schedule)
-    if batch_size < 1:
-        raise InvalidOption(f"batch_size must be >= 1, got {batch_size}")
+    engine.watch(schedule.timesteps, checked.magnitude)
     steps = schedule.timesteps
     readouts, synaptic = [], np.zeros(net.num_stages)
     counts: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]

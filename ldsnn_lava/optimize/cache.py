@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ldsnn_lava import validate
 from ldsnn_lava.buffers import rate_raster
-from ldsnn_lava.engine.driver import StageEngine, StageInput, _as_tensor
+from ldsnn_lava.engine.driver import StageEngine, StageInput
 from ldsnn_lava.engine.result import Counters, count_work
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind, Precision
@@ -74,15 +75,11 @@ class PrefixCache:
                  precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
                  max_bytes: float = 512e6):
         self.net = net
-        self.x = _as_tensor(x, net)
-        self.y = np.asarray(y)
-        if self.x.shape[0] == 0:
-            raise ValueError("the split holds no samples")
-        if self.y.shape != (self.x.shape[0],):
-            raise ValueError(f"labels must have shape ({self.x.shape[0]},), got {self.y.shape}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.engine = StageEngine(net, device, precision=precision)
+        checked = validate.inputs(x, net, "validation input")
+        self.x, self._magnitude = checked.x, checked.magnitude
+        self.y = validate.labels(y, self.x.shape[0], net.num_classes, "validation labels")
+        batch_size = validate.integer(batch_size, "batch_size", low=1)
+        self.engine = StageEngine(net, validate.device(device), precision=precision)
         self.batch_size = batch_size
         self.max_bytes = max_bytes
         # prefix -> (spike counts of its last stage, synaptic updates of its stages)
@@ -137,7 +134,8 @@ class PrefixCache:
         synaptic = np.zeros(self.net.num_stages)
         if start:
             synaptic[:start] = self._counts[steps[:start]][1]
-        dtype = torch.uint8 if max(steps) <= 255 else torch.int16
+        self.engine.watch(steps, self._magnitude)
+        dtype = torch.uint8 if max(steps) <= 255 else torch.int32  # counts up to T
         new_counts = [[] for _ in range(self.net.num_stages - 1)]
         predictions = []
         n = self.x.shape[0]

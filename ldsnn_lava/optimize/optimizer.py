@@ -7,14 +7,16 @@ work budget, and returns an :class:`~ldsnn_lava.optimize.result.OptimizeResult`.
 
 from __future__ import annotations
 
-import math
+import numbers
 import time
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
-from ldsnn_lava.engine.driver import auto_batch_size
-from ldsnn_lava.errors import InvalidOption
+from ldsnn_lava import guards, validate
+from ldsnn_lava.engine.driver import auto_batch_size, value_bytes
+from ldsnn_lava.errors import InvalidNetwork, InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.optimize.cache import PrefixCache
 from ldsnn_lava.optimize.costs import Cost, LatencyProfile, get_cost
@@ -23,7 +25,7 @@ from ldsnn_lava.optimize.result import OptimizeResult, Point, pareto_front
 from ldsnn_lava.optimize.search import Search, descend, restart, start_point
 from ldsnn_lava.optimize.uniform import uniform_sweep
 from ldsnn_lava.options import Precision, parse_option
-from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.schedule import MAX_TIMESTEPS, Schedule
 
 DEFAULT_WORK_BUDGET = 100.0
 
@@ -103,11 +105,20 @@ def optimize(
     the best uniform baseline.
     """
     start_time = time.perf_counter()
-    max_T = _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget, val)
+    base_T, max_T = _check_arguments(net, base_T, max_drop, cost_target, max_T, restarts,
+                                     work_budget, seed, batch_size, val)
     precision = parse_option(Precision, precision, "precision")
+    if progress is not None:
+        progress = validate.flag(progress, "progress")
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
+    samples = len(validate.inputs(x, net, "validation input").x)
+    batch_given = batch_size is not None
     batch_size = batch_size or auto_batch_size(net, Schedule.uniform(net, max_T))
+    guards.check_evaluation(net, [base_T] * net.num_stages, samples,
+                            min(batch_size, samples), batch_given=batch_given,
+                            value_bytes=value_bytes(precision, torch.float32),
+                            what=f"the uniform sweep up to base_T = {base_T}")
     cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size)
     uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision, batch_size)
     given = uniform[0]
@@ -153,30 +164,41 @@ def optimize(
     )
 
 
-def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget, val) -> int:
-    """Raise :class:`InvalidOption` on a bad argument; returns ``max_T`` (default 2 base_T)."""
-    if isinstance(base_T, bool) or not isinstance(base_T, int) or base_T < 1:
-        raise InvalidOption(f"base_T must be an int >= 1, got {base_T!r}")
+def _check_arguments(net, base_T, max_drop, cost_target, max_T, restarts, work_budget,
+                     seed, batch_size, val) -> tuple[int, int]:
+    """Raise :class:`InvalidOption` (or InvalidNetwork) on a bad argument; returns ``base_T``
+    and ``max_T`` (default ``2 base_T``) as ints."""
+    if not isinstance(net, Network):
+        raise InvalidNetwork(f"expected a Network, got {type(net).__name__}")
+    base_T = validate.integer(base_T, "base_T", low=1, high=MAX_TIMESTEPS)
     if max_drop is None:
-        if cost_target is None or not math.isfinite(cost_target) or cost_target <= 0:
+        if cost_target is None:
             raise InvalidOption("with max_drop=None give a cost_target > 0")
+        validate.number(cost_target, "cost_target", low=0.0, low_open=True)
     else:
         if cost_target is not None:
             raise InvalidOption("give either max_drop or cost_target (with max_drop=None), "
                                 "not both")
-        if not math.isfinite(max_drop) or not 0 <= max_drop <= 1:
+        if isinstance(max_drop, bool) or not isinstance(max_drop, numbers.Real) \
+                or not 0 <= max_drop <= 1:  # NaN fails too
             raise InvalidOption(f"max_drop must be a fraction in [0, 1] (0.01 = one point), "
                                 f"got {max_drop!r}")
-    max_T = 2 * base_T if max_T is None else max_T
+    max_T = min(2 * base_T, MAX_TIMESTEPS) if max_T is None else validate.integer(
+        max_T, "max_T", high=MAX_TIMESTEPS)
     if max_T < base_T:
         raise InvalidOption(f"max_T ({max_T}) must be >= base_T ({base_T})")
-    if restarts < 0:
-        raise InvalidOption(f"restarts must be >= 0, got {restarts}")
-    if work_budget is not None and not work_budget > 0:
-        raise InvalidOption(f"work_budget must be > 0 or None, got {work_budget!r}")
-    if not isinstance(val, tuple) or len(val) != 2:
-        raise InvalidOption("val must be a tuple (x, y)")
-    return max_T
+    validate.integer(restarts, "restarts", low=0)
+    if work_budget is not None:
+        validate.number(work_budget, "work_budget (passes; None: unbounded)", low=0.0,
+                        low_open=True)
+    validate.integer(seed, "seed", low=0)
+    if batch_size is not None:
+        validate.integer(batch_size, "batch_size", low=1)
+    if not isinstance(val, tuple | list) or len(val) != 2:
+        raise InvalidOption(f"val must be a pair (x, y) of validation inputs and labels, got "
+                            f"{type(val).__name__}" + (f" of {len(val)}" if isinstance(
+                                val, tuple | list) else ""))
+    return base_T, max_T
 
 
 def _uniform_points(net: Network, x, y, base_T: int, cost: Cost, device: str,

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ldsnn_lava.engine.driver import StageEngine, StageInput, _as_tensor, evaluate
+from ldsnn_lava import validate
+from ldsnn_lava.engine.driver import StageEngine, StageInput, evaluate
 from ldsnn_lava.engine.result import Counters, count_work
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import InputEncoding, Precision
-from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.schedule import MAX_TIMESTEPS, Schedule
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,11 @@ def uniform_sweep(
     list of UniformPoint
         Entry ``T - 1`` is the point at T.
     """
-    if max_T < 1 or batch_size < 1:
-        raise ValueError(f"max_T and batch_size must be >= 1, got {max_T}, {batch_size}")
-    x, y = _as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x, net), np.asarray(y)
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"x and y must hold the same number N >= 1 of samples, got "
-                         f"{len(x)} and {len(y)}")
+    max_T = validate.integer(max_T, "max_T", low=1, high=MAX_TIMESTEPS)
+    batch_size = validate.integer(batch_size, "batch_size", low=1)
+    checked = validate.inputs(x, net)
+    x = checked.x
+    y = validate.labels(y, len(x), net.num_classes)
     schedules = [Schedule.uniform(net, T) for T in range(1, max_T + 1)]
     if net.input_encoding == InputEncoding.RATE:
         results = [evaluate(net, s, x, device=device, batch_size=batch_size, dtype=dtype,
@@ -76,7 +76,8 @@ def uniform_sweep(
                    for s in schedules]
         return [UniformPoint(s, r.accuracy(y), r.counters)
                 for s, r in zip(schedules, results, strict=True)]
-    engine = StageEngine(net, device, dtype, precision)
+    engine = StageEngine(net, validate.device(device), validate.float_dtype(dtype), precision)
+    engine.watch([max_T] * net.num_stages, checked.magnitude)
     last = net.num_stages - 1
     correct = np.zeros(max_T, dtype=np.int64)
     synaptic = np.zeros((max_T, net.num_stages))  # per T, summed over samples
