@@ -145,7 +145,7 @@ def check_readable(path: str | Path, what: str = "file") -> Path:
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        raise FileAccessError(f"{what} {path}: not found") from None
+        raise FileAccessError(f"{what} not found: {path}") from None
     except OSError as err:
         raise FileAccessError(f"{what} {path}: cannot be read ({_reason(err)})") from None
     if stat.S_ISDIR(mode):

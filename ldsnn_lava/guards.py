@@ -36,6 +36,9 @@ from ldsnn_lava.network import Network
 from ldsnn_lava.options import InputEncoding
 
 STEP_SECONDS = 20e-6
+LAVA_STEP_SECONDS = 1e-4
+"""Lava 0.10's cost of one process for one step, whatever the process does (the Lava
+backend's time estimate: processes x steps)."""
 VALUE_SECONDS = 20e-9
 MAC_SECONDS = 1e-9
 DEFAULT_TIME_LIMIT = 3600.0

@@ -18,7 +18,7 @@ def load_model(spec: str | Path) -> Model:
     ------
     InvalidOption
         If ``spec`` is neither a zoo name nor a model file name.
-    FileNotFoundError, FileFormatError
+    FileAccessError, FileFormatError
         From reading the file.
     """
     if str(spec) in zoo.names():

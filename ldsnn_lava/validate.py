@@ -57,8 +57,8 @@ def number(value, what: str, *, low: float | None = None, high: float | None = N
         raise InvalidOption(f"{what} must be finite, got {value}")
     if ((low is not None and (value < low or (low_open and value == low)))
             or (high is not None and (value > high or (high_open and value == high)))):
-        raise InvalidOption(f"{what} must be a number {_range(low, high, low_open, high_open)}"
-                            f", got {value:g}")
+        raise InvalidOption(f"{what} must be {_range(low, high, low_open, high_open)}, "
+                            f"got {value:g}")
     return value
 
 
@@ -75,11 +75,18 @@ def flag(value, what: str) -> bool:
 
 
 def _range(low, high, low_open=False, high_open=False) -> str:
+    low, high = _show(low), _show(high)
     if low is not None and high is not None:
-        return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        return f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
     if low is not None:
-        return f"{'>' if low_open else '>='} {low:g}"
-    return f"{'<' if high_open else '<='} {high:g}"
+        return f"{'>' if low_open else '>='} {low}"
+    return f"{'<' if high_open else '<='} {high}"
+
+
+def _show(bound) -> str | None:
+    if bound is None:
+        return None
+    return str(bound) if isinstance(bound, int) else f"{bound:g}"
 
 
 def device(value) -> torch.device:

@@ -37,11 +37,12 @@ from ldsnn_lava.processes.ld_stage.process import LDStage
 from ldsnn_lava.processes.records import create_record, read_record
 from ldsnn_lava.processes.tags import TAGS
 
+from ldsnn_lava import guards
 from ldsnn_lava.buffers import expected_rate_total, quantize_rate_input
 from ldsnn_lava.clock import stage_windows, total_steps
-from ldsnn_lava.engine.driver import _as_tensor
+from ldsnn_lava.engine.driver import _as_tensor, check_call
 from ldsnn_lava.engine.result import EvalResult, count_work
-from ldsnn_lava.errors import InvalidOption
+from ldsnn_lava.errors import InvalidInput, InvalidNetwork, InvalidOption
 from ldsnn_lava.network import Network, Stage
 from ldsnn_lava.neurons import IF, CubaLIF, integer_parameter
 from ldsnn_lava.numpy_ops import numpy_chain
@@ -140,7 +141,7 @@ class LavaLDSNN:
                  model: ModelKind | str = ModelKind.STEP):
         precision = parse_option(Precision, precision, "precision")
         model = parse_option(ModelKind, model, "model")
-        schedule.check(net)
+        check_call(net, schedule)
         self.net, self.schedule, self.precision, self.model = net, schedule, precision, model
         self._stage_ops = [stage.ops for stage in net.stages]
         self._host_scale = None
@@ -156,7 +157,7 @@ class LavaLDSNN:
                 try:
                     _check_fixed(stage)
                 except ValueError as err:
-                    raise ValueError(f"stage {index}: {err}") from None
+                    raise InvalidNetwork(f"stage {index}: {err}") from None
 
     @property
     def tag(self) -> str:
@@ -164,16 +165,14 @@ class LavaLDSNN:
         return TAGS[self.model, self.precision]
 
     def _encode(self, x) -> np.ndarray:
-        x = _as_tensor(x, self.net)
-        if len(x) == 0:
-            raise ValueError("input holds no samples")
+        x = _as_tensor(x, self.net)  # also refuses rate input outside [0, 1]
         if self.net.input_encoding == InputEncoding.RATE:
             return quantize_rate_input(x, self.schedule.timesteps[0]).numpy()
         x = x.to(torch.float64)
         data = (x if self._host_scale is None else self._host_scale(x)).numpy()
         if self.precision == Precision.FIXED and not np.array_equal(data, np.round(data)):
-            raise ValueError("fixed precision with direct input needs integer-valued inputs; "
-                             "quantize them (QuantizedNetwork.encode_input)")
+            raise InvalidInput("fixed precision with direct input needs integer-valued "
+                               "inputs; quantize them (QuantizedNetwork.encode_input)")
         return data
 
     def build(self, x, workdir: str | Path) -> LavaGraph:
@@ -182,6 +181,8 @@ class LavaLDSNN:
         net, schedule = self.net, self.schedule
         data = self._encode(x)
         n, workdir = len(data), Path(workdir)
+        guards.check_time(guards.LAVA_STEP_SECONDS * (2 * net.num_stages + 1)
+                          * total_steps(schedule, n, self.model), "the Lava run")
         window = self.model == ModelKind.WINDOW
         direct_input = net.input_encoding == InputEncoding.DIRECT
         steps = schedule.timesteps

@@ -413,7 +413,7 @@ def schedule_text_cases(draw) -> Case:
     """Schedule.from_json on random text, or on a valid document with random values."""
     if draw(st.booleans()):
         text = draw(st.text(max_size=60))
-        return Case("schedule", "from_json(random text)", lambda: Schedule.from_json(text),
+        return Case("schedule-json", "from_json(random text)", lambda: Schedule.from_json(text),
                     "either", _schedule_sane)
     json_values = st.recursive(
         st.none() | st.booleans() | st.integers(-5, 10**12) | st.floats() | st.text(max_size=5),
@@ -424,7 +424,7 @@ def schedule_text_cases(draw) -> Case:
                 "buffers": ["rate"], "mode": "sequential"}
     key = draw(st.sampled_from(sorted(document)))
     document[key] = draw(json_values)
-    return Case("schedule", f"from_dict({key}=random)", lambda: Schedule.from_dict(document),
+    return Case("schedule-json", f"from_dict({key}=random)", lambda: Schedule.from_dict(document),
                 "either", _schedule_sane)
 
 
@@ -705,14 +705,17 @@ def workspace() -> dict[str, Path]:
     result.save(folder / "result.json")
     result.schedule.save(folder / "schedule.json")
     Schedule([2, 2], "rate").save(folder / "schedule_2stages.json")
-    Schedule([10**9, 2, 2], "rate").save(folder / "schedule_huge.json")
+    Schedule([2**24, 2, 2], "rate").save(folder / "schedule_huge.json")  # the most allowed
+    (folder / "schedule_too_long.json").write_text(  # beyond MAX_TIMESTEPS: not a schedule
+        Schedule([2, 2, 2], "rate").to_json().replace('"timesteps": [\n    2,',
+                                                      '"timesteps": [\n    1000000000,'))
     (folder / "a_dir").mkdir()
     (folder / "a_file").write_text("x")
     os.mkfifo(folder / "a_fifo")
     mlp(np.random.default_rng(0), (64, 8, 10)).save(folder / "net64.npz")
     _WORKSPACE.update({name: folder / name for name in (
         "result.json", "schedule.json", "schedule_2stages.json", "schedule_huge.json",
-        "a_dir", "a_file", "a_fifo", "net64.npz")})
+        "schedule_too_long.json", "a_dir", "a_file", "a_fifo", "net64.npz")})
     _WORKSPACE["root"] = folder
     return _WORKSPACE
 
@@ -790,7 +793,8 @@ def cli_cases(draw) -> Case:
         argv += _option(draw, v, "--schedule", str(ws["schedule.json"]), [
             (str(ws["schedule_2stages.json"]), "error"), (str(ws["a_dir"]), "error"),
             (str(ws["a_fifo"]), "error"), ("missing.json", "error"),
-            (str(ws["result.json"]), "error"), (str(ws["schedule_huge.json"]), "either")], 0.3)
+            (str(ws["result.json"]), "error"), (str(ws["schedule_huge.json"]), "either"),
+            (str(ws["schedule_too_long.json"]), "error")], 0.3)
         argv += _option(draw, v, "--limit", str(v.integer(1, 40)), _NUMBER_BAD)
         argv += _option(draw, v, "--split", None, [("holdout", "error")])
         argv += _option(draw, v, "--backend", None, [("tpu", "error")])
@@ -858,15 +862,11 @@ def check_result(result) -> None:
     assert result.visited, "no visited points"
 
 
-def _check_nir(path: Path):
-    from ldsnn_lava.formats.nir import timesteps_from_nir
-
-    def check(net) -> None:
-        check_network(net)
-        steps = timesteps_from_nir(path)
-        assert steps is None or (len(steps) == net.num_stages
-                                 and all(type(t) is int and t >= 1 for t in steps)), steps
-    return check
+def check_model(model) -> None:
+    """A model read from a file: a sane network, and a base T that is a valid timestep."""
+    check_network(model.network)
+    assert model.base_T is None or (type(model.base_T) is int and model.base_T >= 1), \
+        model.base_T
 
 
 def corpus_cases(files) -> list[Case]:
@@ -874,22 +874,19 @@ def corpus_cases(files) -> list[Case]:
     the CLI command that reads them."""
     from ldsnn_fuzz import run_cli
 
-    from ldsnn_lava.formats.netx import read_network as from_netx
-    from ldsnn_lava.formats.nir import read_network as from_nir
+    from ldsnn_lava.formats import read_model
     from ldsnn_lava.optimize import OptimizeResult
 
     readers = {
-        "npz": (Network.load, check_network),
-        "netx": (from_netx, check_network),
-        "nir": (from_nir, None),
+        "npz": (read_model, check_model),
+        "netx": (read_model, check_model),
+        "nir": (read_model, check_model),
         "schedule": (Schedule.load, _schedule_sane),
         "result": (OptimizeResult.load, check_result),
     }
     cases = []
     for item in files:
         read, check = readers[item.kind]
-        if item.kind == "nir":
-            check = _check_nir(item.path)
         label = f"{item.kind}: {item.mutation} ({item.path.name})"
         cases.append(Case("files", label, lambda read=read, p=item.path: read(p), item.expect,
                           check, timeout=20))

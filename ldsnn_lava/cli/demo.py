@@ -9,8 +9,10 @@ import numpy as np
 from ldsnn_lava.cli.common import (
     add_common,
     add_search_options,
+    check_outputs,
     dataset_of,
     held_out_table,
+    nonnegative,
     run_search,
     setup_info,
     split_of,
@@ -30,7 +32,7 @@ def add_parser(sub) -> None:
     p.add_argument("--model", default=DEFAULT_DEMO_MODEL,
                    help=f"zoo model (default {DEFAULT_DEMO_MODEL})")
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
-    p.add_argument("--lava-samples", type=int, default=3,
+    p.add_argument("--lava-samples", type=nonnegative, default=3,
                    help="test samples run in Lava (default 3; 0 skips the check)")
     add_common(p, data=False)
     add_search_options(p)
@@ -56,6 +58,7 @@ def lava_check(model: Model, schedule: Schedule, x) -> str:
 def run(args: argparse.Namespace) -> int:
     from ldsnn_lava.report import write_report
 
+    check_outputs(folders=(args.out,))
     model = load_model(args.model)
     data = dataset_of(model, None)
     print(f"ldsnn demo: optimizing {model.name} on {data.name} (base T = {model.base_T}, "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ldsnn_lava.cli.common import MODEL_HELP, UserError, add_common, dataset_of, split_of
 from ldsnn_lava.errors import BackendUnavailable
@@ -43,8 +42,6 @@ def evaluate_on(model: Model, schedule: Schedule, x, backend: str, device: str):
 
 def run(args: argparse.Namespace) -> None:
     model = load_model(args.model)
-    if not Path(args.schedule).is_file():
-        raise UserError(f"schedule file not found: {args.schedule}")
     schedule = Schedule.load(args.schedule, model.network)
     data = dataset_of(model, args.data)
     x, y = split_of(model, data, args.split, args.limit)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ldsnn_lava.cli.common import MODEL_HELP, UserError
+from ldsnn_lava.cli.common import MODEL_HELP, UserError, check_outputs, positive, timesteps
 from ldsnn_lava.model import Model
 from ldsnn_lava.options import BufferKind
 from ldsnn_lava.resolve import load_model
@@ -47,6 +47,7 @@ def run_export(args: argparse.Namespace) -> None:
     from ldsnn_lava.formats.netx import write_network
     from ldsnn_lava.loihi.constraints import check_loihi2
 
+    check_outputs(args.output)
     net = load_model(args.network).network
     schedule = Schedule.load(args.schedule, net)
     problems = check_loihi2(net)
@@ -65,11 +66,12 @@ def add_parsers(subparsers) -> None:
         description="Print the uniform-vs-LD Loihi estimate (sequential and pipelined).")
     est.add_argument("network", help=MODEL_HELP)
     est.add_argument("--schedule", help="LD schedule JSON (default: a halved uniform one)")
-    est.add_argument("--uniform-T", type=int, help="T of the uniform baseline "
+    est.add_argument("--uniform-T", type=timesteps, help="T of the uniform baseline "
                      "(default: the zoo model's base T, else the LD schedule's largest T)")
     est.add_argument("--data", help="data set for the work counters (default: the zoo "
                      "model's; random binary inputs for other files)")
-    est.add_argument("--samples", type=int, default=200, help="inputs measured (default 200)")
+    est.add_argument("--samples", type=positive, default=200,
+                     help="inputs measured (default 200)")
     est.add_argument("--precision", choices=("fixed", "float"),
                      help="engine precision (default: the model's, else float)")
     est.add_argument("--format", choices=("markdown", "text"), default="markdown")

@@ -9,6 +9,7 @@ from ldsnn_lava.cli.common import (
     MODEL_HELP,
     add_common,
     add_search_options,
+    check_outputs,
     dataset_of,
     held_out_table,
     run_search,
@@ -33,14 +34,14 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ldsnn_lava.report import write_report
+    from ldsnn_lava._io import atomic_write_set
+    from ldsnn_lava.report import report_files
 
+    result_path = args.result or Path(args.out).with_suffix(".result.json")
+    check_outputs(args.out, result_path, folders=(args.report,))
     model = load_model(args.model)
     data = dataset_of(model, args.data)
     result = run_search(model, data, args)
-    result.schedule.save(args.out)
-    result_path = args.result or Path(args.out).with_suffix(".result.json")
-    result.save(result_path)
     print(f"given SNN {result.given.schedule}: validation accuracy "
           f"{100 * result.given.accuracy:.2f} %")
     print(f"LD schedule {result.schedule}: validation accuracy "
@@ -48,7 +49,13 @@ def run(args: argparse.Namespace) -> None:
           f"in {result.seconds:.1f} s)")
     test, y_test, table = held_out_table(model, data, result, args)
     print("\nHeld-out test split:\n" + table)
+    # the schedule, its result and the report are one set: a kill leaves the old or the new
+    files = {Path(args.out): lambda tmp: tmp.write_text(result.schedule.to_json() + "\n"),
+             Path(result_path): lambda tmp: tmp.write_text(result.to_json())}
     if args.report:
-        write_report(args.report, result, test, y_test, setup=setup_info(model, data, args))
+        files |= report_files(args.report, result, test, y_test,
+                              setup=setup_info(model, data, args))
+    atomic_write_set(files)
+    if args.report:
         print(f"report written to {args.report}/report.md")
     print(f"schedule written to {args.out}, full result to {result_path}")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ldsnn_lava.cli.common import (
     MODEL_HELP,
-    UserError,
     add_common,
+    check_outputs,
     dataset_of,
     held_out_table,
     setup_info,
@@ -32,9 +31,8 @@ def run(args: argparse.Namespace) -> None:
     from ldsnn_lava.optimize import OptimizeResult
     from ldsnn_lava.report import write_report
 
+    check_outputs(folders=(args.out,))
     model = load_model(args.model)
-    if not Path(args.result).is_file():
-        raise UserError(f"result file not found: {args.result}")
     result = OptimizeResult.load(args.result)
     result.schedule.check(model.network)
     data = dataset_of(model, args.data)

@@ -36,17 +36,19 @@ Per-layer timesteps travel in metadata: :func:`to_nir` with a schedule writes
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import singledispatch
 from pathlib import Path
 
 import numpy as np
 
-from ldsnn_lava.errors import InvalidNetwork
+from ldsnn_lava._io import check_readable
+from ldsnn_lava.errors import FileFormatError, InvalidNetwork, LDSNNError
 from ldsnn_lava.model import Model
 from ldsnn_lava.network import Network, Stage, register_format
 from ldsnn_lava.neurons import IF, CubaLIF
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten, Op, Scale, SumPool2d
-from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.schedule import MAX_TIMESTEPS, Schedule
 
 
 def _inverse(rate: float) -> float:
@@ -142,7 +144,7 @@ def to_nir(network: Network, schedule: Schedule | None = None):
     import nir
 
     if network.input_encoding != "direct":
-        raise ValueError("NIR export supports direct input encoding only")
+        raise InvalidNetwork("NIR export supports direct input encoding only")
     if schedule is not None:
         schedule.check(network)
     nodes = {"input": nir.Input(input_type={"input": np.array(network.input_shape)})}
@@ -173,13 +175,29 @@ def _read(graph_or_path):
     import nir
 
     if isinstance(graph_or_path, str | Path):
-        try:
-            return nir.read(graph_or_path)
-        except (OSError, KeyError) as err:
-            raise ValueError(f"{graph_or_path}: not a readable NIR file ({err})") from None
+        return nir.read(check_readable(graph_or_path, "NIR file"))
     if not isinstance(graph_or_path, nir.NIRGraph):
-        raise ValueError(f"expected a nir.NIRGraph or a path, got {type(graph_or_path).__name__}")
+        raise FileFormatError(f"expected a nir.NIRGraph or a path, got "
+                              f"{type(graph_or_path).__name__}")
     return graph_or_path
+
+
+@contextmanager
+def _format_errors(graph_or_path):
+    """Whatever reading a NIR graph raises (our checks, the ``nir`` package's own assertions,
+    h5py on a damaged file) as a :class:`FileFormatError` naming the file or graph."""
+    source = str(graph_or_path) if isinstance(graph_or_path, str | Path) else "NIR graph"
+    try:
+        yield
+    except (FileFormatError, InvalidNetwork) as err:
+        raise FileFormatError(f"{source}: {err}" if source not in str(err) else str(err)
+                              ) from None
+    except LDSNNError:  # FileAccessError and the like: already about the file
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError,
+            RuntimeError, OSError) as err:
+        raise FileFormatError(f"{source}: not a NIR graph this reader supports "
+                              f"({type(err).__name__}: {err})") from None
 
 
 def _chain(graph) -> list[str]:
@@ -291,10 +309,16 @@ def read_network(graph_or_path, strict: bool = True) -> Network:
 
     Raises
     ------
-    ValueError
-        On unsupported nodes or structure (named in the message).
+    FileAccessError
+        If a path is missing, a folder or not a regular file.
+    FileFormatError
+        On a file that is not NIR, or unsupported nodes or structure (named in the message).
     """
-    graph = _read(graph_or_path)
+    with _format_errors(graph_or_path):
+        return _read_network(_read(graph_or_path), strict)
+
+
+def _read_network(graph, strict: bool) -> Network:
     chain = _chain(graph)
     input_shape = tuple(int(d) for d in np.asarray(
         graph.nodes[chain[0]].input_type["input"]).reshape(-1))
@@ -326,11 +350,23 @@ def read_network(graph_or_path, strict: bool = True) -> Network:
 
 
 def timesteps_from_nir(graph_or_path) -> list[int] | None:
-    """Per-stage timesteps stored by :func:`to_nir`, or None if the graph carries none."""
-    graph = _read(graph_or_path)
-    steps = [node.metadata["ldsnn"]["timesteps"] for name in _chain(graph)
-             if "timesteps" in ((node := graph.nodes[name]).metadata or {}).get("ldsnn", {})]
-    return [int(t) for t in steps] or None
+    """Per-stage timesteps stored by :func:`to_nir`, or None if the graph carries none.
+
+    Raises
+    ------
+    FileFormatError
+        If a stored value is not an int in ``[1, MAX_TIMESTEPS]``.
+    """
+    with _format_errors(graph_or_path):
+        graph = _read(graph_or_path)
+        steps = [node.metadata["ldsnn"]["timesteps"] for name in _chain(graph)
+                 if "timesteps" in ((node := graph.nodes[name]).metadata or {}).get("ldsnn", {})]
+        for step in steps:
+            if not isinstance(step, int | np.integer) or isinstance(step, bool | np.bool_) \
+                    or not 1 <= step <= MAX_TIMESTEPS:
+                raise FileFormatError(f"stored timesteps must be ints in [1, {MAX_TIMESTEPS}], "
+                                      f"got {step!r}")
+        return [int(t) for t in steps] or None
 
 
 def write_network(network: Network, path: str | Path, schedule: Schedule | None = None) -> None:
