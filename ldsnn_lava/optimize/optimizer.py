@@ -7,6 +7,7 @@ work budget, and returns an :class:`~ldsnn_lava.optimize.result.OptimizeResult`.
 
 from __future__ import annotations
 
+import math
 import numbers
 import time
 
@@ -115,10 +116,14 @@ def optimize(
     samples = len(validate.inputs(x, net, "validation input").x)
     batch_given = batch_size is not None
     batch_size = batch_size or auto_batch_size(net, Schedule.uniform(net, max_T))
-    guards.check_evaluation(net, [base_T] * net.num_stages, samples,
-                            min(batch_size, samples), batch_given=batch_given,
-                            value_bytes=value_bytes(precision, torch.float32),
-                            what=f"the uniform sweep up to base_T = {base_T}")
+    batch = min(batch_size, samples)
+    what = f"the uniform sweep up to base_T = {base_T}"
+    sweep = guards.check_evaluation(net, [base_T] * net.num_stages, samples, batch,
+                                    batch_given=batch_given,
+                                    value_bytes=value_bytes(precision, torch.float32), what=what)
+    # the sweep then reads the readout at every T = 1..base_T, batch by batch
+    guards.check_time(sweep.seconds + math.ceil(samples / batch) * base_T * guards.STEP_SECONDS,
+                      what)
     cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size)
     uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision, batch_size)
     given = uniform[0]
