@@ -903,3 +903,142 @@ def corpus_cases(files) -> list[Case]:
             cases.append(Case("files-cli", "ldsnn " + argv[0] + " on " + label,
                               lambda argv=argv: run_cli(argv), item.expect, None, timeout=60))
     return cases
+
+
+# --- area: the Lava backend (boundary only: every case is refused before Lava runs) ----------
+
+
+@st.composite
+def lava_cases(draw) -> Case:
+    from ldsnn_lava.processes.graph import to_lava
+
+    v = Verdict(draw)
+    kind = v.choice(["mlp", "rate mlp", "fixed"])
+    rng = np.random.default_rng(v.integer(0, 2**31))
+    net = NETS[kind](rng)
+    x = sample_inputs(net, 3, rng)
+    schedule = Schedule([3] * net.num_stages, "rate")
+    precision = "fixed" if kind == "fixed" else "float"
+    bad = [("x NaN", "x", np.full_like(x, np.nan)), ("x complex", "x", x + 1j),
+           ("x no samples", "x", x[:0]), ("x wrong shape", "x", x[:, :-1]),
+           ("x strings", "x", x.astype(str)), ("precision bogus", "precision", "double"),
+           ("model bogus", "model", "fast"), ("schedule too long", "schedule",
+                                               Schedule([3] * (net.num_stages + 1))),
+           ("schedule None", "schedule", None), ("network None", "net", None),
+           ("10**6 steps (time guard)", "schedule", Schedule([10**6] * net.num_stages))]
+    if kind == "rate mlp":
+        bad += [("rate x 0-255 pixels", "x", (x * 255).round()),
+                ("rate x negative", "x", x - 1.0)]
+    if kind == "mlp":
+        bad.append(("fixed on a float network", "precision", "fixed"))
+    label, target, value = v.choice(bad)
+    args = {"net": net, "schedule": schedule, "precision": precision, "model": "step", "x": x}
+    args[target] = value
+    return Case("lava", f"to_lava {kind}: {label}",
+                lambda: to_lava(args["net"], args["schedule"], args["precision"],
+                                args["model"]).run(args["x"]),
+                "error", None, timeout=30)
+
+
+# --- area: conversion from torch, quantization ------------------------------------------------
+
+
+@st.composite
+def convert_cases(draw) -> Case:
+    from torch import nn
+
+    from ldsnn_lava import quantize
+    from ldsnn_lava.formats.torch_ann import from_torch
+
+    v = Verdict(draw)
+    torch.manual_seed(v.integer(0, 2**31))
+    if v.coin():  # from_torch
+        layers = [nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3)]
+        layers = v.pick(layers, [
+            ("a Sigmoid", lambda: [nn.Linear(6, 5), nn.Sigmoid(), nn.Linear(5, 3)], "error"),
+            ("a MaxPool", lambda: [nn.Unflatten(1, (1, 6)), nn.MaxPool1d(2), nn.Flatten(),
+                                   nn.Linear(3, 3)], "error"),
+            ("a final ReLU", lambda: [nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3), nn.ReLU()],
+             "error"),
+            ("an LSTM", lambda: [nn.LSTM(6, 5)], "error")], 0.2)
+        model = v.pick(nn.Sequential(*layers), [
+            ("model a function", lambda: (lambda t: t), "error"),
+            ("model None", None, "error")], 0.05)
+        x = np.random.default_rng(0).random((20, 6))
+        x = v.pick(x, [("calibration NaN", lambda: np.full((20, 6), np.nan), "error"),
+                       ("calibration complex", lambda: x + 1j, "error"),
+                       ("calibration empty", lambda: x[:0], "error"),
+                       ("calibration wrong shape", lambda: x[:, :4], "error"),
+                       ("calibration strings", lambda: x.astype(str), "error"),
+                       ("calibration 1-D", lambda: x[0], "error"),
+                       ("calibration a list", lambda: x.tolist(), "valid")], 0.25)
+        percentile = v.pick(99.9, [("percentile 0", 0, "error"),
+                                   ("percentile 150", 150, "error"),
+                                   ("percentile NaN", float("nan"), "error"),
+                                   ("percentile '99'", "99", "error")], 0.1)
+        return Case("convert", v.label("from_torch"),
+                    lambda: from_torch(model, x, percentile), v.expect, check_network)
+    net = NETS[v.choice(["mlp", "conv", "lif mlp"])](np.random.default_rng(v.integer(0, 99)))
+    bits = v.pick(8, [("weight_bits 1", 1, "error"), ("weight_bits 25", 25, "error"),
+                      ("weight_bits 8.5", 8.5, "error"), ("weight_bits '8'", "8", "error"),
+                      ("weight_bits True", True, "error")], 0.25)
+    exponent = v.pick(8, [("input_exponent -1", -1, "error"),
+                          ("input_exponent 1.5", 1.5, "error")], 0.15)
+    target = v.pick(net, [("net None", None, "error"), ("net a Stage", lambda: net.stages[0],
+                                                        "error")], 0.1)
+
+    def check(quantized) -> None:
+        fixed = quantized.network
+        x = quantized.encode_input(sample_inputs(net, 3, np.random.default_rng(1)))
+        result = evaluate(fixed, Schedule.uniform(fixed, 3), x, precision="fixed")
+        check_eval(fixed, result.schedule, 3)(result)
+
+    return Case("convert", v.label("quantize"), lambda: quantize(target, bits, exponent),
+                v.expect, check)
+
+
+# --- area: round trips through every writer and its reader -----------------------------------
+
+
+@st.composite
+def roundtrip_cases(draw) -> Case:
+    """A network written by a writer is read back by its reader and evaluates the same (or
+    the writer refuses it with a named error: IF neurons and pooling have no netx form)."""
+    from ldsnn_lava.formats.netx import read_network as read_netx
+    from ldsnn_lava.formats.netx import write_network as write_netx
+    from ldsnn_lava.formats.nir import read_network as read_nir
+    from ldsnn_lava.formats.nir import write_network as write_nir
+
+    v = Verdict(draw)
+    kind = v.choice(sorted(NETS))
+    net = NETS[kind](np.random.default_rng(v.integer(0, 2**31)))
+    fmt = v.choice(["npz", "netx", "nir"])
+    folder = Path(tempfile.mkdtemp(prefix="ldsnn-fuzz-roundtrip-"))
+    path = folder / f"net.{'net' if fmt == 'netx' else fmt}"
+    schedule = Schedule([2] * net.num_stages, "rate")
+    precision = "fixed" if kind == "fixed" else "float"
+    if fmt == "npz":
+        expect, call = "valid", lambda: (net.save(path), Network.load(path))[1]
+    elif fmt == "netx":
+        expect = "valid" if kind == "fixed" else "error"
+        call = lambda: (write_netx(net, schedule, path), read_netx(path))[1]  # noqa: E731
+    else:
+        expect = "error" if kind == "rate mlp" else "valid"  # NIR input is direct only
+        call = lambda: (write_nir(net, path, schedule), read_nir(path))[1]  # noqa: E731
+
+    def check(again) -> None:
+        x = sample_inputs(net, 4, np.random.default_rng(3))
+        a = evaluate(net, schedule, x, precision=precision, dtype=torch.float64)
+        b = evaluate(again, schedule, x, precision=precision, dtype=torch.float64)
+        np.testing.assert_allclose(b.readout, a.readout, rtol=1e-9, atol=1e-9)
+        for c, d in zip(a.spike_counts, b.spike_counts, strict=True):
+            np.testing.assert_array_equal(c, d)
+
+    def call_then_clean():
+        try:
+            return call()
+        finally:
+            leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".")]
+            assert not leftovers, f"temporary files left: {leftovers}"
+
+    return Case("roundtrip", f"{fmt} round trip of {kind}", call_then_clean, expect, check)

@@ -34,6 +34,9 @@ AREAS = {  # area: (strategy, examples per run)
     "optimize": (cases.optimize_cases(), 60),
     "outputs": (cases.output_cases(), 40),
     "cli": (cases.cli_cases(), 100),
+    "lava": (cases.lava_cases(), 40),
+    "convert": (cases.convert_cases(), 60),
+    "roundtrip": (cases.roundtrip_cases(), 40),
 }
 TALLY = Tally()
 FUZZ_LIMITS = {"memory": 256e6, "seconds": 2.0}
@@ -71,6 +74,9 @@ test_evaluate = _area_test("evaluate")
 test_optimize = _area_test("optimize")
 test_outputs = _area_test("outputs")
 test_cli = _area_test("cli")
+test_lava = pytest.mark.lava(_area_test("lava"))
+test_convert = _area_test("convert")
+test_roundtrip = _area_test("roundtrip")
 
 
 @pytest.fixture(scope="module")
