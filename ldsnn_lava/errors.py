@@ -50,6 +50,12 @@ class NumericalError(LDSNNError, ValueError):
     fixed-point sums beyond exact integers); the message names the stage and the remedy."""
 
 
+class LavaRunError(LDSNNError, RuntimeError):
+    """A Lava run that failed: a process model raised, a Lava process exited, or the runtime
+    did not stop in time. The message names the process (and the time step, for ours); the
+    runtime's processes are gone when it is raised."""
+
+
 class BackendUnavailable(LDSNNError, ImportError):
     """An optional backend (Lava, Brian2, Ray, a peer tool) that is not installed here; the
     message says what to install."""
@@ -57,5 +63,6 @@ class BackendUnavailable(LDSNNError, ImportError):
 
 __all__ = [
     "BackendUnavailable", "FileAccessError", "FileFormatError", "InvalidInput", "InvalidNetwork",
-    "InvalidOption", "InvalidSchedule", "LDSNNError", "NumericalError", "ResourceLimitError",
+    "InvalidOption", "InvalidSchedule", "LavaRunError", "LDSNNError", "NumericalError",
+    "ResourceLimitError",
 ]

@@ -82,6 +82,33 @@ def neuron_step_ref(neuron, state, current) -> np.ndarray:
     return spikes
 
 
+def cuba_lif_fixed_ref(threshold: int, du: int, dv: int, bias: int, currents) -> tuple:
+    """Lava's bit-accurate LIF (``PyLifModelBitAcc``, lava/proc/lif/models.py) for ONE neuron,
+    written out in Python integers: returns (spikes, final u, final v).
+
+    Currents and the bias enter left-shifted by 6 bits, the threshold too; decays of
+    ``x * (4096 - d) / 4096`` truncate toward zero; u wraps modulo 2**24 into (-2**23, 2**23];
+    v saturates at +-(2**23 - 1); a spike is ``v > threshold << 6`` and resets v to 0.
+    """
+    def decay(x: int, d: int) -> int:
+        product = x * (4096 - d)
+        return (abs(product) >> 12) * (1 if product >= 0 else -1)
+
+    u = v = 0
+    spikes = []
+    for current in currents:
+        u = decay(u, du) + (int(current) << 6)
+        if u > 2**23:
+            u -= 2**24
+        elif u <= -2**23:
+            u += 2**24
+        v = min(max(decay(v, dv) + u + (bias << 6), -2**23 + 1), 2**23 - 1)
+        spikes.append(v > threshold << 6)
+        if spikes[-1]:
+            v = 0
+    return spikes, u, v
+
+
 # --- simulators --------------------------------------------------------------------------------
 
 

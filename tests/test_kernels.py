@@ -4,7 +4,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ldsnn_testing import neurons
+from ldsnn_testing import cuba_lif_fixed_ref, neurons
 
 from ldsnn_lava import IF, CubaLIF
 from ldsnn_lava.buffers import rate_initial_accumulator, rate_raster, rate_step
@@ -69,10 +69,24 @@ def test_fixed_if_kernel_equals_looping_the_definition(threshold, v_init, steps,
                 loop_step(neuron, currents, fixed=True))
 
 
-def test_fixed_lif_falls_back_to_the_definition():
-    currents = torch.randint(-50, 200, (9, 5), generator=torch.Generator().manual_seed(1))
-    neuron = CubaLIF(threshold=100, current_decay=1024 / 4096, voltage_decay=256 / 4096, bias=3)
-    assert_same(run_neuron(neuron, currents, fixed=True), loop_step(neuron, currents, fixed=True))
+@SETTINGS
+@given(threshold=st.integers(0, 2000), du=st.integers(0, 4096), dv=st.integers(0, 4096),
+       bias=st.integers(-300, 300), steps=st.integers(1, 15), size=st.integers(1, 6),
+       seed=st.integers(0, 2**31 - 1), scale=st.sampled_from([100, 10_000, 200_000]))
+def test_fixed_cuba_lif_equals_lavas_bit_accurate_rule(threshold, du, dv, bias, steps, size,
+                                                       seed, scale):
+    """The fixed-point CubaLIF (fused or not) against an independent scalar transcription of
+    Lava's bit-accurate LIF; large currents exercise u's wrap-around and v's saturation."""
+    currents = torch.randint(-scale, scale, (steps, size),
+                             generator=torch.Generator().manual_seed(seed))
+    neuron = CubaLIF(threshold=threshold, current_decay=du / 4096, voltage_decay=dv / 4096,
+                     bias=bias)
+    (u, v), raster = run_neuron(neuron, currents, fixed=True)
+    for n in range(size):
+        spikes, u_ref, v_ref = cuba_lif_fixed_ref(threshold, du, dv, bias,
+                                                  currents[:, n].tolist())
+        assert raster[:, n].tolist() == spikes
+        assert (int(u[n]), int(v[n])) == (u_ref, v_ref)
 
 
 def test_rejects_bad_block():

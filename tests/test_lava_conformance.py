@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import tempfile
 import threading
 
 import numpy as np
@@ -195,10 +194,9 @@ def test_graph_rejects_the_other_model_kind():
     """Running window-built processes under a step tag (or the reverse) is a clear error."""
     for built, other in (("window", "step"), ("step", "window")):
         runner = to_lava(small_net(), Schedule([2, 2], "rate"), model=built)
-        with tempfile.TemporaryDirectory() as workdir:
-            graph = runner.build(np.ones((2, 4)), workdir)
-            with pytest.raises(ValueError, match=f"built for the {built} models"):
-                graph.run(to_lava(small_net(), Schedule([2, 2], "rate"), model=other).tag)
+        graph = runner.build(np.ones((2, 4)))
+        with pytest.raises(ValueError, match=f"built for the {built} models"):
+            graph.run(to_lava(small_net(), Schedule([2, 2], "rate"), model=other).tag)
 
 
 @pytest.mark.lava
@@ -210,11 +208,10 @@ def test_timed_run_after_warmup_gives_the_same_results():
     ref = evaluate(net, schedule, x, dtype=torch.float64)
     for model in ("step", "window"):
         runner = to_lava(net, schedule, model=model)
-        with tempfile.TemporaryDirectory() as workdir:
-            graph = runner.build(x, workdir)
-            seconds = graph.run(runner.tag, warmup_steps=2)
-            np.testing.assert_array_equal(graph.readout_sums(), ref.readout)
-            np.testing.assert_array_equal(graph.spike_counts()[0], ref.spike_counts[0])
+        graph = runner.build(x)
+        seconds = graph.run(runner.tag, warmup_steps=2)
+        np.testing.assert_array_equal(graph.readout_sums(), ref.readout)
+        np.testing.assert_array_equal(graph.spike_counts()[0], ref.spike_counts[0])
         assert seconds > 0
         with pytest.raises(ValueError, match="warmup_steps must be in"):
             graph.run(runner.tag, warmup_steps=graph.num_steps)

@@ -23,9 +23,10 @@ def test_every_spiking_layer_matches_loihi2_bit_for_bit_end_to_end(chained):
         assert match.exact, match
 
 
-def test_the_output_integrator_does_not_match(chained):
-    """The output layer fc-3 (a never-spiking integrator, recorded in float for 25 steps) is
-    not reproduced: stated, not hidden."""
+@pytest.mark.xfail(strict=True, reason="known mismatch: PilotNet's output layer fc-3 is a "
+                   "never-spiking integrator recorded in float on Loihi 2; our readout does not "
+                   "reproduce its u/v traces (agreement u 0.75, v 0.125 over 16 steps)")
+def test_the_output_integrator_matches(chained):
     match = chained["fc-3"]
     assert match.spikes is None
-    assert not match.exact
+    assert match.exact

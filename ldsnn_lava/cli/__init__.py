@@ -6,9 +6,10 @@ for every command. Each command lives in its own module with ``add_parser`` and 
 
 Errors: a user error (a bad argument, any :class:`ldsnn_lava.errors.LDSNNError`, an
 operating-system error such as an unwritable output, checked before a long run) prints one
-line naming the command to stderr and exits with status 2; Ctrl-C exits with 130 and SIGTERM
-with 143, after the current file writes are cleaned up; anything else is an internal error:
-one line and status 1. ``ldsnn --debug ...`` (or ``LDSNN_DEBUG=1``) also prints the traceback.
+line naming the command to stderr and exits with status 2; anything else is an internal error:
+one line and status 1. Ctrl-C (SIGINT) and SIGTERM stop a command where it is, so cleanup runs
+(file writes remove their temporary files, a Lava run stops its processes): one line, exit
+status 130 or 143. ``ldsnn --debug ...`` (or ``LDSNN_DEBUG=1``) also prints the traceback.
 """
 
 from __future__ import annotations
@@ -60,8 +61,13 @@ def _one_line(command: str, err: BaseException) -> tuple[str, int]:
     return f"ldsnn {command}: " + " ".join(text.split()), status
 
 
-def _terminate(signum, frame):
-    raise SystemExit(TERMINATED)  # unwinds: file writes clean up, Lava runtimes stop
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt (so everything that
+    cleans up after Ctrl-C cleans up after it too)."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,9 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     debug = args.debug or os.environ.get("LDSNN_DEBUG", "") not in ("", "0")
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return int(args.func(args) or 0)
+    except Terminated:
+        print("ldsnn: terminated", file=sys.stderr)
+        return TERMINATED
     except KeyboardInterrupt:
         print("ldsnn: interrupted", file=sys.stderr)
         return INTERRUPTED
