@@ -215,6 +215,21 @@ def evaluate(
     -------
     EvalResult
 
+    Raises
+    ------
+    InvalidNetwork, InvalidSchedule
+        If ``net`` or ``schedule`` is not one, or they do not fit each other.
+    InvalidInput
+        If ``x`` is not real finite numbers of shape ``(N, *net.input_shape)`` with N >= 1, or
+        lies outside [0, 1] under rate encoding.
+    InvalidOption, BackendUnavailable
+        For a bad option, or a device this machine does not have.
+    ResourceLimitError
+        If the evaluation is estimated to exceed the memory or time limit
+        (:mod:`ldsnn_lava.guards`).
+    NumericalError
+        If currents or potentials overflow ``dtype`` (:mod:`ldsnn_lava.numerics`).
+
     Examples
     --------
     >>> result = evaluate(net, Schedule([8, 4, 4], "rate"), x_test)  # doctest: +SKIP

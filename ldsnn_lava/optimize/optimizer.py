@@ -93,6 +93,19 @@ def optimize(
     -------
     OptimizeResult
 
+    Raises
+    ------
+    InvalidOption, InvalidNetwork
+        For a bad argument (named in the message).
+    InvalidInput
+        For validation inputs or labels that do not fit the network (labels must be integers
+        in ``[0, classes)``, one per sample).
+    ResourceLimitError
+        If the uniform sweep is estimated to exceed the time limit, or a batch at ``max_T``
+        the memory limit (:mod:`ldsnn_lava.guards`).
+    NumericalError
+        If the network overflows float32 (:mod:`ldsnn_lava.numerics`).
+
     Notes
     -----
     Quality: the search is a greedy local search, not exhaustive. ``tests/test_optimize.py``
@@ -116,14 +129,17 @@ def optimize(
     samples = len(validate.inputs(x, net, "validation input").x)
     batch_given = batch_size is not None
     batch_size = batch_size or auto_batch_size(net, Schedule.uniform(net, max_T))
-    batch = min(batch_size, samples)
+    batch, size = min(batch_size, samples), value_bytes(precision, torch.float32)
     what = f"the uniform sweep up to base_T = {base_T}"
     sweep = guards.check_evaluation(net, [base_T] * net.num_stages, samples, batch,
-                                    batch_given=batch_given,
-                                    value_bytes=value_bytes(precision, torch.float32), what=what)
+                                    batch_given=batch_given, value_bytes=size, what=what)
     # the sweep then reads the readout at every T = 1..base_T, batch by batch
     guards.check_time(sweep.seconds + math.ceil(samples / batch) * base_T * guards.STEP_SECONDS,
                       what)
+    # the search's moves reach at most max_T in any stage
+    guards.check_memory(guards.estimate_evaluation(net, [max_T] * net.num_stages, samples,
+                                                   batch, size),
+                        f"the search up to max_T = {max_T}", batch_given)
     cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size)
     uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision, batch_size)
     given = uniform[0]
