@@ -134,12 +134,13 @@ def _size(shape) -> int:
 
 
 def estimate_evaluation(net: Network, timesteps: Sequence[int], samples: int, batch_size: int,
-                        value_bytes: int = 4) -> Estimate:
+                        value_bytes: int = 4, windows: int = 1) -> Estimate:
     """Estimate memory and time of evaluating ``samples`` inputs in batches of
     ``batch_size`` under per-stage ``timesteps`` (computed from shapes only).
 
     ``value_bytes`` is the size of a current (4 for float32; 24 covers fixed point's float64
-    sums, their rounding and the int64 currents).
+    sums, their rounding and the int64 currents); ``windows`` is the number of windows per
+    sample (the chunks of sequence input; memory is per window, time is for all of them).
     """
     per_sample = 0.0
     seconds_per_batch = 0.0
@@ -149,7 +150,8 @@ def estimate_evaluation(net: Network, timesteps: Sequence[int], samples: int, ba
         after = timesteps[index + 1] if index + 1 < stages else 0
         inputs = _size(net.input_shape_of(index))
         outputs = _size(net.output_shape_of(index))
-        direct = index == 0 and net.input_encoding == InputEncoding.DIRECT
+        direct = index == 0 and net.input_encoding in (InputEncoding.DIRECT,
+                                                       InputEncoding.FRAMES)
         shape, widest = net.input_shape_of(index), 0
         for op in stage.ops:
             shape = op.output_shape(shape)
@@ -164,7 +166,7 @@ def estimate_evaluation(net: Network, timesteps: Sequence[int], samples: int, ba
     batches = math.ceil(samples / batch_size)
     fixed = 16.0 * sum(_size(net.input_shape_of(i)) for i in range(stages))
     return Estimate(fixed + per_sample * batch_size, per_sample, fixed,
-                    batches * seconds_per_batch)
+                    batches * windows * seconds_per_batch)
 
 
 def _bytes(value: float) -> str:
@@ -220,7 +222,7 @@ def check_time(seconds: float, what: str) -> None:
 
 
 def check_evaluation(net: Network, timesteps: Sequence[int], samples: int, batch_size: int,
-                     *, batch_given: bool, value_bytes: int = 4,
+                     *, batch_given: bool, value_bytes: int = 4, windows: int = 1,
                      what: str = "evaluation") -> Estimate:
     """:func:`estimate_evaluation`, then refuse it if it exceeds the memory or time limit.
 
@@ -228,7 +230,7 @@ def check_evaluation(net: Network, timesteps: Sequence[int], samples: int, batch
     ------
     ResourceLimitError
     """
-    estimate = estimate_evaluation(net, timesteps, samples, batch_size, value_bytes)
+    estimate = estimate_evaluation(net, timesteps, samples, batch_size, value_bytes, windows)
     check_memory(estimate, what, batch_given)
     check_time(estimate.seconds, what)
     return estimate

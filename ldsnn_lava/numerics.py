@@ -6,8 +6,8 @@ would quietly stop spiking and its readout turn to NaN. This module bounds every
 the network's parameters, the schedule and the input's largest magnitude, without running it:
 
 - a stage's current per step: ``|I| <= fan_in * max|w| * m + max|b|`` per op in turn (``m``
-  the magnitude of the op's input: the input's for stage 0 under direct encoding, 1 for
-  spikes);
+  the magnitude of the op's input: the input's for stage 0 under direct or frames encoding, 1
+  for spikes);
 - its state over a window of T steps: IF ``|v| <= |v_init| + T |I| + threshold``; CubaLIF
   ``|u| <= T |I|`` and ``|v| <= T (T |I| + |bias|)``; a readout's sum ``<= T |I|``.
 
@@ -57,8 +57,9 @@ def current_bounds(net: Network, input_magnitude: float) -> list[float]:
     """Largest ``|current|`` per step of every stage."""
     bounds = []
     for index, stage in enumerate(net.stages):
-        direct = index == 0 and net.input_encoding == InputEncoding.DIRECT
-        magnitude = input_magnitude if direct else 1.0
+        analog = index == 0 and net.input_encoding in (InputEncoding.DIRECT,
+                                                       InputEncoding.FRAMES)
+        magnitude = input_magnitude if analog else 1.0
         for op in stage.ops:
             magnitude = op_bound(op, magnitude)
         bounds.append(magnitude)

@@ -150,8 +150,10 @@ _INPUT_KINDS = "bool, integer or real floating-point numbers"
 
 
 def inputs(x, net: Network, what: str = "input") -> CheckedInput:
-    """Check an input batch for ``net``: real numbers of shape ``(N, *net.input_shape)`` with
-    ``N >= 1``, all finite, and within ``[0, 1]`` under ``rate`` encoding.
+    """Check an input batch for ``net``: real numbers of shape ``(N, *net.input_shape)`` (for
+    sequence input ``(N, S, *net.input_shape)``) with ``N >= 1``, all finite, and within
+    ``[0, 1]`` under ``rate`` encoding (a sequence's own rules, such as events being 0 or 1
+    and S a multiple of the chunk, are :func:`ldsnn_lava.sequences.check_sequence`'s).
 
     Integer and bool inputs are converted to float64, floating inputs keep their dtype. One
     pass over the data (its minimum and maximum) serves the finiteness and range checks.
@@ -176,10 +178,13 @@ def inputs(x, net: Network, what: str = "input") -> CheckedInput:
     if tensor.is_complex():
         raise InvalidInput(f"{what} must hold {_INPUT_KINDS}, got {tensor.dtype}; complex "
                            f"values are refused, not truncated")
-    expected = (len(net.input_shape) + 1, net.input_shape)
-    if tensor.dim() != expected[0] or tuple(tensor.shape[1:]) != expected[1]:
-        raise InvalidInput(f"{what} must have shape (N, {', '.join(map(str, net.input_shape))})"
-                           f" for this network, got {tuple(tensor.shape)}")
+    sequence = net.input_encoding.is_sequence  # (N, S, *input_shape): S input steps
+    axes = 2 if sequence else 1
+    if tensor.dim() != len(net.input_shape) + axes or \
+            tuple(tensor.shape[axes:]) != net.input_shape:
+        layout = ", ".join(["N", "S"][:axes] + [str(d) for d in net.input_shape])
+        raise InvalidInput(f"{what} must have shape ({layout}) for this network "
+                           f"({net.input_encoding} input), got {tuple(tensor.shape)}")
     if tensor.shape[0] == 0:
         raise InvalidInput(f"{what} holds no samples")
     if not torch.is_floating_point(tensor):

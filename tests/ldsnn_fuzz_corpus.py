@@ -309,7 +309,10 @@ def _netx_edits() -> list[tuple[str, str, Callable[[h5py.File], None]]]:
         ("bias NaN", "error", edit(1, "bias", np.full(6, np.nan))),
         ("bias wrong length", "error", edit(1, "bias", np.ones(5) * 3)),
         ("readout bias", "error", edit(2, "bias", np.ones(3))),
-        ("synaptic delay", "error", edit(1, "delay", np.ones(6))),
+        ("synaptic delays", "valid", edit(1, "delay", np.ones(6))),
+        ("synaptic delays NaN", "error", edit(1, "delay", np.full(6, np.nan))),
+        ("synaptic delays negative", "error", edit(1, "delay", -np.ones(6))),
+        ("synaptic delays beyond Loihi's 62", "error", edit(1, "delay", np.full(6, 99.0))),
         ("readout gets a neuron", "error",
          lambda h: h.copy(h["layer"]["1"]["neuron"], h["layer"]["2"], "neuron")),
     ]

@@ -27,6 +27,7 @@ from ldsnn_lava.errors import InvalidNetwork, InvalidOption, InvalidSchedule
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind, InputEncoding, Precision, parse_option
 from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.sequences import num_chunks
 from ldsnn_lava.torch_ops import torch_op
 
 
@@ -187,6 +188,7 @@ def evaluate(
     dtype: torch.dtype = torch.float32,
     precision: Precision | str = Precision.FLOAT,
     record_spikes: bool = True,
+    record_rasters: bool = False,
     progress: bool | None = None,
 ) -> EvalResult:
     """Evaluate ``net`` under ``schedule`` on a batch of inputs.
@@ -197,7 +199,8 @@ def evaluate(
     schedule : Schedule
         Must have one timestep per stage of ``net``.
     x : array-like or torch.Tensor
-        (N, *net.input_shape) inputs.
+        (N, *net.input_shape) inputs; for sequence input (``events``/``frames``) (N, S,
+        *net.input_shape), S a multiple of ``schedule.chunk``.
     device : str or torch.device
         ``"cpu"`` or ``"cuda"``.
     batch_size : int, optional
@@ -208,6 +211,9 @@ def evaluate(
         ``"fixed"``: the Loihi-style integer definition (see :class:`StageEngine`).
     record_spikes : bool
         Keep each spiking stage's per-neuron spike counts.
+    record_rasters : bool
+        Also keep each spiking stage's spikes step by step (``EvalResult.rasters``), to compare
+        traces with another simulator.
     progress : bool, optional
         Show a progress bar; default: when writing to a terminal.
 
@@ -242,19 +248,29 @@ def evaluate(
     device, dtype = validate.device(device), validate.float_dtype(dtype)
     precision = parse_option(Precision, precision, "precision")
     record_spikes = validate.flag(record_spikes, "record_spikes")
+    record_rasters = validate.flag(record_rasters, "record_rasters")
     if progress is not None:
         progress = validate.flag(progress, "progress")
     batch_given = batch_size is not None
     if batch_given:
         batch_size = validate.integer(batch_size, "batch_size", low=1)
     batch_size = min(n, batch_size if batch_given else auto_batch_size(net, schedule))
+    windows = num_chunks(schedule, x.shape[1]) if net.input_encoding.is_sequence else 1
     guards.check_evaluation(net, schedule.timesteps, n, batch_size, batch_given=batch_given,
-                            value_bytes=value_bytes(precision, dtype))
+                            value_bytes=value_bytes(precision, dtype), windows=windows)
+    if net.input_encoding.is_sequence or net.has_delays:
+        from ldsnn_lava.engine.temporal import evaluate_chunked
+
+        return evaluate_chunked(net, schedule, x, device=device, batch_size=batch_size,
+                                dtype=dtype, precision=precision, record_spikes=record_spikes,
+                                record_rasters=record_rasters, progress=progress, start=start,
+                                input_magnitude=checked.magnitude)
     engine = StageEngine(net, device, dtype, precision)
     engine.watch(schedule.timesteps, checked.magnitude)
     steps = schedule.timesteps
     readouts, synaptic = [], np.zeros(net.num_stages)
     counts: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]
+    rasters: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]
     count_dtypes = [np.uint8 if T <= 255 else np.int32 for T in steps]
     batches = range(0, n, batch_size)
     bar = tqdm(batches, desc="evaluate", unit="batch", leave=False,
@@ -271,6 +287,8 @@ def evaluate(
                 if record_spikes:
                     counts[stage].append(
                         spike_counts(out.raster).cpu().numpy().astype(count_dtypes[stage]))
+                if record_rasters:
+                    rasters[stage].append(out.raster.transpose(0, 1).cpu().numpy())
                 inp = engine.buffer(out.raster, schedule.buffers[stage], steps[stage],
                                     steps[stage + 1])
     readout = np.concatenate(readouts)
@@ -281,4 +299,5 @@ def evaluate(
         counters=count_work(net, schedule, synaptic / n),
         schedule=schedule,
         seconds=time.perf_counter() - start,
+        rasters=[np.concatenate(r) for r in rasters] if record_rasters else None,
     )

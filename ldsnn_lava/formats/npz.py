@@ -2,7 +2,8 @@
 
 ``write_network(net, path)`` stores each op's arrays under ``s{stage}_o{op}_{name}`` and a
 ``__meta__`` entry with the format name, version, input shape and encoding, and per stage its
-ops (type, scalar fields, array names) and neuron (type and parameters). ``read_network(path)``
+ops (type, scalar fields, array names), neuron (type and parameters) and whether it has a
+per-neuron delay array (stored as ``s{stage}_delay``). ``read_network(path)``
 reads it back into an identical network. Writes are atomic.
 """
 
@@ -45,7 +46,10 @@ def write_network(net: Network, path: str | Path) -> None:
         if stage.neuron is not None:
             neuron = {"type": type(stage.neuron).__name__,
                       "params": dataclasses.asdict(stage.neuron)}
-        stages.append({"name": stage.name, "ops": ops, "neuron": neuron})
+        if stage.delay is not None:
+            arrays[f"s{s}_delay"] = stage.delay
+        stages.append({"name": stage.name, "ops": ops, "neuron": neuron,
+                       "delay": stage.delay is not None})
     meta = {"format": NETWORK_FORMAT, "version": NETWORK_VERSION, "name": net.name,
             "input_shape": list(net.input_shape), "input_encoding": str(net.input_encoding),
             "stages": stages}
@@ -140,7 +144,12 @@ def _stage(spec, s: int, arrays: dict[str, np.ndarray]) -> Stage:
         neuron = _construct(NEURON_TYPES[kind], _field(neuron, "params", dict,
                                                         f"{where} neuron"), {}, where)
     name = _field(spec, "name", (str, type(None)), where, required=False)
-    return Stage(ops, neuron, name)
+    delay = None
+    if _field(spec, "delay", bool, where, required=False):
+        if f"s{s}_delay" not in arrays:
+            raise FileFormatError(f"{where}: array 'delay' is not in the file")
+        delay = arrays[f"s{s}_delay"]
+    return Stage(ops, neuron, name, delay)
 
 
 def _op(spec, where: str, prefix: str, arrays: dict[str, np.ndarray]) -> Op:
@@ -158,13 +167,19 @@ def _op(spec, where: str, prefix: str, arrays: dict[str, np.ndarray]) -> Op:
     return _construct(OP_TYPES[kind], fields, params, where)
 
 
+_ADDED_LATER = {("CubaLIF", "refractory")}
+"""Fields added after files were written without them; their defaults are what such files
+meant (no refractory period). Every other field the writer stores is required."""
+
+
 def _construct(cls, fields: dict, params: dict, where: str):
     """``cls(**fields, **params)`` with its field names checked first: exactly the fields
     :func:`write_network` stores (all of them, so that a missing one is not silently
     replaced by its default)."""
     known = {f.name for f in dataclasses.fields(cls)}
     given = set(fields) | set(params)
-    if given != known or set(fields) & set(params):  # the writer stores every field
+    optional = {name for kind, name in _ADDED_LATER if kind == cls.__name__}
+    if not known - optional <= given <= known or set(fields) & set(params):
         raise FileFormatError(f"{where}: {cls.__name__} takes {sorted(known)}, the file gives "
                               f"{sorted(given)}")
     try:

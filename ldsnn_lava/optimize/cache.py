@@ -5,7 +5,8 @@ k-1's per-neuron spike counts and on T_{k-1}, T_k (``docs/design.md``). So the s
 of stages 0..k-1 are a function of the prefix ``(T_0, ..., T_{k-1})`` alone: this module keeps
 them, keyed by prefix, and a schedule that shares a prefix with one evaluated before re-runs
 only the stages after it. The optimizer's moves change one stage at a time, so a move at
-stage k re-evaluates stages k..L only.
+stage k re-evaluates stages k..L only. For sequence input the same holds chunk by chunk: the
+cache keeps each stage's counts per chunk, which determine the next stage's whole input.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from ldsnn_lava import validate
 from ldsnn_lava.buffers import rate_raster
 from ldsnn_lava.engine.driver import StageEngine, StageInput
 from ldsnn_lava.engine.result import Counters, count_work
+from ldsnn_lava.engine.temporal import SequenceEngine
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind, Precision
 from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.sequences import check_delays, check_sequence
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,10 @@ class Evaluation:
     counters: Counters
 
 
-def ld_schedule(timesteps: Sequence[int]) -> Schedule:
-    """The LD schedule with these timesteps: a ``rate`` buffer on every gap."""
-    return Schedule(tuple(int(t) for t in timesteps), buffers=BufferKind.RATE)
+def ld_schedule(timesteps: Sequence[int], chunk: int | None = None) -> Schedule:
+    """The LD schedule with these timesteps: a ``rate`` buffer on every gap (``chunk``: input
+    steps per chunk, for sequence input)."""
+    return Schedule(tuple(int(t) for t in timesteps), buffers=BufferKind.RATE, chunk=chunk)
 
 
 class PrefixCache:
@@ -56,7 +60,8 @@ class PrefixCache:
     ----------
     net : Network
     x, y : array-like
-        The split: ``(N, *net.input_shape)`` inputs and ``(N,)`` integer labels.
+        The split: ``(N, *net.input_shape)`` inputs (``(N, S, *net.input_shape)`` sequences)
+        and ``(N,)`` integer labels.
     device : str
     precision : Precision or str
         Engine precision (see :class:`ldsnn_lava.engine.StageEngine`).
@@ -64,6 +69,8 @@ class PrefixCache:
         Samples per engine batch.
     max_bytes : float
         Bound on the memory of cached spike counts; least recently used prefixes go first.
+    chunk : int, optional
+        Input steps per chunk, for sequence input (required there).
 
     Attributes
     ----------
@@ -73,10 +80,13 @@ class PrefixCache:
 
     def __init__(self, net: Network, x, y, *, device: str = "cpu",
                  precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
-                 max_bytes: float = 512e6):
-        self.net = net
+                 max_bytes: float = 512e6, chunk: int | None = None):
+        self.net, self.chunk = net, chunk
         checked = validate.inputs(x, net, "validation input")
         self.x, self._magnitude = checked.x, checked.magnitude
+        if net.input_encoding.is_sequence:
+            self.x = self.x.to(torch.float64)
+            check_sequence(net, ld_schedule([chunk] * net.num_stages, chunk), self.x.numpy())
         self.y = validate.labels(y, self.x.shape[0], net.num_classes, "validation labels")
         batch_size = validate.integer(batch_size, "batch_size", low=1)
         self.engine = StageEngine(net, validate.device(device), precision=precision)
@@ -125,7 +135,7 @@ class PrefixCache:
 
     def evaluate(self, timesteps: Sequence[int]) -> Evaluation:
         """Accuracy and counters of the all-``rate`` schedule with these timesteps."""
-        schedule = ld_schedule(timesteps)
+        schedule = ld_schedule(timesteps, self.chunk)
         schedule.check(self.net)
         steps = schedule.timesteps
         if steps in self._results:
@@ -134,7 +144,10 @@ class PrefixCache:
         synaptic = np.zeros(self.net.num_stages)
         if start:
             synaptic[:start] = self._counts[steps[:start]][1]
-        self.engine.watch(steps, self._magnitude)
+        chunks = self.x.shape[1] // self.chunk if self.net.input_encoding.is_sequence else 1
+        self.engine.watch([T * chunks for T in steps], self._magnitude)  # state spans chunks
+        if self.net.input_encoding.is_sequence or self.net.has_delays:
+            return self._evaluate_chunked(schedule, start, synaptic)
         dtype = torch.uint8 if max(steps) <= 255 else torch.int32  # counts up to T
         new_counts = [[] for _ in range(self.net.num_stages - 1)]
         predictions = []
@@ -161,5 +174,38 @@ class PrefixCache:
             self._store(steps[:k + 1], torch.cat(new_counts[k]), synaptic[:k + 1].copy())
         accuracy = float(np.mean(np.concatenate(predictions) == self.y))
         result = Evaluation(schedule, accuracy, count_work(self.net, schedule, synaptic))
+        self._results[steps] = result
+        return result
+
+    def _evaluate_chunked(self, schedule: Schedule, start: int, synaptic: np.ndarray
+                          ) -> Evaluation:
+        """:meth:`evaluate` for sequence input or delays: stages ``start..L`` chunk by chunk,
+        from the cached per-chunk counts of stage ``start - 1``."""
+        steps, n = schedule.timesteps, self.x.shape[0]
+        sequence = self.net.input_encoding.is_sequence
+        check_delays(self.net, schedule, self.x.shape[1] if sequence else None)
+        engine = SequenceEngine(self.engine, schedule)
+        dtype = torch.uint8 if max(steps) <= 255 else torch.int32  # counts up to T
+        new_counts = [[] for _ in range(self.net.num_stages - 1)]
+        predictions = []
+        with torch.inference_mode():
+            for begin in range(0, n, self.batch_size):
+                stop = min(n, begin + self.batch_size)
+                upstream = None
+                if start:
+                    upstream = self._counts[steps[:start]][0][begin:stop].to(self.engine.device)
+                run = engine.run(self.x[begin:stop].to(self.engine.device) if not start else None,
+                                 record_counts=False, start=start, upstream=upstream,
+                                 keep_chunk_counts=True)
+                synaptic += run.synaptic / n
+                predictions.append(run.readout.argmax(1).cpu().numpy())
+                for k in range(start, self.net.num_stages - 1):
+                    new_counts[k].append(torch.stack(run.chunk_counts[k], dim=1).to(dtype).cpu())
+        self.stage_runs[start:] += 1
+        for k in range(start, self.net.num_stages - 1):
+            self._store(steps[:k + 1], torch.cat(new_counts[k]), synaptic[:k + 1].copy())
+        accuracy = float(np.mean(np.concatenate(predictions) == self.y))
+        chunks = self.x.shape[1] // self.chunk if sequence else 1
+        result = Evaluation(schedule, accuracy, count_work(self.net, schedule, synaptic, chunks))
         self._results[steps] = result
         return result

@@ -56,10 +56,12 @@ def optimize(
     net : Network
         The given SNN.
     base_T : int
-        Its timesteps: the uniform schedule at ``base_T`` is the given SNN.
+        Its timesteps: the uniform schedule at ``base_T`` is the given SNN. For sequence input
+        it is also the chunk (input steps per chunk) every schedule of the search uses: the
+        given SNN runs base_T steps per base_T input steps, its own resolution.
     val : tuple of (x, y)
-        The validation split the search sees: ``(N, *net.input_shape)`` inputs and ``(N,)``
-        integer labels. Never pass the test split here.
+        The validation split the search sees: ``(N, *net.input_shape)`` inputs (sequences:
+        ``(N, S, *net.input_shape)``) and ``(N,)`` integer labels. Never pass the test split.
     max_drop : float or None
         The budget: at most this much validation accuracy (a fraction, 0.01 = one point) below
         the given SNN. ``None`` selects the cost-target mode.
@@ -126,13 +128,17 @@ def optimize(
         progress = validate.flag(progress, "progress")
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
-    samples = len(validate.inputs(x, net, "validation input").x)
+    chunk = base_T if net.input_encoding.is_sequence else None
+    checked = validate.inputs(x, net, "validation input")
+    samples = len(checked.x)
+    windows = checked.x.shape[1] // chunk if chunk else 1  # chunks per sequence
     batch_given = batch_size is not None
-    batch_size = batch_size or auto_batch_size(net, Schedule.uniform(net, max_T))
+    batch_size = batch_size or auto_batch_size(net, Schedule.uniform(net, max_T, chunk=chunk))
     batch, size = min(batch_size, samples), value_bytes(precision, torch.float32)
     what = f"the uniform sweep up to base_T = {base_T}"
     sweep = guards.check_evaluation(net, [base_T] * net.num_stages, samples, batch,
-                                    batch_given=batch_given, value_bytes=size, what=what)
+                                    batch_given=batch_given, value_bytes=size, windows=windows,
+                                    what=what)
     # the sweep then reads the readout at every T = 1..base_T, batch by batch
     guards.check_time(sweep.seconds + math.ceil(samples / batch) * base_T * guards.STEP_SECONDS,
                       what)
@@ -140,8 +146,10 @@ def optimize(
     guards.check_memory(guards.estimate_evaluation(net, [max_T] * net.num_stages, samples,
                                                    batch, size),
                         f"the search up to max_T = {max_T}", batch_given)
-    cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size)
-    uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision, batch_size)
+    cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size,
+                        chunk=chunk)
+    uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision, batch_size,
+                              chunk)
     given = uniform[0]
     resolution = 1.0 / len(cache.y)
     objective: Objective = (CostTarget(cost_target, resolution) if max_drop is None else
@@ -223,10 +231,10 @@ def _check_arguments(net, base_T, max_drop, cost_target, max_T, restarts, work_b
 
 
 def _uniform_points(net: Network, x, y, base_T: int, cost: Cost, device: str,
-                    precision: Precision, batch_size: int) -> list[Point]:
+                    precision: Precision, batch_size: int, chunk: int | None) -> list[Point]:
     """The given SNN at every T in base_T..1 (replay buffers), from one run at base_T."""
     sweep = uniform_sweep(net, x, y, base_T, device=device, batch_size=batch_size,
-                          precision=precision)
+                          precision=precision, chunk=chunk)
     return [Point(p.schedule, p.accuracy, cost(p.schedule, p.counters), p.counters,
                   "given" if p.schedule.timesteps[0] == base_T else "uniform")
             for p in reversed(sweep)]

@@ -48,6 +48,7 @@ class Point:
         return {
             "timesteps": list(self.schedule.timesteps),
             "buffers": list(self.schedule.buffers),
+            **({} if self.schedule.chunk is None else {"chunk": self.schedule.chunk}),
             "accuracy": self.accuracy,
             "cost": self.cost,
             "kind": self.kind,
@@ -201,9 +202,10 @@ def _number(record, key: str, where: str, low: float = 0.0, high: float = math.i
 
 
 def _point_from_dict(data, where: str, stages: int | None) -> Point:
+    chunk = data.get("chunk") if isinstance(data, dict) else None  # sequence input only
     try:
         schedule = Schedule(_get(data, "timesteps", list, where), _get(data, "buffers", list,
-                                                                       where))
+                                                                       where), chunk=chunk)
     except LDSNNError as err:
         raise FileFormatError(f"{where}: {err}") from None
     if stages is not None and schedule.num_stages != stages:
@@ -242,7 +244,8 @@ def _result_from_dict(data) -> OptimizeResult:
     points = {key: _point_from_dict(_get(data, key, dict, "result"), key, stages)
               for key in ("chosen", "given", "best_uniform")}
     chosen = points["chosen"].schedule
-    if (chosen.timesteps, chosen.buffers) != (schedule.timesteps, schedule.buffers):
+    if (chosen.timesteps, chosen.buffers, chosen.chunk) != (schedule.timesteps,
+                                                           schedule.buffers, schedule.chunk):
         raise FileFormatError(f"the schedule {schedule} is not the chosen point's {chosen}")
     lists = {key: [_point_from_dict(p, f"{key}[{i}]", stages)
                    for i, p in enumerate(_get(data, key, list, "result"))]
