@@ -23,6 +23,7 @@ from ldsnn_lava.options import InputEncoding
 
 if TYPE_CHECKING:
     from ldsnn_lava.network import Network
+    from ldsnn_lava.schedule import Schedule
 
 
 def integer(value, what: str, *, low: int | None = None, high: int | None = None) -> int:
@@ -149,11 +150,13 @@ class CheckedInput:
 _INPUT_KINDS = "bool, integer or real floating-point numbers"
 
 
-def inputs(x, net: Network, what: str = "input") -> CheckedInput:
+def inputs(x, net: Network, what: str = "input", schedule: Schedule | None = None
+           ) -> CheckedInput:
     """Check an input batch for ``net``: real numbers of shape ``(N, *net.input_shape)`` (for
     sequence input ``(N, S, *net.input_shape)``) with ``N >= 1``, all finite, and within
-    ``[0, 1]`` under ``rate`` encoding (a sequence's own rules, such as events being 0 or 1
-    and S a multiple of the chunk, are :func:`ldsnn_lava.sequences.check_sequence`'s).
+    ``[0, 1]`` under ``rate`` encoding. With a ``schedule``, sequence input is checked by
+    :func:`ldsnn_lava.sequences.check_sequence` (its messages name the sample and step; events
+    must be 0 or 1, S a multiple of the chunk).
 
     Integer and bool inputs are converted to float64, floating inputs keep their dtype. One
     pass over the data (its minimum and maximum) serves the finiteness and range checks.
@@ -179,6 +182,10 @@ def inputs(x, net: Network, what: str = "input") -> CheckedInput:
         raise InvalidInput(f"{what} must hold {_INPUT_KINDS}, got {tensor.dtype}; complex "
                            f"values are refused, not truncated")
     sequence = net.input_encoding.is_sequence  # (N, S, *input_shape): S input steps
+    if sequence and schedule is not None:
+        from ldsnn_lava.sequences import check_sequence
+
+        check_sequence(net, schedule, tensor.detach().cpu().numpy())
     axes = 2 if sequence else 1
     if tensor.dim() != len(net.input_shape) + axes or \
             tuple(tensor.shape[axes:]) != net.input_shape:

@@ -243,7 +243,7 @@ def evaluate(
     """
     start = time.perf_counter()
     check_call(net, schedule)
-    checked = validate.inputs(x, net)
+    checked = validate.inputs(x, net, schedule=schedule)
     x, n = checked.x, checked.x.shape[0]
     device, dtype = validate.device(device), validate.float_dtype(dtype)
     precision = parse_option(Precision, precision, "precision")

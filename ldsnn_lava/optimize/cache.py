@@ -26,7 +26,7 @@ from ldsnn_lava.engine.temporal import SequenceEngine
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind, Precision
 from ldsnn_lava.schedule import Schedule
-from ldsnn_lava.sequences import check_delays, check_sequence
+from ldsnn_lava.sequences import check_delays
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,12 @@ class PrefixCache:
                  precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
                  max_bytes: float = 512e6, chunk: int | None = None):
         self.net, self.chunk = net, chunk
-        checked = validate.inputs(x, net, "validation input")
+        sequence = net.input_encoding.is_sequence
+        checked = validate.inputs(x, net, "validation input", schedule=ld_schedule(
+            [chunk] * net.num_stages, chunk) if sequence else None)
         self.x, self._magnitude = checked.x, checked.magnitude
-        if net.input_encoding.is_sequence:
+        if sequence:
             self.x = self.x.to(torch.float64)
-            check_sequence(net, ld_schedule([chunk] * net.num_stages, chunk), self.x.numpy())
         self.y = validate.labels(y, self.x.shape[0], net.num_classes, "validation labels")
         batch_size = validate.integer(batch_size, "batch_size", low=1)
         self.engine = StageEngine(net, validate.device(device), precision=precision)
