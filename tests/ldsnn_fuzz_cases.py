@@ -900,7 +900,8 @@ def corpus_cases(files) -> list[Case]:
                     "--out", out]
         if argv is not None:
             cases.append(Case("files-cli", "ldsnn " + argv[0] + " on " + label,
-                              lambda argv=argv: run_cli(argv), item.expect, None, timeout=60))
+                              lambda argv=argv: run_cli(argv), item.cli_expect or item.expect,
+                              None, timeout=60))
     return cases
 
 
@@ -1041,3 +1042,74 @@ def roundtrip_cases(draw) -> Case:
             assert not leftovers, f"temporary files left: {leftovers}"
 
     return Case("roundtrip", f"{fmt} round trip of {kind}", call_then_clean, expect, check)
+
+
+# --- area: sequence input (events, frames) and delays -----------------------------------------
+
+
+def check_sequence_eval(net: Network, n: int, chunks: int):
+    """A sanity check of ``evaluate`` on ``n`` sequences of ``chunks`` chunks each."""
+    def check(result) -> None:
+        steps = result.schedule.timesteps
+        readout = np.asarray(result.readout)
+        assert readout.shape == (n, net.num_classes) and np.all(np.isfinite(readout))
+        assert np.array_equal(result.predictions, np.argmax(readout, axis=1)), "predictions"
+        for index, counts in enumerate(result.spike_counts or []):
+            assert counts.min() >= 0 and counts.max() <= steps[index] * chunks, "counts range"
+        neurons = np.array(net.num_neurons, dtype=float)
+        assert np.allclose(result.counters.per_stage["neurons_evaluated"],
+                           chunks * neurons * np.array(steps)), "neurons evaluated"
+        for values in result.counters.per_stage.values():
+            assert np.all(np.isfinite(values)) and np.all(np.asarray(values) >= 0)
+    return check
+
+
+@st.composite
+def sequence_cases(draw) -> Case:
+    v = Verdict(draw)
+    rng = np.random.default_rng(v.integer(0, 2**31))
+    encoding = v.choice(["events", "frames"])
+    n_in = v.integer(1, 5)
+    delay = v.pick(None, [("delay 1 per neuron", lambda: np.ones(4, dtype=int), "either"),
+                          ("delay negative", lambda: -np.ones(4), "error"),
+                          ("delay fractional", lambda: np.full(4, 0.5), "error"),
+                          ("delay wrong length", lambda: np.ones(3), "error"),
+                          ("delay 10**6 (not shorter than the window)",
+                           lambda: np.full(4, 10**6), "error")], 0.1)
+
+    def make_net() -> Network:
+        return Network((n_in,), [Stage([Dense(rng.normal(0, 0.8, (4, n_in)))], IF(1.0),
+                                       delay=delay),
+                                 Stage([Dense(rng.normal(0, 0.8, (2, 4)))], None)],
+                       input_encoding=encoding)
+
+    chunk, chunks, n = v.integer(1, 6), v.integer(1, 4), v.integer(1, 4)
+    steps = [v.integer(1, 8), v.integer(1, 8)]
+    schedule_chunk = v.pick(chunk, [("no chunk", None, "error"), ("chunk 0", 0, "error"),
+                                    ("chunk 10**9", 10**9, "error"),
+                                    ("chunk True", True, "error")], 0.08)
+    shape = (n, chunk * chunks, n_in)
+    x = (rng.random(shape) < 0.4).astype(float) if encoding == "events" else rng.random(shape)
+    x = v.pick(x, [
+        ("S not a multiple of the chunk", lambda: x[:, :-1] if chunk > 1 else
+         np.concatenate([x, x[:, :1]], axis=1), "error" if chunk > 1 else "either"),
+        ("one step per sample missing its axis", lambda: x[:, 0], "error"),
+        ("wrong channel count", lambda: np.concatenate([x, x[..., :1]], axis=-1), "error"),
+        ("NaN", lambda: np.where(rng.random(shape) < 0.5, np.nan, x), "error"),
+        ("complex", lambda: x + 1j, "error"),
+        ("strings", lambda: x.astype(str), "error"),
+        ("no samples", lambda: x[:0], "error"),
+        ("no steps", lambda: x[:, :0], "error"),
+        ("values 0.5 as events", lambda: np.full(shape, 0.5),
+         "error" if encoding == "events" else "valid"),
+        ("frames 1e39", lambda: np.full(shape, 1e39),
+         "error" if encoding == "events" else "either")], 0.3)
+
+    def call():
+        net = make_net()
+        return evaluate(net, Schedule(steps, "rate", chunk=schedule_chunk), x, progress=False)
+
+    def check(result) -> None:
+        check_sequence_eval(make_net(), n, chunks)(result)
+
+    return Case("sequence", v.label(f"{encoding} sequences"), call, v.expect, check)

@@ -37,6 +37,7 @@ AREAS = {  # area: (strategy, examples per run)
     "lava": (cases.lava_cases(), 40),
     "convert": (cases.convert_cases(), 60),
     "roundtrip": (cases.roundtrip_cases(), 40),
+    "sequence": (cases.sequence_cases(), 80),
 }
 TALLY = Tally()
 FUZZ_LIMITS = {"memory": 256e6, "seconds": 2.0}
@@ -77,6 +78,7 @@ test_cli = _area_test("cli")
 test_lava = pytest.mark.lava(_area_test("lava"))
 test_convert = _area_test("convert")
 test_roundtrip = _area_test("roundtrip")
+test_sequence = _area_test("sequence")
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,10 @@ def run_estimate(args: argparse.Namespace) -> None:
 
     model = load_model(args.network)
     net = model.network
+    if net.input_encoding.is_sequence:
+        raise UserError(f"ldsnn estimate makes static inputs; model {model.name!r} takes "
+                        f"{net.input_encoding} sequences (estimate it from Python: "
+                        f"ldsnn_lava.loihi.estimate with your sequences and a chunked schedule)")
     if args.schedule:
         ld = Schedule.load(args.schedule, net)
     else:
