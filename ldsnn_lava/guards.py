@@ -40,6 +40,9 @@ LAVA_STEP_SECONDS = 1e-4
 """Lava 0.10's cost of one process for one step, whatever the process does (the Lava
 backend's time estimate: processes x steps)."""
 VALUE_SECONDS = 20e-9
+POINT_SECONDS = 1e-3
+"""The optimizer's uniform sweep: Python work per uniform point (its schedule, counters and
+cost), whatever the batch (deliberately slow, as the other constants)."""
 MAC_SECONDS = 1e-9
 DEFAULT_TIME_LIMIT = 3600.0
 _UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10,
@@ -221,6 +224,16 @@ def check_time(seconds: float, what: str) -> None:
             f"limit (LDSNN_TIME_LIMIT, or ldsnn_lava.guards.set_limits(seconds=...))")
 
 
+def fitting_batch(net: Network, timesteps: Sequence[int], batch_size: int,
+                  value_bytes: int = 4) -> int:
+    """The default batch ``batch_size`` made smaller, where needed, so that its estimate
+    (:func:`estimate_evaluation`) fits the memory limit; at least 1 (one sample too large is
+    refused by :func:`check_memory`)."""
+    estimate = estimate_evaluation(net, timesteps, 1, 1, value_bytes)
+    room = limits().memory - estimate.fixed_bytes
+    return int(max(1, min(batch_size, room // max(estimate.sample_bytes, 1.0))))
+
+
 def check_evaluation(net: Network, timesteps: Sequence[int], samples: int, batch_size: int,
                      *, batch_given: bool, value_bytes: int = 4, windows: int = 1,
                      what: str = "evaluation") -> Estimate:
@@ -237,4 +250,4 @@ def check_evaluation(net: Network, timesteps: Sequence[int], samples: int, batch
 
 
 __all__ = ["DEFAULT_TIME_LIMIT", "Estimate", "Limits", "check_evaluation", "check_memory",
-           "check_time", "estimate_evaluation", "limits", "set_limits"]
+           "check_time", "estimate_evaluation", "fitting_batch", "limits", "set_limits"]

@@ -1,4 +1,4 @@
-"""The ``ldsnn`` command line: optimize, evaluate, report, demo, estimate, export.
+"""The ``ldsnn`` command line: optimize, evaluate, report, demo, quantize, estimate, export.
 
 ``MODEL`` is a zoo name (``ldsnn_lava.zoo.names()``) or a model file (see
 :data:`ldsnn_lava.formats.MODEL_SUFFIXES`), resolved by :func:`ldsnn_lava.resolve.load_model`
@@ -21,7 +21,8 @@ import sys
 import threading
 import traceback
 
-from ldsnn_lava.cli import demo, evaluate, loihi, optimize, report
+from ldsnn_lava.cli import demo, evaluate, loihi, optimize, quantize, report
+from ldsnn_lava.cli.common import prepare
 from ldsnn_lava.errors import LDSNNError
 
 USER_ERROR, INTERNAL_ERROR, INTERRUPTED, TERMINATED = 2, 1, 130, 143
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="print the traceback of an error (also: LDSNN_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (optimize, evaluate, report, demo):
+    for command in (optimize, evaluate, report, demo, quantize):
         command.add_parser(sub)
     loihi.add_parsers(sub)
     return parser
@@ -72,11 +73,14 @@ def _raise_terminated(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ldsnn`` console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # recorded in results and reports
     debug = args.debug or os.environ.get("LDSNN_DEBUG", "") not in ("", "0")
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
+        prepare(args)
         return int(args.func(args) or 0)
     except Terminated:
         print("ldsnn: terminated", file=sys.stderr)

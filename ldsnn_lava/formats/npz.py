@@ -3,8 +3,10 @@
 ``write_network(net, path)`` stores each op's arrays under ``s{stage}_o{op}_{name}`` and a
 ``__meta__`` entry with the format name, version, input shape and encoding, and per stage its
 ops (type, scalar fields, array names), neuron (type and parameters) and whether it has a
-per-neuron delay array (stored as ``s{stage}_delay``). ``read_network(path)``
-reads it back into an identical network. Writes are atomic.
+per-neuron delay array (stored as ``s{stage}_delay``). ``read_network(path)`` reads it back into
+an identical network. :func:`write_model` also stores the model record
+(:meth:`ldsnn_lava.model.Model.to_record`: base T, precision, input scaling) and optionally a
+schedule in the metadata, and :func:`read_model` restores them. Writes are atomic.
 """
 
 from __future__ import annotations
@@ -24,14 +26,19 @@ from ldsnn_lava.model import Model
 from ldsnn_lava.network import Network, Stage, register_format
 from ldsnn_lava.neurons import NEURON_TYPES
 from ldsnn_lava.ops import OP_TYPES, Op
+from ldsnn_lava.schedule import Schedule
 
 NETWORK_FORMAT = "ldsnn-network"
 NETWORK_VERSION = 1
 SUFFIXES = (".npz",)
 
 
-def write_network(net: Network, path: str | Path) -> None:
-    """Write ``net`` to an ``.npz`` file at ``path``, atomically."""
+def write_network(net: Network, path: str | Path, *, extra: dict | None = None) -> None:
+    """Write ``net`` to an ``.npz`` file at ``path``, atomically.
+
+    ``extra`` (JSON-serializable) is stored in the metadata beside the network: the model
+    record and schedule of :func:`write_model`.
+    """
     arrays, stages = {}, []
     for s, stage in enumerate(net.stages):
         ops = []
@@ -52,13 +59,23 @@ def write_network(net: Network, path: str | Path) -> None:
                        "delay": stage.delay is not None})
     meta = {"format": NETWORK_FORMAT, "version": NETWORK_VERSION, "name": net.name,
             "input_shape": list(net.input_shape), "input_encoding": str(net.input_encoding),
-            "stages": stages}
+            "stages": stages, **(extra or {})}
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as handle:
             np.savez(handle, __meta__=np.array(json.dumps(meta)), **arrays)
 
     atomic_write(path, write)
+
+
+def write_model(model: Model, path: str | Path, schedule: Schedule | None = None) -> None:
+    """Write ``model``'s network with its model record (base T, precision, input scaling) and,
+    if given, a schedule, so that :func:`read_model` gives the same model back."""
+    extra: dict = {"model": model.to_record()}
+    if schedule is not None:
+        schedule.check(model.network)
+        extra["schedule"] = schedule.to_dict()
+    write_network(model.network, path, extra=extra)
 
 
 def read_network(path: str | Path) -> Network:
@@ -72,6 +89,11 @@ def read_network(path: str | Path) -> Network:
         If the file is not a readable ldsnn network file of a supported version; the message
         names the file and the field (stage, op, array).
     """
+    return _read(path)[0]
+
+
+def _read(path: str | Path) -> tuple[Network, dict]:
+    """The network and the file's metadata (checked as :func:`read_network` says)."""
     path = check_readable(path, "network file")
     arrays = _read_archive(path)
     if "__meta__" not in arrays:
@@ -94,10 +116,11 @@ def read_network(path: str | Path) -> Network:
         stages = [_stage(spec, s, arrays) for s, spec in
                   enumerate(_field(meta, "stages", list, "the network"))]
         name = _field(meta, "name", (str, type(None)), "the network", required=False)
-        return Network(_field(meta, "input_shape", list, "the network"), stages,
-                       _field(meta, "input_encoding", str, "the network"), name)
+        net = Network(_field(meta, "input_shape", list, "the network"), stages,
+                      _field(meta, "input_encoding", str, "the network"), name)
     except (InvalidNetwork, FileFormatError) as err:
         raise FileFormatError(f"{path}: {err}") from None
+    return net, meta
 
 
 def _read_archive(path: Path) -> dict[str, np.ndarray]:
@@ -167,9 +190,12 @@ def _op(spec, where: str, prefix: str, arrays: dict[str, np.ndarray]) -> Op:
     return _construct(OP_TYPES[kind], fields, params, where)
 
 
-_ADDED_LATER = {("CubaLIF", "refractory")}
+_ADDED_LATER = {("CubaLIF", "refractory"), ("CubaLIF", "reset"), ("CubaLIF", "v_reset"),
+                ("CubaLIF", "compare"), ("CubaLIF", "v_init"), ("IF", "reset"), ("IF", "v_reset"),
+                ("IF", "compare")}
 """Fields added after files were written without them; their defaults are what such files
-meant (no refractory period). Every other field the writer stores is required."""
+meant (no refractory period, the default reset, comparison and initial potential). Every
+other field the writer stores is required."""
 
 
 def _construct(cls, fields: dict, params: dict, where: str):
@@ -189,8 +215,18 @@ def _construct(cls, fields: dict, params: dict, where: str):
 
 
 def read_model(path: str | Path) -> Model:
-    """A :class:`~ldsnn_lava.model.Model` from a network file (named after the file)."""
-    return Model(Path(path).stem, read_network(path))
+    """A :class:`~ldsnn_lava.model.Model` from a network file (named after the file), with the
+    base T, precision and input scaling :func:`write_model` stored; a stored schedule is kept in
+    ``record["schedule"]``."""
+    net, meta = _read(path)
+    record = {}
+    if "schedule" in meta:
+        try:
+            record["schedule"] = Schedule.from_dict(meta["schedule"])
+        except ValueError as err:
+            raise FileFormatError(f"{path}: unreadable stored schedule ({err})") from None
+    return Model.from_record(Path(path).stem, net, meta.get("model", {}), str(path),
+                             record=record)
 
 
 register_format("npz", reader=read_network, writer=write_network)

@@ -4,47 +4,28 @@ In an LD schedule whose buffers are all ``rate``, stage k's input depends only o
 k-1's per-neuron spike counts and on T_{k-1}, T_k (``docs/design.md``). So the spike counts
 of stages 0..k-1 are a function of the prefix ``(T_0, ..., T_{k-1})`` alone: this module keeps
 them, keyed by prefix, and a schedule that shares a prefix with one evaluated before re-runs
-only the stages after it. The optimizer's moves change one stage at a time, so a move at
-stage k re-evaluates stages k..L only. For sequence input the same holds chunk by chunk: the
-cache keeps each stage's counts per chunk, which determine the next stage's whole input.
+only the stages after it (:func:`ldsnn_lava.engine.run_batch` from the cached counts). The
+optimizer's moves change one stage at a time, so a move at stage k re-evaluates stages k..L only.
+For sequence input the same holds chunk by chunk: the cache keeps each stage's counts per chunk,
+which determine the next stage's whole input.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ldsnn_lava import validate
-from ldsnn_lava.buffers import rate_raster
-from ldsnn_lava.engine.driver import StageEngine, StageInput
-from ldsnn_lava.engine.result import Counters, count_work
+from ldsnn_lava.engine.driver import StageEngine, run_batch
+from ldsnn_lava.engine.result import Evaluation, count_work
 from ldsnn_lava.engine.temporal import SequenceEngine
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind, Precision
 from ldsnn_lava.schedule import Schedule
 from ldsnn_lava.sequences import check_delays
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One schedule evaluated on the split.
-
-    Attributes
-    ----------
-    schedule : Schedule
-    accuracy : float
-        Top-1 accuracy on the split.
-    counters : Counters
-        Per-sample mean work counters.
-    """
-
-    schedule: Schedule
-    accuracy: float
-    counters: Counters
 
 
 def ld_schedule(timesteps: Sequence[int], chunk: int | None = None) -> Schedule:
@@ -65,8 +46,8 @@ class PrefixCache:
     device : str
     precision : Precision or str
         Engine precision (see :class:`ldsnn_lava.engine.StageEngine`).
-    batch_size : int
-        Samples per engine batch.
+    batch_size : int, optional
+        Samples per engine batch; default: the engine's (:meth:`StageEngine.batch_size`).
     max_bytes : float
         Bound on the memory of cached spike counts; least recently used prefixes go first.
     chunk : int, optional
@@ -79,7 +60,7 @@ class PrefixCache:
     """
 
     def __init__(self, net: Network, x, y, *, device: str = "cpu",
-                 precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
+                 precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
                  max_bytes: float = 512e6, chunk: int | None = None):
         self.net, self.chunk = net, chunk
         sequence = net.input_encoding.is_sequence
@@ -89,9 +70,9 @@ class PrefixCache:
         if sequence:
             self.x = self.x.to(torch.float64)
         self.y = validate.labels(y, self.x.shape[0], net.num_classes, "validation labels")
-        batch_size = validate.integer(batch_size, "batch_size", low=1)
-        self.engine = StageEngine(net, validate.device(device), precision=precision)
-        self.batch_size = batch_size
+        self.engine = StageEngine.of(net, validate.device(device), precision=precision)
+        self.batch_size = (self.engine.batch_size() if batch_size is None
+                           else validate.integer(batch_size, "batch_size", low=1))
         self.max_bytes = max_bytes
         # prefix -> (spike counts of its last stage, synaptic updates of its stages)
         self._counts: OrderedDict[tuple[int, ...], tuple[torch.Tensor, np.ndarray]] = (
@@ -115,14 +96,6 @@ class PrefixCache:
             _, (old, _) = self._counts.popitem(last=False)
             self._bytes -= old.numel() * old.element_size()
 
-    def _longest_prefix(self, steps: tuple[int, ...]) -> int:
-        """Number of leading stages whose spike counts are cached for ``steps``."""
-        for k in range(len(steps) - 1, 0, -1):
-            if steps[:k] in self._counts:
-                self._counts.move_to_end(steps[:k])
-                return k
-        return 0
-
     def first_stage_to_run(self, timesteps: Sequence[int]) -> int:
         """The first stage :meth:`evaluate` would run for these timesteps (``num_stages`` if
         the schedule was evaluated before, 0 if no prefix is cached)."""
@@ -141,40 +114,35 @@ class PrefixCache:
         steps = schedule.timesteps
         if steps in self._results:
             return self._results[steps]
-        start = self._longest_prefix(steps)
+        start = self.first_stage_to_run(steps)
         synaptic = np.zeros(self.net.num_stages)
         if start:
-            synaptic[:start] = self._counts[steps[:start]][1]
+            self._counts.move_to_end(steps[:start])
+            cached, synaptic[:start] = self._counts[steps[:start]]
         chunks = self.x.shape[1] // self.chunk if self.net.input_encoding.is_sequence else 1
         self.engine.watch([T * chunks for T in steps], self._magnitude)  # state spans chunks
         if self.net.input_encoding.is_sequence or self.net.has_delays:
             return self._evaluate_chunked(schedule, start, synaptic)
         dtype = torch.uint8 if max(steps) <= 255 else torch.int32  # counts up to T
-        new_counts = [[] for _ in range(self.net.num_stages - 1)]
-        predictions = []
-        n = self.x.shape[0]
+        new_counts: list[list[torch.Tensor]] = [[] for _ in range(self.net.num_stages - 1)]
+        correct, n, engine = 0, self.x.shape[0], self.engine
         with torch.inference_mode():
             for begin in range(0, n, self.batch_size):
                 stop = min(n, begin + self.batch_size)
                 if start == 0:
-                    inp = self.engine.encode(self.x[begin:stop].to(self.engine.device), steps[0])
+                    states = run_batch(engine, schedule, self.x[begin:stop].to(engine.device))
                 else:
-                    counts = self._counts[steps[:start]][0][begin:stop].to(self.engine.device)
-                    inp = StageInput(raster=rate_raster(counts, steps[start - 1], steps[start]))
-                for k in range(start, self.net.num_stages):
-                    out = self.engine.forward(k, inp, steps[k])
-                    synaptic[k] += float(out.synaptic_updates.sum()) / n
-                    if out.readout is not None:
-                        predictions.append(out.readout.argmax(1).cpu().numpy())
-                        break
-                    counts = out.raster.sum(0, dtype=torch.int32)
-                    new_counts[k].append(counts.to(dtype).cpu())
-                    inp = StageInput(raster=rate_raster(counts, steps[k], steps[k + 1]))
+                    states = run_batch(engine, schedule, start=start, start_counts=cached[
+                        begin:stop].to(engine.device))
+                for k in range(start, self.net.num_stages - 1):
+                    new_counts[k].append(engine.counts(k, states[k]).to(dtype).cpu())
+                synaptic += engine.synaptic_updates(states) / n
+                predictions = states[-1].readout.argmax(1).cpu().numpy()
+                correct += int((predictions == self.y[begin:stop]).sum())
         self.stage_runs[start:] += 1
         for k in range(start, self.net.num_stages - 1):
             self._store(steps[:k + 1], torch.cat(new_counts[k]), synaptic[:k + 1].copy())
-        accuracy = float(np.mean(np.concatenate(predictions) == self.y))
-        result = Evaluation(schedule, accuracy, count_work(self.net, schedule, synaptic))
+        result = Evaluation(schedule, correct / n, count_work(self.net, schedule, synaptic))
         self._results[steps] = result
         return result
 
@@ -187,7 +155,7 @@ class PrefixCache:
         check_delays(self.net, schedule, self.x.shape[1] if sequence else None)
         engine = SequenceEngine(self.engine, schedule)
         dtype = torch.uint8 if max(steps) <= 255 else torch.int32  # counts up to T
-        new_counts = [[] for _ in range(self.net.num_stages - 1)]
+        new_counts: list[list[torch.Tensor]] = [[] for _ in range(self.net.num_stages - 1)]
         predictions = []
         with torch.inference_mode():
             for begin in range(0, n, self.batch_size):

@@ -10,14 +10,14 @@ from __future__ import annotations
 import math
 import numbers
 import time
+import warnings
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ldsnn_lava import guards, validate
-from ldsnn_lava.engine.driver import auto_batch_size, value_bytes
-from ldsnn_lava.errors import InvalidNetwork, InvalidOption
+from ldsnn_lava.engine.driver import StageEngine, value_bytes
+from ldsnn_lava.errors import InvalidNetwork, InvalidOption, LikelyPreprocessingMismatch
 from ldsnn_lava.network import Network
 from ldsnn_lava.optimize.cache import PrefixCache
 from ldsnn_lava.optimize.costs import Cost, LatencyProfile, get_cost
@@ -26,7 +26,8 @@ from ldsnn_lava.optimize.result import OptimizeResult, Point, pareto_front
 from ldsnn_lava.optimize.search import Search, descend, restart, start_point
 from ldsnn_lava.optimize.uniform import uniform_sweep
 from ldsnn_lava.options import Precision, parse_option
-from ldsnn_lava.schedule import MAX_TIMESTEPS, Schedule
+from ldsnn_lava.progress import Progress
+from ldsnn_lava.schedule import MAX_TIMESTEPS
 
 DEFAULT_WORK_BUDGET = 100.0
 
@@ -36,7 +37,7 @@ def optimize(
     *,
     base_T: int,
     val: tuple,
-    max_drop: float | None = 0.01,
+    max_drop: float | None = 1.0,
     cost: str | Cost = "synaptic_updates",
     cost_target: float | None = None,
     max_T: int | None = None,
@@ -63,8 +64,10 @@ def optimize(
         The validation split the search sees: ``(N, *net.input_shape)`` inputs (sequences:
         ``(N, S, *net.input_shape)``) and ``(N,)`` integer labels. Never pass the test split.
     max_drop : float or None
-        The budget: at most this much validation accuracy (a fraction, 0.01 = one point) below
-        the given SNN. ``None`` selects the cost-target mode.
+        The budget, in **points** of top-1 accuracy (percentage points, 0..100; the unit of the
+        command line's ``--max-drop``): at most this much validation accuracy below the given
+        SNN, so ``1.0`` allows one point (e.g. 95.0 % -> 94.0 %). ``None`` selects the
+        cost-target mode.
     cost : str or Cost
         ``"synaptic_updates"`` (default), ``"neurons_evaluated"``, ``"energy"``,
         ``"latency"`` (needs ``profile``) or a :class:`ldsnn_lava.costs.Cost`.
@@ -87,9 +90,10 @@ def optimize(
     precision : Precision or str
         Engine precision (``fixed``: the Loihi integer definition, for quantized networks).
     batch_size : int, optional
-        Samples per engine batch; default bounded by memory.
+        Samples per engine batch; default: the engine's (sized for the caches).
     progress : bool, optional
-        Progress bar over evaluations; default: when writing to a terminal.
+        Report progress over evaluations (:class:`ldsnn_lava.progress.Progress`): ``True`` a
+        bar on a terminal, else a line every 30 s; default: a bar on a terminal only.
 
     Returns
     -------
@@ -107,6 +111,12 @@ def optimize(
         the memory limit (:mod:`ldsnn_lava.guards`).
     NumericalError
         If the network overflows float32 (:mod:`ldsnn_lava.numerics`).
+
+    Warns
+    -----
+    LikelyPreprocessingMismatch
+        When the given SNN is near chance on the validation split (see
+        :func:`near_chance_warning`); the text is also kept in ``result.warnings``.
 
     Notes
     -----
@@ -133,32 +143,48 @@ def optimize(
     samples = len(checked.x)
     windows = checked.x.shape[1] // chunk if chunk else 1  # chunks per sequence
     batch_given = batch_size is not None
-    batch_size = batch_size or auto_batch_size(net, Schedule.uniform(net, max_T, chunk=chunk))
-    batch, size = min(batch_size, samples), value_bytes(precision, torch.float32)
+    size = value_bytes(precision, torch.float32)
+    if not batch_given:  # the engine's default batch, smaller where max_T needs it
+        engine = StageEngine.of(net, validate.device(device), precision=precision)
+        batch_size = guards.fitting_batch(net, [max_T] * net.num_stages, engine.batch_size(),
+                                          size)
+    batch = min(batch_size, samples)
     what = f"the uniform sweep up to base_T = {base_T}"
     sweep = guards.check_evaluation(net, [base_T] * net.num_stages, samples, batch,
                                     batch_given=batch_given, value_bytes=size, windows=windows,
                                     what=what)
-    # the sweep then reads the readout at every T = 1..base_T, batch by batch
-    guards.check_time(sweep.seconds + math.ceil(samples / batch) * base_T * guards.STEP_SECONDS,
-                      what)
+    # the sweep then reads the readout at every T = 1..base_T, batch by batch, and makes a
+    # point of each T
+    guards.check_time(sweep.seconds + math.ceil(samples / batch) * base_T * guards.STEP_SECONDS
+                      + base_T * guards.POINT_SECONDS, what)
     # the search's moves reach at most max_T in any stage
     guards.check_memory(guards.estimate_evaluation(net, [max_T] * net.num_stages, samples,
                                                    batch, size),
                         f"the search up to max_T = {max_T}", batch_given)
     cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size,
                         chunk=chunk)
-    uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision, batch_size,
-                              chunk)
-    given = uniform[0]
-    resolution = 1.0 / len(cache.y)
-    objective: Objective = (CostTarget(cost_target, resolution) if max_drop is None else
-                            AccuracyBudget(given.accuracy - max_drop - 1e-12, resolution))
-    in_budget = [p for p in uniform if objective.acceptable(p)]
-    best_uniform = min(in_budget, key=objective.rank) if in_budget else None
+    search: Search | None = None
 
-    with tqdm(desc="optimize", unit="schedule", leave=False,
-              disable=None if progress is None else not progress) as bar:
+    def spent() -> str:
+        budget = "" if work_budget is None else f" of {work_budget:g}"
+        work = 0.0 if search is None else search.work
+        return f"work {work:.1f}{budget} passes of the given SNN"
+
+    with Progress("optimize", "LD schedules evaluated", enabled=progress, detail=spent) as bar:
+        uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision,
+                                  batch_size, chunk)
+        bar.line(f"; the given SNN and uniform T = 1..{base_T} evaluated")
+        given = uniform[0]
+        warning = near_chance_warning(given.accuracy, cache.y, x)
+        if warning is not None:
+            warnings.warn(LikelyPreprocessingMismatch(warning), stacklevel=2)
+        resolution = 1.0 / len(cache.y)
+        objective: Objective = (
+            CostTarget(cost_target, resolution) if max_drop is None else
+            AccuracyBudget(given.accuracy - max_drop / 100 - 1e-12, resolution))
+        in_budget = [p for p in uniform if objective.acceptable(p)]
+        best_uniform = min(in_budget, key=objective.rank) if in_budget else None
+
         search = Search(cache, cost_fn, objective, work_budget, base_T,
                         on_point=lambda _: bar.update(1))
         for p in uniform:
@@ -190,7 +216,33 @@ def optimize(
         min_accuracy=objective.min_accuracy if max_drop is not None else None,
         stage_runs=[int(v) for v in cache.stage_runs], work=search.work,
         work_budget=work_budget, seconds=time.perf_counter() - start_time,
+        warnings=[warning] if warning is not None else [],
     )
+
+
+CHANCE_MARGIN = 0.25
+"""A given SNN less than this fraction of the way from chance to 100 % is "near chance"."""
+
+
+def near_chance_warning(accuracy: float, labels, x) -> str | None:
+    """A warning text when the given SNN's accuracy is near chance, else ``None``.
+
+    Chance is the share of the most common label (what always guessing it scores). Below
+    ``chance + CHANCE_MARGIN * (1 - chance)`` (32.5 % for ten balanced classes) the network
+    almost certainly sees its input differently from how it was trained (scale, offset,
+    layout), and optimizing its timesteps is meaningless: the message names the range of the
+    input the network saw, the usual culprit.
+    """
+    labels = np.asarray(labels)
+    chance = float(np.bincount(labels).max() / len(labels))
+    if accuracy >= chance + CHANCE_MARGIN * (1.0 - chance):
+        return None
+    x = np.asarray(x)
+    return (f"the given SNN scores {100 * accuracy:.1f} % on the validation split, near chance "
+            f"({100 * chance:.1f} % by always guessing the most common class): likely a "
+            f"preprocessing mismatch. Its input ranged over [{float(x.min()):.4g}, "
+            f"{float(x.max()):.4g}]; check the range and layout the network was trained on "
+            f"(the command line's --input-scale/--input-shift map x to x * scale + shift)")
 
 
 def _check_arguments(net, base_T, max_drop, cost_target, max_T, restarts, work_budget,
@@ -209,9 +261,9 @@ def _check_arguments(net, base_T, max_drop, cost_target, max_T, restarts, work_b
             raise InvalidOption("give either max_drop or cost_target (with max_drop=None), "
                                 "not both")
         if isinstance(max_drop, bool) or not isinstance(max_drop, numbers.Real) \
-                or not 0 <= max_drop <= 1:  # NaN fails too
-            raise InvalidOption(f"max_drop must be a fraction in [0, 1] (0.01 = one point), "
-                                f"got {max_drop!r}")
+                or not math.isfinite(max_drop) or not 0 <= max_drop <= 100:
+            raise InvalidOption(f"max_drop is in points of accuracy (1.0 = one point), "
+                                f"allowed 0..100, got {max_drop!r}")
     max_T = min(2 * base_T, MAX_TIMESTEPS) if max_T is None else validate.integer(
         max_T, "max_T", high=MAX_TIMESTEPS)
     if max_T < base_T:
@@ -231,7 +283,8 @@ def _check_arguments(net, base_T, max_drop, cost_target, max_T, restarts, work_b
 
 
 def _uniform_points(net: Network, x, y, base_T: int, cost: Cost, device: str,
-                    precision: Precision, batch_size: int, chunk: int | None) -> list[Point]:
+                    precision: Precision, batch_size: int | None, chunk: int | None
+                    ) -> list[Point]:
     """The given SNN at every T in base_T..1 (replay buffers), from one run at base_T."""
     sweep = uniform_sweep(net, x, y, base_T, device=device, batch_size=batch_size,
                           precision=precision, chunk=chunk)

@@ -20,7 +20,10 @@ from ldsnn_lava.errors import FileFormatError, LDSNNError
 from ldsnn_lava.schedule import MAX_TIMESTEPS, Schedule
 
 RESULT_FORMAT = "ldsnn-optimize-result"
-RESULT_VERSION = 1
+RESULT_VERSION = 2
+"""Version 2: ``max_drop`` in points of accuracy (version 1 stored a fraction), and ``info``."""
+BUDGET_UNIT = "points"
+"""The unit of ``max_drop``: percentage points of top-1 accuracy (1.0 = one point)."""
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,13 @@ class OptimizeResult:
         One entry per accepted move: the move, the new timesteps, accuracy and cost.
     cost_name, cost_unit : str
     base_T : int
-    max_drop, cost_target : float or None
+    max_drop : float or None
+        The accuracy budget in points (:data:`BUDGET_UNIT`; 1.0 = one point of top-1 accuracy
+        below the given SNN).
+    cost_target : float or None
     min_accuracy : float or None
-        The budget: the lowest validation accuracy allowed (``max_drop`` mode).
+        The budget as an accuracy: the lowest validation accuracy allowed (a fraction, like
+        every ``accuracy``; ``max_drop`` mode).
     stage_runs : list of int
         How many times each stage was run over the split by the search.
     work : float
@@ -94,6 +101,11 @@ class OptimizeResult:
         The ``work_budget`` it ran under.
     seconds : float
         Wall-clock time of the whole optimization.
+    info : dict
+        How the run was set up, as its caller records it (the command line records the model,
+        data set, input scaling, seed and command); saved with the result.
+    warnings : list of str
+        Warnings about the run, e.g. a given SNN near chance accuracy.
     """
 
     schedule: Schedule
@@ -113,6 +125,8 @@ class OptimizeResult:
     work: float = 0.0
     work_budget: float | None = None
     seconds: float = 0.0
+    info: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -122,6 +136,7 @@ class OptimizeResult:
             "cost": {"name": self.cost_name, "unit": self.cost_unit},
             "base_T": self.base_T,
             "max_drop": self.max_drop,
+            "max_drop_unit": BUDGET_UNIT,
             "cost_target": self.cost_target,
             "min_accuracy": self.min_accuracy,
             "chosen": self.chosen.to_dict(),
@@ -134,6 +149,8 @@ class OptimizeResult:
             "work": self.work,
             "work_budget": self.work_budget,
             "seconds": self.seconds,
+            "info": self.info,
+            "warnings": self.warnings,
         }
 
     def to_json(self) -> str:
@@ -236,9 +253,9 @@ def _result_from_dict(data) -> OptimizeResult:
         raise FileFormatError(f"not an ldsnn optimization result (expected format "
                               f"{RESULT_FORMAT!r})")
     version = data.get("version")
-    if type(version) is not int or version != RESULT_VERSION:
+    if type(version) is not int or version not in (1, RESULT_VERSION):
         raise FileFormatError(f"unsupported result version {version!r} (this ldsnn-lava reads "
-                              f"version {RESULT_VERSION})")
+                              f"versions 1 and {RESULT_VERSION})")
     schedule = Schedule.from_dict(_get(data, "schedule", dict, "result"), "schedule")
     stages = schedule.num_stages
     points = {key: _point_from_dict(_get(data, key, dict, "result"), key, stages)
@@ -260,13 +277,23 @@ def _result_from_dict(data) -> OptimizeResult:
     if len(stage_runs) != stages or not all(type(v) is int and v >= 0 for v in stage_runs):
         raise FileFormatError(f"stage_runs must be {stages} integers >= 0, got "
                               f"{stage_runs!r:.60}")
-    max_drop = _number(data, "max_drop", "result", 0.0, 1.0, optional=True)
+    # version 1 stored max_drop as a fraction, version 2 in points (BUDGET_UNIT)
+    max_drop = _number(data, "max_drop", "result", 0.0, 1.0 if version == 1 else 100.0,
+                       optional=True)
+    if version == 1 and max_drop is not None:
+        max_drop *= 100
     cost_target = _number(data, "cost_target", "result", optional=True)
     if (max_drop is None) == (cost_target is None):
         raise FileFormatError("exactly one of max_drop and cost_target must be set")
     base_T = _get(data, "base_T", int, "result")
     if not 1 <= base_T <= MAX_TIMESTEPS:
         raise FileFormatError(f"base_T must be in [1, {MAX_TIMESTEPS}], got {base_T}")
+    info = data.get("info") or {}  # version 2; optional
+    if not isinstance(info, dict):
+        raise FileFormatError(f"info must be an object, got {type(info).__name__}")
+    warnings = data.get("warnings") or []
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        raise FileFormatError(f"warnings must be a list of strings, got {warnings!r:.60}")
     return OptimizeResult(
         schedule=schedule, **points, **lists, history=history,
         cost_name=_get(cost, "name", str, "cost"), cost_unit=_get(cost, "unit", str, "cost"),
@@ -274,7 +301,7 @@ def _result_from_dict(data) -> OptimizeResult:
         min_accuracy=_number(data, "min_accuracy", "result", -1.0, 1.0, optional=True),
         stage_runs=stage_runs, work=_number(data, "work", "result"),
         work_budget=_number(data, "work_budget", "result", optional=True),
-        seconds=_number(data, "seconds", "result"))
+        seconds=_number(data, "seconds", "result"), info=dict(info), warnings=list(warnings))
 
 
 def pareto_front(points: list[Point]) -> list[Point]:
