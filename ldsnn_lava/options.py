@@ -142,7 +142,7 @@ def parse_option(kind: type[Option], value: object, what: str | None = None) -> 
     """
     try:
         return kind(value)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: an unhashable value such as a list
         choices = ", ".join(repr(member.value) for member in kind)
         raise InvalidOption(f"{what or kind.__name__.lower()} must be one of {choices}, "
                             f"got {value!r}") from None

@@ -130,7 +130,7 @@ def test_evaluate_accepts_torch_input_and_reports_accuracy():
 
 
 @pytest.mark.parametrize("bad, match", [
-    (np.zeros((3, 5)), r"input must have shape \(N, \*\(2,\)\)"),
+    (np.zeros((3, 5)), r"input must have shape \(N, 2\)"),
     (np.array([[np.nan, 0.0]]), "NaN or inf"),
     (np.zeros((0, 2)), "no samples"),
 ])

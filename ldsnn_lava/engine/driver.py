@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ldsnn_lava import guards, numerics, validate
 from ldsnn_lava.buffers import graded_current, graded_events, quantize_rate_input
 from ldsnn_lava.engine.kernels import RateEmitter
 from ldsnn_lava.engine.result import EvalResult, count_work, synaptic_updates
@@ -38,11 +39,12 @@ from ldsnn_lava.engine.stages import (
     compile_stage,
     partial_sum_bound,
 )
-from ldsnn_lava.errors import InvalidInput, InvalidNetwork, InvalidOption, InvalidSchedule
+from ldsnn_lava.errors import InvalidNetwork, InvalidOption, InvalidSchedule
 from ldsnn_lava.network import Network
 from ldsnn_lava.ops import Conv2d
 from ldsnn_lava.options import BufferKind, InputEncoding, Precision, parse_option
 from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.sequences import num_chunks
 
 CHUNK_BYTES = 16 << 20
 """Working set of one chunk of the largest stage (its input, currents and spikes): large enough
@@ -119,8 +121,41 @@ class StageEngine:
         #: stage's memory order); float64, for :func:`~ldsnn_lava.engine.result.synaptic_updates`
         self.input_fan_outs = [c.fan_out if k == 0 else self.memory_order(
             k - 1, c.fan_out.view(1, *c.in_shape))[0] for k, c in enumerate(self.stages)]
+        #: the float dtype asked for (the arithmetic of ``float`` precision)
+        self.dtype = dtype
+        #: per stage, whether its values could overflow and are checked once per batch
+        self.watched = [False] * net.num_stages
+        self._bounds: tuple[float, list[float]] | None = None  # (input magnitude, currents)
         self._graded_ops: dict[int, list[Callable]] = {}
-        self._bounds: dict[int, float] = {}
+        self._graded_bounds: dict[int, float] = {}
+
+    def watch(self, timesteps: Sequence[int], input_magnitude: float) -> None:
+        """Prepare the overflow checks (:mod:`ldsnn_lava.numerics`) for runs of at most
+        ``timesteps`` on inputs of magnitude at most ``input_magnitude``: fixed point is
+        refused if it could overflow; in float, the stages whose bounds exceed the dtype's safe
+        range are checked for non-finite values once per batch (:meth:`check_finite`)."""
+        if self._bounds is None or self._bounds[0] != input_magnitude:
+            self._bounds = (input_magnitude, numerics.current_bounds(self.net, input_magnitude))
+        if self.fixed:
+            numerics.check_fixed_range(self.net, timesteps, self._bounds[1])
+        else:
+            self.watched = numerics.stages_to_watch(self.net, timesteps, self._bounds[1],
+                                                    self.dtype)
+
+    def check_finite(self, states: Sequence[StageState | None]) -> None:
+        """The overflow checks of the watched stages (:meth:`watch`) on final states: each
+        stage's neuron state, the readout's sums (``inf`` and NaN persist, so the final values
+        reveal any step).
+
+        Raises
+        ------
+        NumericalError
+        """
+        for stage, state in enumerate(states):
+            if state is None or not self.watched[stage]:
+                continue
+            values = [state.readout] if state.readout is not None else list(state.neuron or ())
+            numerics.check_finite(values, stage, self.dtype)
 
     @classmethod
     def of(cls, net: Network, device="cpu", dtype: torch.dtype = torch.float32,
@@ -193,7 +228,7 @@ class StageEngine:
         ops = None
         if self.fixed:
             ops = self.graded_ops(stage)
-            bound = self._bounds.setdefault(stage, partial_sum_bound(
+            bound = self._graded_bounds.setdefault(stage, partial_sum_bound(
                 self.net.stages[stage].ops, compiled.in_shape))
             if bound * t_in * t_out >= 2.0 ** 53:
                 raise InvalidSchedule(
@@ -378,6 +413,7 @@ def run_batch(engine: StageEngine, schedule: Schedule, x: torch.Tensor | None = 
         upstream = states[group[-1]].counts
         if upstream is not None:
             upstream = upstream.view(batch, -1)
+    engine.check_finite(states)
     return states
 
 
@@ -494,17 +530,26 @@ class _Rate:
 
 
 def as_input(x, net: Network) -> torch.Tensor:
-    """``x`` as a floating tensor ``(N, *net.input_shape)``; :class:`InvalidInput` on a wrong
-    shape or a NaN/inf value."""
-    x = torch.as_tensor(x) if not isinstance(x, torch.Tensor) else x
-    if tuple(x.shape[1:]) != net.input_shape:
-        raise InvalidInput(f"input must have shape (N, *{net.input_shape}), got "
-                           f"{tuple(x.shape)}")
-    if not torch.is_floating_point(x):
-        x = x.to(torch.float64)
-    if not bool(torch.isfinite(x).all()):
-        raise InvalidInput("input contains NaN or inf values")
-    return x
+    """``x`` as a floating tensor ``(N, *net.input_shape)``, checked by
+    :func:`ldsnn_lava.validate.inputs` (:class:`~ldsnn_lava.errors.InvalidInput` on a wrong
+    type or shape, no samples, a NaN/inf value, or rate input outside [0, 1])."""
+    return validate.inputs(x, net).x
+
+
+def value_bytes(precision: Precision, dtype: torch.dtype) -> int:
+    """Bytes per current value for the memory estimate: float32 4, float64 8; fixed point
+    keeps float64 sums, their rounding and int64 currents (24)."""
+    return 24 if precision == Precision.FIXED else torch.finfo(dtype).bits // 8
+
+
+def check_call(net, schedule) -> None:
+    """The network and schedule arguments of an evaluation: their types, and that they fit."""
+    if not isinstance(net, Network):
+        raise InvalidNetwork(f"expected a Network, got {type(net).__name__}")
+    if not isinstance(schedule, Schedule):
+        raise InvalidSchedule(f"expected a Schedule, got {type(schedule).__name__} (make one "
+                              f"with Schedule(timesteps, buffers))")
+    schedule.check(net)
 
 
 def evaluate(
@@ -551,28 +596,55 @@ def evaluate(
     -------
     EvalResult
 
+    Raises
+    ------
+    InvalidNetwork, InvalidSchedule
+        If ``net`` or ``schedule`` is not one, or they do not fit each other.
+    InvalidInput
+        If ``x`` is not real finite numbers of shape ``(N, *net.input_shape)`` with N >= 1, or
+        lies outside [0, 1] under rate encoding.
+    InvalidOption, BackendUnavailable
+        For a bad option, or a device this machine does not have.
+    ResourceLimitError
+        If the evaluation is estimated to exceed the memory or time limit
+        (:mod:`ldsnn_lava.guards`).
+    NumericalError
+        If currents or potentials overflow ``dtype`` (:mod:`ldsnn_lava.numerics`).
+
     Examples
     --------
     >>> result = evaluate(net, Schedule([8, 4, 4], "rate"), x_test)  # doctest: +SKIP
     >>> result.accuracy(y_test), result.counters.total["synaptic_updates"]  # doctest: +SKIP
     """
     begin_time = time.perf_counter()
-    schedule.check(net)
+    check_call(net, schedule)
+    checked = validate.inputs(x, net, schedule=schedule)
+    x, n = checked.x, checked.x.shape[0]
+    device, dtype = validate.device(device), validate.float_dtype(dtype)
+    precision = parse_option(Precision, precision, "precision")
+    record_spikes = validate.flag(record_spikes, "record_spikes")
+    record_rasters = validate.flag(record_rasters, "record_rasters")
+    if progress is not None:
+        progress = validate.flag(progress, "progress")
+    engine = StageEngine.of(net, device, dtype, precision)
+    batch_given = batch_size is not None
+    size = value_bytes(precision, dtype)
+    if batch_given:
+        batch_size = min(n, validate.integer(batch_size, "batch_size", low=1))
+    else:
+        batch_size = guards.fitting_batch(net, schedule.timesteps,
+                                          min(n, engine.batch_size()), size)
+    windows = num_chunks(schedule, x.shape[1]) if net.input_encoding.is_sequence else 1
+    guards.check_evaluation(net, schedule.timesteps, n, batch_size, batch_given=batch_given,
+                            value_bytes=size, windows=windows)
     if net.input_encoding.is_sequence or net.has_delays:
         from ldsnn_lava.engine.temporal import evaluate_chunked
 
         return evaluate_chunked(net, schedule, x, device=device, batch_size=batch_size,
                                 dtype=dtype, precision=precision, record_spikes=record_spikes,
                                 record_rasters=record_rasters, progress=progress,
-                                start=begin_time)
-    x = as_input(x, net)
-    n = x.shape[0]
-    if n == 0:
-        raise InvalidInput("input holds no samples")
-    engine = StageEngine.of(net, device, dtype, precision)
-    batch_size = batch_size or engine.batch_size()
-    if batch_size < 1:
-        raise InvalidOption(f"batch_size must be >= 1, got {batch_size}")
+                                start=begin_time, input_magnitude=checked.magnitude)
+    engine.watch(schedule.timesteps, checked.magnitude)
     readouts, synaptic = [], np.zeros(net.num_stages)
     recorded: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]
     rasters: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]

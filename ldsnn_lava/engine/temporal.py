@@ -233,7 +233,9 @@ class SequenceEngine:
                     signal = out
                 else:
                     signal = _buffered(engine, self.schedule, index, counted)
+        engine.check_finite(states)
         return run
+
 
 def _as_input(x, net: Network, schedule: Schedule) -> torch.Tensor:
     """``x`` as a floating tensor after the checks of its kind (sequence or static)."""
@@ -247,17 +249,22 @@ def _as_input(x, net: Network, schedule: Schedule) -> torch.Tensor:
 
 def evaluate_chunked(net: Network, schedule: Schedule, x, *, device, batch_size, dtype,
                      precision, record_spikes: bool, record_rasters: bool, progress,
-                     start: float) -> EvalResult:
+                     start: float, input_magnitude: float | None = None) -> EvalResult:
     """:func:`ldsnn_lava.evaluate` for sequence input or networks with delays (same
-    parameters; ``start`` is the caller's clock)."""
+    parameters; ``start`` is the caller's clock; ``input_magnitude``, the largest ``|x|``, arms
+    the overflow checks of :mod:`ldsnn_lava.numerics`)."""
     x = _as_input(x, net, schedule)
     n = x.shape[0]
     if n == 0:
         raise InvalidInput("input holds no samples")
     steps = x.shape[1] if net.input_encoding.is_sequence else None
     check_delays(net, schedule, steps)
-    engine = SequenceEngine(StageEngine.of(net, device, dtype, precision), schedule)
-    batch_size = batch_size or engine.engine.batch_size()
+    stages = StageEngine.of(net, device, dtype, precision)
+    if input_magnitude is not None:  # state carries over chunks: bound the whole sequence
+        chunks = num_chunks(schedule, steps or 0)
+        stages.watch([T * chunks for T in schedule.timesteps], input_magnitude)
+    engine = SequenceEngine(stages, schedule)
+    batch_size = batch_size or stages.batch_size()
     if batch_size < 1:
         raise InvalidOption(f"batch_size must be >= 1, got {batch_size}")
     readouts, synaptic = [], np.zeros(net.num_stages)

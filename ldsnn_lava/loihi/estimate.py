@@ -43,6 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ldsnn_lava.engine import Counters, evaluate
+from ldsnn_lava.errors import InvalidOption
 from ldsnn_lava.loihi.limits import LOIHI2, Loihi2Limits
 from ldsnn_lava.loihi.resources import WEIGHT_BITS, buffer_neurons, cores_needed, stage_synapses
 from ldsnn_lava.network import Network
@@ -215,7 +216,7 @@ def render_table(estimates: list[Estimate], fmt: str = "markdown") -> str:
     list holds one uniform and one LD row for that mode (as :func:`compare` returns).
     """
     if fmt not in ("markdown", "text"):
-        raise ValueError(f"fmt must be 'markdown' or 'text', got {fmt!r}")
+        raise InvalidOption(f"fmt must be 'markdown' or 'text', got {fmt!r}")
     rows = [[get(e) for _, get in COLUMNS] for e in estimates]
     head = [name for name, _ in COLUMNS]
     if fmt == "markdown":

@@ -19,14 +19,14 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ldsnn_lava.engine.driver import StageEngine, as_input, run_batch
+from ldsnn_lava import validate
+from ldsnn_lava.engine.driver import StageEngine, run_batch
 from ldsnn_lava.engine.result import Evaluation, count_work
 from ldsnn_lava.engine.temporal import SequenceEngine
-from ldsnn_lava.errors import InvalidInput, InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind, Precision
 from ldsnn_lava.schedule import Schedule
-from ldsnn_lava.sequences import check_delays, check_sequence
+from ldsnn_lava.sequences import check_delays
 
 Buffers = tuple[BufferKind, ...]
 
@@ -75,21 +75,16 @@ class PrefixCache:
                  precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
                  max_bytes: float = 512e6, chunk: int | None = None):
         self.net, self.chunk = net, chunk
-        if net.input_encoding.is_sequence:
-            self.x = torch.as_tensor(np.asarray(x), dtype=torch.float64)
-            check_sequence(net, ld_schedule([chunk] * net.num_stages, chunk), self.x.numpy())
-        else:
-            self.x = as_input(x, net)
-        self.y = np.asarray(y)
-        if self.x.shape[0] == 0:
-            raise InvalidInput("the split holds no samples")
-        if self.y.shape != (self.x.shape[0],):
-            raise InvalidInput(f"labels must have shape ({self.x.shape[0]},), got "
-                               f"{self.y.shape}")
-        self.engine = StageEngine.of(net, device, precision=precision)
-        self.batch_size = batch_size or self.engine.batch_size()
-        if self.batch_size < 1:
-            raise InvalidOption(f"batch_size must be >= 1, got {batch_size}")
+        sequence = net.input_encoding.is_sequence
+        checked = validate.inputs(x, net, "validation input", schedule=ld_schedule(
+            [chunk] * net.num_stages, chunk) if sequence else None)
+        self.x, self._magnitude = checked.x, checked.magnitude
+        if sequence:
+            self.x = self.x.to(torch.float64)
+        self.y = validate.labels(y, self.x.shape[0], net.num_classes, "validation labels")
+        self.engine = StageEngine.of(net, validate.device(device), precision=precision)
+        self.batch_size = (self.engine.batch_size() if batch_size is None
+                           else validate.integer(batch_size, "batch_size", low=1))
         self.max_bytes = max_bytes
         # prefix -> (spike counts of its last stage, synaptic updates of its stages)
         self._counts: OrderedDict[tuple, tuple[torch.Tensor, np.ndarray]] = OrderedDict()
@@ -139,9 +134,11 @@ class PrefixCache:
         if start:
             self._counts.move_to_end(_key(schedule, start))
             cached, synaptic[:start] = self._counts[_key(schedule, start)]
+        chunks = self.x.shape[1] // self.chunk if self.net.input_encoding.is_sequence else 1
+        self.engine.watch([T * chunks for T in steps], self._magnitude)  # state spans chunks
         if self.net.input_encoding.is_sequence or self.net.has_delays:
             return self._evaluate_chunked(schedule, start, synaptic)
-        dtype = torch.uint8 if max(steps) <= 255 else torch.int16
+        dtype = torch.uint8 if max(steps) <= 255 else torch.int32  # counts up to T
         new_counts: list[list[torch.Tensor]] = [[] for _ in range(self.net.num_stages - 1)]
         correct, n, engine = 0, self.x.shape[0], self.engine
         with torch.inference_mode():
@@ -172,7 +169,7 @@ class PrefixCache:
         sequence = self.net.input_encoding.is_sequence
         check_delays(self.net, schedule, self.x.shape[1] if sequence else None)
         engine = SequenceEngine(self.engine, schedule)
-        dtype = torch.uint8 if max(steps) <= 255 else torch.int16
+        dtype = torch.uint8 if max(steps) <= 255 else torch.int32  # counts up to T
         new_counts: list[list[torch.Tensor]] = [[] for _ in range(self.net.num_stages - 1)]
         predictions = []
         with torch.inference_mode():
