@@ -176,15 +176,7 @@ def optimize(
         for p in uniform:
             search.add(p)
         history: list[dict] = []
-        best = descend(search, start_point(search, best_uniform, base_T), max_T, history)
-        rng = np.random.default_rng(seed)
-        for _ in range(restarts):
-            if best is None or search.exhausted:
-                break
-            end = restart(search, best, rng, max_T, history)
-            if end is not None and objective.feasible(end) and \
-                    objective.rank(end) < objective.rank(best):
-                best = end
+        _descend_and_restart(search, best_uniform, base_T, max_T, restarts, seed, history)
 
     chosen = _best_visited(search, objective, cost_target, cost_fn)
     return OptimizeResult(
@@ -199,6 +191,22 @@ def optimize(
         work_budget=work_budget, seconds=time.perf_counter() - start_time,
         warnings=[warning] if warning is not None else [],
     )
+
+
+def _descend_and_restart(search: Search, best_uniform, base_T: int, max_T: int, restarts: int,
+                         seed: int, history: list[dict]) -> None:
+    """The search: a descent from the best uniform point, then ``restarts`` seeded restarts
+    from the best point so far (every point visited is in ``search.visited``)."""
+    objective = search.objective
+    best = descend(search, start_point(search, best_uniform, base_T), max_T, history)
+    rng = np.random.default_rng(seed)
+    for _ in range(restarts):
+        if best is None or search.exhausted:
+            break
+        end = restart(search, best, rng, max_T, history)
+        if end is not None and objective.feasible(end) and \
+                objective.rank(end) < objective.rank(best):
+            best = end
 
 
 def _guarded_batch(net: Network, x, base_T: int, max_T: int, chunk: int | None,
