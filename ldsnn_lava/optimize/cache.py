@@ -13,7 +13,7 @@ which determine the next stage's whole input.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -52,6 +52,10 @@ class PrefixCache:
         Bound on the memory of cached spike counts; least recently used prefixes go first.
     chunk : int, optional
         Input steps per chunk, for sequence input (required there).
+    network_for : callable, optional
+        Timesteps -> the network to run for them (a calibrated form of ``net``, see
+        :mod:`ldsnn_lava.optimize.calibrate`). Its stages 0..k must depend on the first k + 1
+        timesteps only, so that cached counts stay valid; static input only.
 
     Attributes
     ----------
@@ -61,8 +65,13 @@ class PrefixCache:
 
     def __init__(self, net: Network, x, y, *, device: str = "cpu",
                  precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
-                 max_bytes: float = 512e6, chunk: int | None = None):
-        self.net, self.chunk = net, chunk
+                 max_bytes: float = 512e6, chunk: int | None = None,
+                 network_for: Callable[[tuple[int, ...]], Network] | None = None):
+        self.net, self.chunk, self.network_for = net, chunk, network_for
+        self.precision = precision
+        if network_for is not None and (net.input_encoding.is_sequence or net.has_delays):
+            raise InvalidOption("a per-schedule network (calibration) needs static input "
+                                "without delays")
         if net.input_encoding.is_sequence:
             self.x = torch.as_tensor(np.asarray(x), dtype=torch.float64)
             check_sequence(net, ld_schedule([chunk] * net.num_stages, chunk), self.x.numpy())
@@ -129,6 +138,9 @@ class PrefixCache:
         dtype = torch.uint8 if max(steps) <= 255 else torch.int16
         new_counts: list[list[torch.Tensor]] = [[] for _ in range(self.net.num_stages - 1)]
         correct, n, engine = 0, self.x.shape[0], self.engine
+        if self.network_for is not None:
+            engine = StageEngine.of(self.network_for(steps), self.engine.device,
+                                    precision=self.precision)
         with torch.inference_mode():
             for begin in range(0, n, self.batch_size):
                 stop = min(n, begin + self.batch_size)

@@ -13,17 +13,21 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
+from ldsnn_lava.engine import evaluate
 from ldsnn_lava.errors import InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.optimize.cache import PrefixCache
+from ldsnn_lava.optimize.calibrate import Calibrator
 from ldsnn_lava.optimize.costs import Cost, LatencyProfile, get_cost
 from ldsnn_lava.optimize.objective import AccuracyBudget, CostTarget, Objective
 from ldsnn_lava.optimize.result import OptimizeResult, Point, pareto_front
-from ldsnn_lava.optimize.search import Search, descend, restart, start_point
+from ldsnn_lava.optimize.search import Search, descend, line_search, restart, start_point
 from ldsnn_lava.optimize.uniform import uniform_sweep
 from ldsnn_lava.options import Precision, parse_option
+from ldsnn_lava.schedule import Schedule
 
 DEFAULT_WORK_BUDGET = 100.0
+STRATEGIES = ("descent", "coordinate")
 
 
 def optimize(
@@ -43,6 +47,9 @@ def optimize(
     precision: Precision | str = Precision.FLOAT,
     batch_size: int | None = None,
     progress: bool | None = None,
+    strategy: str = "descent",
+    calibration_x=None,
+    reference_T: int | None = None,
 ) -> OptimizeResult:
     """Find per-stage timesteps of ``net`` that minimize ``cost`` within an accuracy budget.
 
@@ -85,6 +92,21 @@ def optimize(
         Samples per engine batch; default: the engine's (sized for the caches).
     progress : bool, optional
         Progress bar over evaluations; default: when writing to a terminal.
+    strategy : {"descent", "coordinate"}
+        ``"descent"``: greedy descent with exchange moves, then restarts.
+        ``"coordinate"``: the same, and every descent's end is polished by exact per-stage line
+        searches (:func:`ldsnn_lava.optimize.search.line_search`; accuracy-budget mode
+        only). Both are deterministic
+        for a seed and run under the same work budget.
+    calibration_x : array-like, optional
+        Training-split inputs (never validation or test): when given, every schedule the
+        search evaluates, the uniform baselines included, runs the network with per-stage
+        threshold factors fitted on these inputs for its timesteps
+        (:mod:`ldsnn_lava.optimize.calibrate`); the given SNN stays uncalibrated. The factors
+        of the chosen and the best uniform schedule are in ``result.calibration``. Float IF
+        networks with static input only.
+    reference_T : int, optional
+        The long window the calibration matches; default ``4 * base_T``.
 
     Returns
     -------
@@ -104,15 +126,26 @@ def optimize(
     """
     start_time = time.perf_counter()
     max_T = _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget, val)
+    if strategy not in STRATEGIES:
+        raise InvalidOption(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     precision = parse_option(Precision, precision, "precision")
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
     chunk = base_T if net.input_encoding.is_sequence else None
+    calibrator = None
+    if calibration_x is not None:
+        if precision != Precision.FLOAT:
+            raise InvalidOption("calibration fits float networks; quantize after calibrating")
+        calibrator = Calibrator(net, calibration_x, reference_T or 4 * base_T, device=device)
     cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size,
-                        chunk=chunk)
+                        chunk=chunk,
+                        network_for=None if calibrator is None else calibrator.network)
     uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision, batch_size,
                               chunk)
     given = uniform[0]
+    if calibrator is not None:
+        uniform = [given] + _calibrated_uniform_points(calibrator, x, cache.y, base_T, cost_fn,
+                                                       device, batch_size)
     resolution = 1.0 / len(cache.y)
     objective: Objective = (CostTarget(cost_target, resolution) if max_drop is None else
                             AccuracyBudget(given.accuracy - max_drop - 1e-12, resolution))
@@ -126,12 +159,19 @@ def optimize(
         for p in uniform:
             search.add(p)
         history: list[dict] = []
-        best = descend(search, start_point(search, best_uniform, base_T), max_T, history)
+        def polish(point: Point | None) -> Point | None:
+            if (strategy == "coordinate" and isinstance(objective, AccuracyBudget)
+                    and point is not None and objective.feasible(point)):
+                return line_search(search, point, max_T, history)
+            return point
+
+        best = polish(descend(search, start_point(search, best_uniform, base_T), max_T,
+                              history))
         rng = np.random.default_rng(seed)
         for _ in range(restarts):
             if best is None or search.exhausted:
                 break
-            end = restart(search, best, rng, max_T, history)
+            end = polish(restart(search, best, rng, max_T, history))
             if end is not None and objective.feasible(end) and \
                     objective.rank(end) < objective.rank(best):
                 best = end
@@ -142,16 +182,24 @@ def optimize(
         raise InvalidOption(f"no schedule visited meets cost target {cost_target:g} "
                             f"{cost_fn.unit}; the cheapest visited costs {cheapest:g}")
     chosen = min(candidates, key=objective.rank)
+    best_uniform = best_uniform if best_uniform is not None else min(uniform, key=objective.rank)
+    calibration = None
+    if calibrator is not None:
+        calibration = {
+            "method": "per-stage threshold factors (ldsnn_lava.optimize.calibrate)",
+            "reference_T": calibrator.reference_T, "samples": int(calibrator.x.shape[0]),
+            "chosen": list(_scales_of(calibrator, chosen)),
+            "best_uniform": list(_scales_of(calibrator, best_uniform))}
     return OptimizeResult(
         schedule=chosen.schedule, chosen=chosen, given=given,
-        best_uniform=best_uniform if best_uniform is not None else min(uniform,
-                                                                       key=objective.rank),
+        best_uniform=best_uniform,
         front=pareto_front(search.visited), visited=search.visited, history=history,
         cost_name=cost_fn.name, cost_unit=cost_fn.unit, base_T=base_T, max_drop=max_drop,
         cost_target=cost_target,
         min_accuracy=objective.min_accuracy if max_drop is not None else None,
         stage_runs=[int(v) for v in cache.stage_runs], work=search.work,
         work_budget=work_budget, seconds=time.perf_counter() - start_time,
+        calibration=calibration,
     )
 
 
@@ -179,6 +227,27 @@ def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget
     if not isinstance(val, tuple) or len(val) != 2:
         raise InvalidOption("val must be a tuple (x, y)")
     return max_T
+
+
+def _scales_of(calibrator: Calibrator, point: Point) -> tuple[float, ...]:
+    """The threshold factors a point ran with (the given SNN: none, all 1.0)."""
+    if point.kind == "given":
+        return (1.0,) * (calibrator.net.num_stages - 1)
+    return calibrator.scales(point.schedule.timesteps)
+
+
+def _calibrated_uniform_points(calibrator: Calibrator, x, y, base_T: int, cost: Cost,
+                               device: str, batch_size: int | None) -> list[Point]:
+    """Every uniform T in base_T - 1..1 (replay buffers), each with the network calibrated
+    for its timesteps: one engine run per T (the networks differ)."""
+    points = []
+    for T in range(base_T - 1, 0, -1):
+        schedule = Schedule.uniform(calibrator.net, T)
+        run = evaluate(calibrator.network(schedule.timesteps), schedule, x, device=device,
+                       batch_size=batch_size, record_spikes=False, progress=False)
+        points.append(Point(schedule, run.accuracy(y), cost(schedule, run.counters),
+                            run.counters, "uniform"))
+    return points
 
 
 def _uniform_points(net: Network, x, y, base_T: int, cost: Cost, device: str,

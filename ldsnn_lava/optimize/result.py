@@ -96,6 +96,11 @@ class OptimizeResult:
         The ``work_budget`` it ran under.
     seconds : float
         Wall-clock time of the whole optimization.
+    calibration : dict or None
+        With ``calibration_x``: the threshold factors of the chosen and the best uniform
+        schedule (``chosen``, ``best_uniform``: one per spiking stage; apply them with
+        :func:`ldsnn_lava.optimize.calibrate.scale_thresholds`), ``reference_T`` and the
+        number of calibration ``samples``. ``None``: uncalibrated.
     """
 
     schedule: Schedule
@@ -115,6 +120,7 @@ class OptimizeResult:
     work: float = 0.0
     work_budget: float | None = None
     seconds: float = 0.0
+    calibration: dict | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -136,6 +142,7 @@ class OptimizeResult:
             "work": self.work,
             "work_budget": self.work_budget,
             "seconds": self.seconds,
+            "calibration": self.calibration,
         }
 
     def save(self, path: str | Path) -> None:
@@ -164,7 +171,7 @@ class OptimizeResult:
                 max_drop=data["max_drop"], cost_target=data["cost_target"],
                 min_accuracy=data["min_accuracy"], stage_runs=data["stage_runs"],
                 work=float(data.get("work", 0.0)), work_budget=data.get("work_budget"),
-                seconds=float(data["seconds"]))
+                seconds=float(data["seconds"]), calibration=data.get("calibration"))
         except (KeyError, TypeError, ValueError) as err:
             raise FileFormatError(f"{path}: malformed optimization result ({err})") from None
 

@@ -85,8 +85,8 @@ class Search:
         self.cache, self.cost, self.objective = cache, cost, objective
         self.visited: list[Point] = []
         self._seen: dict[Steps, Point] = {}
-        self._weights = stage_work(cache.net)
-        self.budget, self.pass_work = budget, float(self._weights.sum() * base_T)
+        self.stage_weights = stage_work(cache.net)
+        self.budget, self.pass_work = budget, float(self.stage_weights.sum() * base_T)
         self.work = 0.0
         self.exhausted = False
         self._on_point = on_point
@@ -94,7 +94,7 @@ class Search:
     def charge(self, steps: Steps) -> float:
         """Work (in passes of the given SNN) that evaluating ``steps`` would take now."""
         first = self.cache.first_stage_to_run(steps)
-        return float(self._weights[first:] @ np.asarray(steps[first:], dtype=np.float64)
+        return float(self.stage_weights[first:] @ np.asarray(steps[first:], dtype=np.float64)
                      ) / self.pass_work
 
     def point(self, steps: Steps) -> Point | None:
@@ -178,6 +178,41 @@ def descend(search: Search, start: Steps, max_T: int, history: list[dict]) -> Po
         history.append({"move": label, "timesteps": list(current.schedule.timesteps),
                         "accuracy": current.accuracy, "cost": current.cost,
                         "evaluations": len(search.cache)})
+    return current
+
+
+def line_search(search: Search, start: Point, max_T: int, history: list[dict]) -> Point:
+    """Polish a feasible point by exact line searches, one stage at a time.
+
+    Stages are visited by decreasing share of the cost (``stage_work[l] * T_l``, the stage that
+    costs most first); for each, every lower T_k in ``1..T_k - 1`` is evaluated (cheapest
+    first, under the work budget) and the cheapest in-budget one that lowers the cost is taken
+    (ties: the larger T_k). When a full sweep over the stages changes nothing, the pair moves
+    of :func:`descend` are tried once more; the search stops when neither improves.
+    """
+    current = start
+    weights = search.stage_weights
+    while not search.exhausted:
+        steps = current.schedule.timesteps
+        improved = False
+        for k in sorted(range(len(steps)), key=lambda k: -weights[k] * steps[k]):
+            steps = current.schedule.timesteps
+            moves = [(f"stage {k}: {steps[k]}->{t} (line)", steps[:k] + (t,) + steps[k + 1:])
+                     for t in range(steps[k] - 1, 0, -1)]
+            better = [(label, p) for label, p in search.evaluate_moves(moves)
+                      if p is not None and search.objective.feasible(p)
+                      and search.objective.better(p, current)]
+            if better:
+                label, current = min(better, key=lambda c: search.objective.rank(c[1]))
+                improved = True
+                history.append({"move": label, "timesteps": list(current.schedule.timesteps),
+                                "accuracy": current.accuracy, "cost": current.cost,
+                                "evaluations": len(search.cache)})
+        if not improved:
+            end = descend(search, current.schedule.timesteps, max_T, history)
+            if end is None or end is current or not search.objective.better(end, current):
+                return current
+            current = end
     return current
 
 
