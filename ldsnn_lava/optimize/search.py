@@ -181,36 +181,65 @@ def descend(search: Search, start: Steps, max_T: int, history: list[dict]) -> Po
     return current
 
 
+def _raise_others(search: Search, point: Point, stage: int, max_T: int, limit: int
+                  ) -> Point | None:
+    """Bring an out-of-budget ``point`` back into budget by raising stages other than
+    ``stage`` (at most ``limit`` moves): each move takes the cheapest in-budget raise, else
+    the raise that gains the most accuracy per unit of cost added. ``None`` if it fails."""
+    for _ in range(limit):
+        steps = point.schedule.timesteps
+        moves = [(label, new) for label, new in neighbours(steps, max_T, "up")
+                 if new[stage] == steps[stage]]
+        points = [p for _, p in search.evaluate_moves(moves) if p is not None]
+        inside = [p for p in points if search.objective.feasible(p)]
+        if inside:
+            return min(inside, key=search.objective.rank)
+        gains = [p for p in points if p.accuracy > point.accuracy]
+        if not gains:
+            return None
+        point = max(gains, key=lambda p: (p.accuracy - point.accuracy)
+                    / max(p.cost - point.cost, 1e-12))
+    return None
+
+
 def line_search(search: Search, start: Point, max_T: int, history: list[dict]) -> Point:
-    """Polish a feasible point by exact line searches, one stage at a time.
+    """Polish a feasible point by per-stage line searches with repair.
 
     Stages are visited by decreasing share of the cost (``stage_work[l] * T_l``, the stage that
-    costs most first); for each, every lower T_k in ``1..T_k - 1`` is evaluated (cheapest
-    first, under the work budget) and the cheapest in-budget one that lowers the cost is taken
-    (ties: the larger T_k). When a full sweep over the stages changes nothing, the pair moves
-    of :func:`descend` are tried once more; the search stops when neither improves.
+    costs most first). For stage k, T_k is lowered one step at a time (``T_k - 1`` down to 1);
+    a lowered point out of budget is repaired by raising the other stages
+    (:func:`_raise_others`, at most ``2 L`` raises), and the line stops at the first T_k that
+    cannot be repaired. The cheapest in-budget point found that lowers the cost is taken. When a
+    whole sweep over the stages changes nothing, :func:`descend` runs once more from the point;
+    the search stops when neither improves (or the work budget is spent).
     """
     current = start
-    weights = search.stage_weights
     while not search.exhausted:
-        steps = current.schedule.timesteps
         improved = False
-        for k in sorted(range(len(steps)), key=lambda k: -weights[k] * steps[k]):
+        order = sorted(range(len(current.schedule.timesteps)),
+                       key=lambda k: -search.stage_weights[k] * current.schedule.timesteps[k])
+        for k in order:
             steps = current.schedule.timesteps
-            moves = [(f"stage {k}: {steps[k]}->{t} (line)", steps[:k] + (t,) + steps[k + 1:])
-                     for t in range(steps[k] - 1, 0, -1)]
-            better = [(label, p) for label, p in search.evaluate_moves(moves)
-                      if p is not None and search.objective.feasible(p)
-                      and search.objective.better(p, current)]
-            if better:
-                label, current = min(better, key=lambda c: search.objective.rank(c[1]))
-                improved = True
-                history.append({"move": label, "timesteps": list(current.schedule.timesteps),
+            best = None
+            for t in range(steps[k] - 1, 0, -1):
+                p = search.point(steps[:k] + (t,) + steps[k + 1:])
+                if p is not None and not search.objective.feasible(p):
+                    p = _raise_others(search, p, k, max_T, 2 * len(steps))
+                if p is None:
+                    break
+                if search.objective.better(p, current) and (
+                        best is None or search.objective.rank(p) < search.objective.rank(best)):
+                    best = p
+            if best is not None:
+                current, improved = best, True
+                history.append({"move": f"stage {k}: {steps[k]}->{best.schedule.timesteps[k]}"
+                                        f" (line, repaired)",
+                                "timesteps": list(current.schedule.timesteps),
                                 "accuracy": current.accuracy, "cost": current.cost,
                                 "evaluations": len(search.cache)})
         if not improved:
             end = descend(search, current.schedule.timesteps, max_T, history)
-            if end is None or end is current or not search.objective.better(end, current):
+            if end is None or not search.objective.better(end, current):
                 return current
             current = end
     return current
