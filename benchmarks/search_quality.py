@@ -24,6 +24,7 @@ import argparse
 import itertools
 import sys
 import time
+from pathlib import Path
 
 from benchmarks.common import RESULTS, machine, write_json
 from ldsnn_lava import zoo
@@ -120,6 +121,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--max-drop", type=float, default=0.01)
     parser.add_argument("--work-budget", type=float, default=100.0)
     parser.add_argument("--out", default="search_quality")
+    parser.add_argument("--dir", type=Path, default=RESULTS, help="output folder")
     args = parser.parse_args(argv)
     grids = {k: int(v) for k, v in (item.split("=") for item in args.exhaustive)}
     command = " ".join(["python -m benchmarks.search_quality",
@@ -128,8 +130,8 @@ def main(argv=None) -> dict:
               "work_budget": args.work_budget, "models": []}
     for name in args.models or zoo.names():
         record["models"].append(measure(name, grids.get(name), args))
-    write_json(args.out, record)
-    atomic_write_text(RESULTS / f"{args.out}.md", markdown(record))
+    write_json(args.out, record, args.dir)
+    atomic_write_text(args.dir / f"{args.out}.md", markdown(record))
     return record
 
 

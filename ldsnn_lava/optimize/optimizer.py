@@ -143,12 +143,12 @@ def optimize(
     uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision, batch_size,
                               chunk)
     given = uniform[0]
-    if calibrator is not None:
-        uniform = [given] + _calibrated_uniform_points(calibrator, x, cache.y, base_T, cost_fn,
-                                                       device, batch_size)
     resolution = 1.0 / len(cache.y)
     objective: Objective = (CostTarget(cost_target, resolution) if max_drop is None else
                             AccuracyBudget(given.accuracy - max_drop - 1e-12, resolution))
+    if calibrator is not None:
+        uniform = [given] + _calibrated_uniform_points(calibrator, x, cache.y, base_T, cost_fn,
+                                                       objective, device, batch_size)
     in_budget = [p for p in uniform if objective.acceptable(p)]
     best_uniform = min(in_budget, key=objective.rank) if in_budget else None
 
@@ -237,16 +237,21 @@ def _scales_of(calibrator: Calibrator, point: Point) -> tuple[float, ...]:
 
 
 def _calibrated_uniform_points(calibrator: Calibrator, x, y, base_T: int, cost: Cost,
-                               device: str, batch_size: int | None) -> list[Point]:
-    """Every uniform T in base_T - 1..1 (replay buffers), each with the network calibrated
-    for its timesteps: one engine run per T (the networks differ)."""
+                               objective: Objective, device: str, batch_size: int | None
+                               ) -> list[Point]:
+    """Uniform T = 1, 2, ... (replay buffers), each with the network calibrated for its
+    timesteps (one engine run per T: the networks differ), up to the first T that is
+    acceptable to ``objective`` or ``base_T - 1``: a uniform schedule's work grows with T, so
+    the first acceptable T is the cheapest uniform baseline."""
     points = []
-    for T in range(base_T - 1, 0, -1):
+    for T in range(1, base_T):
         schedule = Schedule.uniform(calibrator.net, T)
         run = evaluate(calibrator.network(schedule.timesteps), schedule, x, device=device,
                        batch_size=batch_size, record_spikes=False, progress=False)
         points.append(Point(schedule, run.accuracy(y), cost(schedule, run.counters),
                             run.counters, "uniform"))
+        if objective.acceptable(points[-1]):
+            break
     return points
 
 
