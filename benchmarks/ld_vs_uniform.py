@@ -49,11 +49,12 @@ def _ratio(a: float, b: float) -> float | None:
 
 
 def choose(model, max_drop: float, work_budget: float, strategy: str = "descent",
-           calibration_x=None) -> dict:
-    """The optimizer's schedule for ``model`` (validation split only; calibration, if any,
-    on ``calibration_x`` from the training split)."""
+           calibration_x=None, n_val: int | None = None) -> dict:
+    """The optimizer's schedule for ``model`` (validation split only, its first ``n_val``
+    images if given; calibration, if any, on ``calibration_x`` from the training split)."""
     x, y = load_dataset(model.dataset).split("validation")
-    result = optimize(model.network, base_T=model.base_T, val=(model.preprocess(x), y),
+    x, y = model.preprocess(x)[:n_val], y[:n_val]
+    result = optimize(model.network, base_T=model.base_T, val=(x, y),
                       max_drop=max_drop, precision=model.precision, work_budget=work_budget,
                       strategy=strategy, calibration_x=calibration_x, progress=False)
     return {"schedule": result.schedule, "best_uniform": result.best_uniform.schedule,
@@ -64,11 +65,11 @@ def choose(model, max_drop: float, work_budget: float, strategy: str = "descent"
 
 
 def calibrated(model, max_drop: float, work_budget: float, strategy: str, samples: int,
-               x, y, uncalibrated: dict) -> dict:
+               x, y, uncalibrated: dict, n_val: int | None = None) -> dict:
     """Search again with per-stage calibration; test accuracy and work of the calibrated LD
     schedule and the calibrated cheapest uniform, with ratios against both baselines."""
     x_train = model.preprocess(load_dataset(model.dataset).split("train")[0])[:samples]
-    chosen = choose(model, max_drop, work_budget, strategy, x_train)
+    chosen = choose(model, max_drop, work_budget, strategy, x_train, n_val)
     nets = {k: scale_thresholds(model.network, chosen["calibration"][k])
             for k in ("chosen", "best_uniform")}
     runs = {"ld": evaluate(nets["chosen"], chosen["schedule"], x, record_spikes=False,
@@ -136,10 +137,10 @@ def lava_side_by_side(net, schedules: dict[str, Schedule], x, repeats: int,
 def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: bool,
             lava_samples: int, n_test: int | None, work_budget: float = 100.0,
             strategy: str = "descent", calibration_samples: int = 0,
-            timing: bool = True) -> dict:
+            timing: bool = True, n_val: int | None = None) -> dict:
     model = zoo.load(name)
     net, precision = model.network, model.precision
-    chosen = choose(model, max_drop, work_budget, strategy)
+    chosen = choose(model, max_drop, work_budget, strategy, n_val=n_val)
     schedules = {"uniform": Schedule.uniform(net, model.base_T), "ld": chosen["schedule"],
                  "best_uniform": chosen["best_uniform"]}
     x, y = load_dataset(model.dataset).split("test")
@@ -152,7 +153,7 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
     record = {
         "model": name, "dataset": model.dataset, "base_T": model.base_T, "precision": precision,
         "test_samples": len(x), "max_drop": max_drop, "work_budget": work_budget,
-        "strategy": strategy, "optimize_seconds": chosen["seconds"],
+        "strategy": strategy, "validation_samples": n_val, "optimize_seconds": chosen["seconds"],
         "validation_accuracy": chosen["validation"],
         "schedules": {k: str(s) for k, s in schedules.items()},
         "best_uniform_schedule": str(chosen["best_uniform"]),
@@ -170,7 +171,7 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
     if calibration_samples and precision == "float":
         record["calibrated"] = calibrated(
             model, max_drop, work_budget, strategy, calibration_samples, x, y,
-            {"work": work["uniform"], "neurons": totals["uniform"]["neurons_evaluated"]})
+            {"work": work["uniform"], "neurons": totals["uniform"]["neurons_evaluated"]}, n_val)
     if not timing:
         return record
     record["engine"] = engine_side_by_side(net, schedules, torch.as_tensor(x), threads, repeats,
@@ -198,6 +199,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--test-samples", type=int, default=None, help="default: whole split")
+    parser.add_argument("--val-samples", type=int, default=None,
+                        help="search on the first N validation images (default: all)")
     parser.add_argument("--no-lava", action="store_true")
     parser.add_argument("--lava-samples", type=int, default=50,
                         help="test images per Lava run (>= 2)")
@@ -221,7 +224,7 @@ def main(argv=None) -> dict:
             entry = measure(name, args.max_drop, args.threads, args.repeats,
                             not (args.no_lava or args.no_timing), args.lava_samples,
                             args.test_samples, args.work_budget, args.strategy,
-                            args.calibration_samples, not args.no_timing)
+                            args.calibration_samples, not args.no_timing, args.val_samples)
         except (ValueError, NotImplementedError) as err:
             record["skipped"][name] = str(err)
             print(f"{name}: skipped ({err})")
