@@ -94,9 +94,16 @@ def measure(name: str, t_max: int | None, args) -> dict:
     return entry
 
 
+def _points(record: dict) -> float:
+    """The budget in points (records written before budgets were in points hold a fraction)."""
+    if record.get("max_drop_unit") == "points":
+        return record["max_drop"]
+    return 100 * record["max_drop"]
+
+
 def markdown(record: dict) -> str:
     lines = ["# Search quality", "",
-             "Validation split, budget " f"{record['max_drop'] * 100:g} point(s) of top-1 below "
+             "Validation split, budget " f"{_points(record):g} point(s) of top-1 below "
              "the given SNN, work budget " f"{record['work_budget']:g} passes, seed 0. Cost: "
              "synaptic updates plus input MACs per sample. Gap: cost / exhaustive optimum of the "
              "same grid. Run: `" + record["command"] + "` (load average at start "
@@ -136,7 +143,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--models", nargs="+", default=None, help="default: every zoo model")
     parser.add_argument("--exhaustive", nargs="*", default=[],
                         help="name=t_max: enumerate T_l in 1..t_max for that model")
-    parser.add_argument("--max-drop", type=float, default=0.01)
+    parser.add_argument("--max-drop", type=float, default=1.0, help="points (default 1)")
     parser.add_argument("--work-budget", type=float, default=100.0)
     parser.add_argument("--out", default="search_quality")
     parser.add_argument("--dir", type=Path, default=RESULTS, help="output folder")
@@ -145,6 +152,7 @@ def main(argv=None) -> dict:
     command = " ".join(["python -m benchmarks.search_quality",
                         *(sys.argv[1:] if argv is None else argv)])
     record = {"machine": machine("cpu"), "command": command, "max_drop": args.max_drop,
+              "max_drop_unit": "points",
               "work_budget": args.work_budget, "models": []}
     for name in args.models or zoo.names():
         record["models"].append(measure(name, grids.get(name), args))

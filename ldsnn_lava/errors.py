@@ -51,7 +51,17 @@ class BackendUnavailable(LDSNNError, ImportError):
     message says what to install."""
 
 
+class LDSNNWarning(UserWarning):
+    """Base class of the warnings ldsnn-lava issues: the run goes on, the result is suspect."""
+
+
+class LikelyPreprocessingMismatch(LDSNNWarning):
+    """A given SNN near chance accuracy: it probably sees its input scaled or laid out
+    differently from how it was trained."""
+
+
 __all__ = [
     "BackendUnavailable", "FileFormatError", "InvalidInput", "InvalidNetwork", "InvalidOption",
-    "InvalidSchedule", "LavaRunError", "LDSNNError", "ResourceLimitError",
+    "InvalidSchedule", "LDSNNError", "LDSNNWarning", "LavaRunError",
+    "LikelyPreprocessingMismatch", "ResourceLimitError",
 ]

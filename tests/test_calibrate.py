@@ -128,8 +128,8 @@ def _calibrated_cache(net, val, calibrator):
 
 def test_optimize_with_calibration(net, val, train_x):
     x, y = val
-    raw = optimize(net, base_T=6, val=val, max_drop=0.02, restarts=1, progress=False)
-    cal = optimize(net, base_T=6, val=val, max_drop=0.02, restarts=1, calibration_x=train_x,
+    raw = optimize(net, base_T=6, val=val, max_drop=2.0, restarts=1, progress=False)
+    cal = optimize(net, base_T=6, val=val, max_drop=2.0, restarts=1, calibration_x=train_x,
                    reference_T=24, progress=False)
     assert raw.calibration is None
     assert cal.given.accuracy == raw.given.accuracy and cal.given.cost == raw.given.cost
@@ -156,7 +156,7 @@ def grid(net, val):
     return [cache.evaluate(s) for s in itertools.product(range(1, 9), repeat=3)]
 
 
-@pytest.mark.parametrize("max_drop", [0.01, 0.03])
+@pytest.mark.parametrize("max_drop", [1.0, 3.0])
 def test_coordinate_strategy_reaches_the_exhaustive_optimum(net, val, grid, max_drop):
     cost = get_cost("synaptic_updates")
     result = optimize(net, base_T=8, max_T=8, val=val, max_drop=max_drop, restarts=0,
@@ -169,7 +169,7 @@ def test_coordinate_strategy_reaches_the_exhaustive_optimum(net, val, grid, max_
 
 
 def test_strategies_are_deterministic_and_checked(net, val):
-    runs = [optimize(net, base_T=6, val=val, max_drop=0.02, restarts=2, seed=3,
+    runs = [optimize(net, base_T=6, val=val, max_drop=2.0, restarts=2, seed=3,
                      strategy="coordinate", progress=False) for _ in range(2)]
     assert runs[0].history == runs[1].history and runs[0].schedule == runs[1].schedule
     with pytest.raises(InvalidOption, match="strategy must be one of descent, coordinate"):

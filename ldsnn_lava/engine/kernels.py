@@ -16,6 +16,10 @@ exists) and in-place torch operations elsewhere (CUDA, or no compiler).
 
 :class:`RateEmitter` is the ``rate`` buffer's emit rule over chunks, from the spike counts and
 an accumulator carried between chunks (see :mod:`ldsnn_lava.buffers`).
+
+Fused kernels exist for :class:`~ldsnn_lava.neurons.IF` with its default reset and comparison
+and :class:`~ldsnn_lava.neurons.CubaLIF` with Loihi's reset and comparison and no refractory
+period (float and fixed); the other variants loop the definition.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import torch
 from ldsnn_lava.engine import native
 from ldsnn_lava.errors import InvalidOption
 from ldsnn_lava.neurons import DECAY_BITS, FIXED_SHIFT, IF, STATE_BITS, CubaLIF, integer_parameter
+from ldsnn_lava.options import Comparison, Reset
 
 State = tuple[torch.Tensor, ...]
 _STATE_MAX = 1 << (STATE_BITS - 1)
@@ -204,13 +209,19 @@ def neuron_kernel(neuron, fixed: bool = False) -> NeuronKernel:
     return DefinitionLoop(neuron, fixed)
 
 
-neuron_kernel.register(IF, IFKernel)
+@neuron_kernel.register
+def _(neuron: CubaLIF, fixed: bool = False) -> NeuronKernel:
+    # Loihi's rule only (hard reset to 0, ``>``, no refractory period: a third state array);
+    # the definition runs the other variants
+    fused = (not neuron.refractory and neuron.reset == Reset.HARD and neuron.v_reset == 0
+             and neuron.compare == Comparison.ABOVE)
+    return CubaLIFKernel(neuron, fixed) if fused else DefinitionLoop(neuron, fixed)
 
 
 @neuron_kernel.register
-def _(neuron: CubaLIF, fixed: bool = False) -> NeuronKernel:
-    # with a refractory period the state has a third array: the definition runs it
-    return DefinitionLoop(neuron, fixed) if neuron.refractory else CubaLIFKernel(neuron, fixed)
+def _(neuron: IF, fixed: bool = False) -> NeuronKernel:
+    # reset by subtraction and ``>=`` only; the definition runs the other variants
+    return IFKernel(neuron, fixed) if neuron.is_default_variant else DefinitionLoop(neuron, fixed)
 
 
 def run_neuron(neuron, currents: torch.Tensor, fixed: bool = False, state: State | None = None,

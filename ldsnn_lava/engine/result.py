@@ -185,3 +185,35 @@ def count_work(net: Network, schedule: Schedule, synaptic: np.ndarray,
         input_macs[0] = float(net.fan_outs[0].sum()) * steps[0]
     return Counters({"synaptic_updates": synaptic, "neurons_evaluated": chunks * neurons * steps,
                      "buffer_updates": chunks * buffer_updates, "input_macs": chunks * input_macs})
+
+
+def synaptic_updates_from_counts(net: Network, schedule: Schedule, spike_counts: list[np.ndarray],
+                                 num_samples: int, input_counts: np.ndarray | None = None
+                                 ) -> np.ndarray:
+    """Per-sample mean synaptic updates per stage, from the spikes each stage received.
+
+    For a backend that records each spiking stage's spike counts: a stage after a ``replay``
+    buffer receives those spikes, after a ``rate`` buffer ``round(c * T_{l+1} / T_l)`` of them
+    (the rate rule's total), each reaching its structural fan-out.
+
+    Parameters
+    ----------
+    net, schedule
+    spike_counts : list of numpy.ndarray
+        One (N, *stage_output_shape) array per spiking stage.
+    num_samples : int
+        N.
+    input_counts : numpy.ndarray, optional
+        (N, *input_shape) spike counts of ``rate`` input (stage 0's input spikes); ignored under
+        ``direct`` input, whose stage 0 does input MACs instead.
+    """
+    synaptic, n = np.zeros(net.num_stages), num_samples
+    if net.input_encoding == InputEncoding.RATE:
+        synaptic[0] = float((np.asarray(input_counts) * net.fan_outs[0]).sum()) / n
+    steps = schedule.timesteps
+    for stage in range(1, net.num_stages):
+        received = spike_counts[stage - 1].astype(np.int64)
+        if schedule.buffers[stage - 1] == BufferKind.RATE:
+            received = expected_rate_total(received, steps[stage - 1], steps[stage])
+        synaptic[stage] = float((received * net.fan_outs[stage]).sum()) / n
+    return synaptic

@@ -8,13 +8,14 @@ work budget, and returns an :class:`~ldsnn_lava.optimize.result.OptimizeResult`.
 from __future__ import annotations
 
 import math
+import numbers
 import time
+import warnings
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ldsnn_lava.engine import evaluate
-from ldsnn_lava.errors import InvalidOption
+from ldsnn_lava.errors import InvalidOption, LikelyPreprocessingMismatch
 from ldsnn_lava.network import Network
 from ldsnn_lava.optimize.cache import PrefixCache
 from ldsnn_lava.optimize.calibrate import Calibrator
@@ -24,6 +25,7 @@ from ldsnn_lava.optimize.result import OptimizeResult, Point, pareto_front
 from ldsnn_lava.optimize.search import Search, descend, line_search, restart, start_point
 from ldsnn_lava.optimize.uniform import uniform_sweep
 from ldsnn_lava.options import Precision, parse_option
+from ldsnn_lava.progress import Progress
 from ldsnn_lava.schedule import Schedule
 
 DEFAULT_WORK_BUDGET = 100.0
@@ -35,7 +37,7 @@ def optimize(
     *,
     base_T: int,
     val: tuple,
-    max_drop: float | None = 0.01,
+    max_drop: float | None = 1.0,
     cost: str | Cost = "synaptic_updates",
     cost_target: float | None = None,
     max_T: int | None = None,
@@ -65,8 +67,10 @@ def optimize(
         The validation split the search sees: ``(N, *net.input_shape)`` inputs (sequences:
         ``(N, S, *net.input_shape)``) and ``(N,)`` integer labels. Never pass the test split.
     max_drop : float or None
-        The budget: at most this much validation accuracy (a fraction, 0.01 = one point) below
-        the given SNN. ``None`` selects the cost-target mode.
+        The budget, in **points** of top-1 accuracy (percentage points, 0..100; the unit of the
+        command line's ``--max-drop``): at most this much validation accuracy below the given
+        SNN, so ``1.0`` allows one point (e.g. 95.0 % -> 94.0 %). ``None`` selects the
+        cost-target mode.
     cost : str or Cost
         ``"synaptic_updates"`` (default), ``"neurons_evaluated"``, ``"energy"``,
         ``"latency"`` (needs ``profile``) or a :class:`ldsnn_lava.costs.Cost`.
@@ -91,13 +95,13 @@ def optimize(
     batch_size : int, optional
         Samples per engine batch; default: the engine's (sized for the caches).
     progress : bool, optional
-        Progress bar over evaluations; default: when writing to a terminal.
+        Report progress over evaluations (:class:`ldsnn_lava.progress.Progress`): ``True`` a
+        bar on a terminal, else a line every 30 s; default: a bar on a terminal only.
     strategy : {"descent", "coordinate"}
-        ``"descent"``: greedy descent with exchange moves, then restarts.
-        ``"coordinate"``: the same, and every descent's end is polished by exact per-stage line
-        searches (:func:`ldsnn_lava.optimize.search.line_search`; accuracy-budget mode
-        only). Both are deterministic
-        for a seed and run under the same work budget.
+        ``"descent"``: greedy descent with exchange moves, then restarts. ``"coordinate"``:
+        the same, and every descent's end is polished by per-stage line searches with repair
+        (:func:`ldsnn_lava.optimize.search.line_search`; accuracy-budget mode only). Both are
+        deterministic for a seed and run under the same work budget.
     calibration_x : array-like, optional
         Training-split inputs (never validation or test): when given, every schedule the
         search evaluates, the uniform baselines included, runs the network with per-stage
@@ -111,6 +115,12 @@ def optimize(
     Returns
     -------
     OptimizeResult
+
+    Warns
+    -----
+    LikelyPreprocessingMismatch
+        When the given SNN is near chance on the validation split (see
+        :func:`near_chance_warning`); the text is also kept in ``result.warnings``.
 
     Notes
     -----
@@ -132,108 +142,106 @@ def optimize(
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
     chunk = base_T if net.input_encoding.is_sequence else None
-    calibrator = None
-    if calibration_x is not None:
-        if precision != Precision.FLOAT:
-            raise InvalidOption("calibration fits float networks; quantize after calibrating")
-        calibrator = Calibrator(net, calibration_x, reference_T or 4 * base_T, device=device)
+    calibrator = _calibrator(net, calibration_x, reference_T or 4 * base_T, precision, device)
     cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size,
                         chunk=chunk,
                         network_for=None if calibrator is None else calibrator.network)
-    uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision, batch_size,
-                              chunk)
-    given = uniform[0]
-    resolution = 1.0 / len(cache.y)
-    objective: Objective = (CostTarget(cost_target, resolution) if max_drop is None else
-                            AccuracyBudget(given.accuracy - max_drop - 1e-12, resolution))
-    if calibrator is not None:
-        uniform = [given] + _calibrated_uniform_points(calibrator, x, cache.y, base_T, cost_fn,
-                                                       objective, device, batch_size)
-    in_budget = [p for p in uniform if objective.acceptable(p)]
-    best_uniform = min(in_budget, key=objective.rank) if in_budget else None
+    search: Search | None = None
 
-    with tqdm(desc="optimize", unit="schedule", leave=False,
-              disable=None if progress is None else not progress) as bar:
+    def spent() -> str:
+        budget = "" if work_budget is None else f" of {work_budget:g}"
+        work = 0.0 if search is None else search.work
+        return f"work {work:.1f}{budget} passes of the given SNN"
+
+    with Progress("optimize", "LD schedules evaluated", enabled=progress, detail=spent) as bar:
+        uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision,
+                                  batch_size, chunk)
+        bar.line(f"; the given SNN and uniform T = 1..{base_T} evaluated")
+        given = uniform[0]
+        warning = near_chance_warning(given.accuracy, cache.y, x)
+        if warning is not None:
+            warnings.warn(LikelyPreprocessingMismatch(warning), stacklevel=2)
+        resolution = 1.0 / len(cache.y)
+        objective: Objective = (
+            CostTarget(cost_target, resolution) if max_drop is None else
+            AccuracyBudget(given.accuracy - max_drop / 100 - 1e-12, resolution))
+        if calibrator is not None:
+            uniform = [given] + _calibrated_uniform_points(
+                calibrator, x, cache.y, base_T, cost_fn, objective, device, batch_size)
+        in_budget = [p for p in uniform if objective.acceptable(p)]
+        best_uniform = min(in_budget, key=objective.rank) if in_budget else None
+
         search = Search(cache, cost_fn, objective, work_budget, base_T,
                         on_point=lambda _: bar.update(1))
         for p in uniform:
             search.add(p)
         history: list[dict] = []
-        def polish(point: Point | None) -> Point | None:
-            if (strategy == "coordinate" and isinstance(objective, AccuracyBudget)
-                    and point is not None and objective.feasible(point)):
-                return line_search(search, point, max_T, history)
-            return point
+        _search(search, start_point(search, best_uniform, base_T), max_T, restarts, seed,
+                strategy, history)
 
-        best = polish(descend(search, start_point(search, best_uniform, base_T), max_T,
-                              history))
-        rng = np.random.default_rng(seed)
-        for _ in range(restarts):
-            if best is None or search.exhausted:
-                break
-            end = polish(restart(search, best, rng, max_T, history))
-            if end is not None and objective.feasible(end) and \
-                    objective.rank(end) < objective.rank(best):
-                best = end
-
-    candidates = [p for p in search.visited if objective.acceptable(p)]
-    if not candidates:
-        cheapest = min(p.cost for p in search.visited)
-        raise InvalidOption(f"no schedule visited meets cost target {cost_target:g} "
-                            f"{cost_fn.unit}; the cheapest visited costs {cheapest:g}")
-    chosen = min(candidates, key=objective.rank)
-    best_uniform = best_uniform if best_uniform is not None else min(uniform, key=objective.rank)
-    calibration = None
-    if calibrator is not None:
-        calibration = {
-            "method": "per-stage threshold factors (ldsnn_lava.optimize.calibrate)",
-            "reference_T": calibrator.reference_T, "samples": int(calibrator.x.shape[0]),
-            "chosen": list(_scales_of(calibrator, chosen)),
-            "best_uniform": list(_scales_of(calibrator, best_uniform))}
+    chosen = _best_visited(search, objective, cost_target, cost_fn)
+    if best_uniform is None:
+        best_uniform = min(uniform, key=objective.rank)
     return OptimizeResult(
-        schedule=chosen.schedule, chosen=chosen, given=given,
-        best_uniform=best_uniform,
+        schedule=chosen.schedule, chosen=chosen, given=given, best_uniform=best_uniform,
         front=pareto_front(search.visited), visited=search.visited, history=history,
         cost_name=cost_fn.name, cost_unit=cost_fn.unit, base_T=base_T, max_drop=max_drop,
         cost_target=cost_target,
         min_accuracy=objective.min_accuracy if max_drop is not None else None,
         stage_runs=[int(v) for v in cache.stage_runs], work=search.work,
         work_budget=work_budget, seconds=time.perf_counter() - start_time,
-        calibration=calibration,
+        warnings=[warning] if warning is not None else [],
+        calibration=_calibration_record(calibrator, chosen, best_uniform),
     )
 
 
-def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget, val) -> int:
-    """Raise :class:`InvalidOption` on a bad argument; returns ``max_T`` (default 2 base_T)."""
-    if isinstance(base_T, bool) or not isinstance(base_T, int) or base_T < 1:
-        raise InvalidOption(f"base_T must be an int >= 1, got {base_T!r}")
-    if max_drop is None:
-        if cost_target is None or not math.isfinite(cost_target) or cost_target <= 0:
-            raise InvalidOption("with max_drop=None give a cost_target > 0")
-    else:
-        if cost_target is not None:
-            raise InvalidOption("give either max_drop or cost_target (with max_drop=None), "
-                                "not both")
-        if not math.isfinite(max_drop) or not 0 <= max_drop <= 1:
-            raise InvalidOption(f"max_drop must be a fraction in [0, 1] (0.01 = one point), "
-                                f"got {max_drop!r}")
-    max_T = 2 * base_T if max_T is None else max_T
-    if max_T < base_T:
-        raise InvalidOption(f"max_T ({max_T}) must be >= base_T ({base_T})")
-    if restarts < 0:
-        raise InvalidOption(f"restarts must be >= 0, got {restarts}")
-    if work_budget is not None and not work_budget > 0:
-        raise InvalidOption(f"work_budget must be > 0 or None, got {work_budget!r}")
-    if not isinstance(val, tuple) or len(val) != 2:
-        raise InvalidOption("val must be a tuple (x, y)")
-    return max_T
+def _search(search: Search, start, max_T: int, restarts: int, seed: int, strategy: str,
+            history: list[dict]) -> None:
+    """The descent from ``start``, then ``restarts`` seeded perturb-and-descend rounds; with
+    ``strategy="coordinate"`` each descent's end is polished by :func:`line_search`."""
+    objective = search.objective
+
+    def polish(point: Point | None) -> Point | None:
+        if (strategy == "coordinate" and isinstance(objective, AccuracyBudget)
+                and point is not None and objective.feasible(point)):
+            return line_search(search, point, max_T, history)
+        return point
+
+    best = polish(descend(search, start, max_T, history))
+    rng = np.random.default_rng(seed)
+    for _ in range(restarts):
+        if best is None or search.exhausted:
+            break
+        end = polish(restart(search, best, rng, max_T, history))
+        if end is not None and objective.feasible(end) and \
+                objective.rank(end) < objective.rank(best):
+            best = end
 
 
-def _scales_of(calibrator: Calibrator, point: Point) -> tuple[float, ...]:
-    """The threshold factors a point ran with (the given SNN: none, all 1.0)."""
-    if point.kind == "given":
-        return (1.0,) * (calibrator.net.num_stages - 1)
-    return calibrator.scales(point.schedule.timesteps)
+def _calibrator(net: Network, calibration_x, reference_T: int, precision: Precision,
+                device: str) -> Calibrator | None:
+    """The calibrator of ``optimize(calibration_x=...)``, or ``None`` without calibration."""
+    if calibration_x is None:
+        return None
+    if precision != Precision.FLOAT:
+        raise InvalidOption("calibration fits float networks; quantize after calibrating")
+    return Calibrator(net, calibration_x, reference_T, device=device)
+
+
+def _calibration_record(calibrator: Calibrator | None, chosen: Point, best_uniform: Point
+                        ) -> dict | None:
+    """What ``result.calibration`` holds: the factors of the chosen and the uniform point."""
+    if calibrator is None:
+        return None
+
+    def scales(point: Point) -> list[float]:  # the given SNN runs uncalibrated
+        if point.kind == "given":
+            return [1.0] * (calibrator.net.num_stages - 1)
+        return list(calibrator.scales(point.schedule.timesteps))
+
+    return {"method": "per-stage threshold factors (ldsnn_lava.optimize.calibrate)",
+            "reference_T": calibrator.reference_T, "samples": int(calibrator.x.shape[0]),
+            "chosen": scales(chosen), "best_uniform": scales(best_uniform)}
 
 
 def _calibrated_uniform_points(calibrator: Calibrator, x, y, base_T: int, cost: Cost,
@@ -253,6 +261,69 @@ def _calibrated_uniform_points(calibrator: Calibrator, x, y, base_T: int, cost: 
         if objective.acceptable(points[-1]):
             break
     return points
+
+
+def _best_visited(search: Search, objective: Objective, cost_target, cost_fn: Cost):
+    """The best acceptable point the search visited (with a cost target, an error naming the
+    cheapest visited cost when none meets it)."""
+    candidates = [p for p in search.visited if objective.acceptable(p)]
+    if not candidates:
+        cheapest = min(p.cost for p in search.visited)
+        raise InvalidOption(f"no schedule visited meets cost target {cost_target:g} "
+                            f"{cost_fn.unit}; the cheapest visited costs {cheapest:g}")
+    return min(candidates, key=objective.rank)
+
+
+CHANCE_MARGIN = 0.25
+"""A given SNN less than this fraction of the way from chance to 100 % is "near chance"."""
+
+
+def near_chance_warning(accuracy: float, labels, x) -> str | None:
+    """A warning text when the given SNN's accuracy is near chance, else ``None``.
+
+    Chance is the share of the most common label (what always guessing it scores). Below
+    ``chance + CHANCE_MARGIN * (1 - chance)`` (32.5 % for ten balanced classes) the network
+    almost certainly sees its input differently from how it was trained (scale, offset,
+    layout), and optimizing its timesteps is meaningless: the message names the range of the
+    input the network saw, the usual culprit.
+    """
+    labels = np.asarray(labels)
+    chance = float(np.bincount(labels).max() / len(labels))
+    if accuracy >= chance + CHANCE_MARGIN * (1.0 - chance):
+        return None
+    x = np.asarray(x)
+    return (f"the given SNN scores {100 * accuracy:.1f} % on the validation split, near chance "
+            f"({100 * chance:.1f} % by always guessing the most common class): likely a "
+            f"preprocessing mismatch. Its input ranged over [{float(x.min()):.4g}, "
+            f"{float(x.max()):.4g}]; check the range and layout the network was trained on "
+            f"(the command line's --input-scale/--input-shift map x to x * scale + shift)")
+
+
+def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget, val) -> int:
+    """Raise :class:`InvalidOption` on a bad argument; returns ``max_T`` (default 2 base_T)."""
+    if isinstance(base_T, bool) or not isinstance(base_T, int) or base_T < 1:
+        raise InvalidOption(f"base_T must be an int >= 1, got {base_T!r}")
+    if max_drop is None:
+        if cost_target is None or not math.isfinite(cost_target) or cost_target <= 0:
+            raise InvalidOption("with max_drop=None give a cost_target > 0")
+    else:
+        if cost_target is not None:
+            raise InvalidOption("give either max_drop or cost_target (with max_drop=None), "
+                                "not both")
+        if isinstance(max_drop, bool) or not isinstance(max_drop, numbers.Real) \
+                or not math.isfinite(max_drop) or not 0 <= max_drop <= 100:
+            raise InvalidOption(f"max_drop is in points of accuracy (1.0 = one point), "
+                                f"allowed 0..100, got {max_drop!r}")
+    max_T = 2 * base_T if max_T is None else max_T
+    if max_T < base_T:
+        raise InvalidOption(f"max_T ({max_T}) must be >= base_T ({base_T})")
+    if restarts < 0:
+        raise InvalidOption(f"restarts must be >= 0, got {restarts}")
+    if work_budget is not None and not work_budget > 0:
+        raise InvalidOption(f"work_budget must be > 0 or None, got {work_budget!r}")
+    if not isinstance(val, tuple) or len(val) != 2:
+        raise InvalidOption("val must be a tuple (x, y)")
+    return max_T
 
 
 def _uniform_points(net: Network, x, y, base_T: int, cost: Cost, device: str,

@@ -119,25 +119,15 @@ class LDStage(LDProcess):
         weighted = weighted_op_index(ops, name)
         if weighted is None:  # pools only: an identity Scale after them holds the Vars
             ops, weighted = ops + (Scale(),), len(ops)
-        op_in_shape, out_shape = in_shape, in_shape
-        for index, op in enumerate(ops):
-            if index == weighted:
-                op_in_shape = out_shape
-            out_shape = op.output_shape(out_shape)
+        op_in_shape, out_shape = _shapes(ops, weighted, in_shape)
         if precision == Precision.FIXED:
             check_fixed(ops, neuron, name)
-        if window_steps is not None and every_step:
-            raise InvalidNetwork(f"{name}: every_step is for the step models (no window_steps)")
-        if window_steps is not None and (chunks != 1 or delays is not None):
-            raise InvalidNetwork(f"{name}: chunks and delays are for the step models (no "
-                                 f"window_steps)")
-        if getattr(neuron, "refractory", 0):
-            raise InvalidNetwork(f"{name}: the Lava stage processes do not model a refractory "
-                                 f"period yet (CubaLIF refractory={neuron.refractory})")
+        _check_model_options(name, neuron, window_steps, every_step, chunks, delays)
         if delays is not None:
             delays = np.broadcast_to(np.asarray(delays, dtype=np.int64), out_shape).reshape(-1)
+        options = {} if neuron is None else NEURON_VARS[type(neuron)].options(neuron)
         super().__init__(ops=ops, in_shape=in_shape, out_shape=out_shape, weighted=weighted,
-                         precision=precision, counts_record=counts_record,
+                         precision=precision, counts_record=counts_record, neuron_options=options,
                          window_steps=window_steps,
                          every_step=bool(every_step), chunks=int(chunks), delays=delays,
                          name=name)
@@ -170,16 +160,41 @@ class LDStage(LDProcess):
             self.counts = Var(shape=out_shape, init=0)
 
 
+def _shapes(ops: tuple[Op, ...], weighted: int, in_shape: tuple[int, ...]
+            ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The input shape of the weighted op and the stage's output shape."""
+    op_in_shape, out_shape = in_shape, in_shape
+    for index, op in enumerate(ops):
+        if index == weighted:
+            op_in_shape = out_shape
+        out_shape = op.output_shape(out_shape)
+    return op_in_shape, out_shape
+
+
+def _check_model_options(name: str, neuron, window_steps: int | None, every_step: bool,
+                         chunks: int, delays) -> None:
+    """Refuse options that the chosen model kind (step or window) cannot run."""
+    if window_steps is not None and every_step:
+        raise InvalidNetwork(f"{name}: every_step is for the step models (no window_steps)")
+    if window_steps is not None and (chunks != 1 or delays is not None):
+        raise InvalidNetwork(f"{name}: chunks and delays are for the step models (no "
+                             f"window_steps)")
+    if getattr(neuron, "refractory", 0):
+        raise InvalidNetwork(f"{name}: the Lava stage processes do not model a refractory "
+                             f"period yet (CubaLIF refractory={neuron.refractory})")
+
+
 class LDIFStage(LDStage):
     """A stage of :class:`~ldsnn_lava.neurons.IF` neurons. Vars besides :class:`LDStage`'s:
-    ``vth``, ``v_init`` (shape ``(1,)``), ``v`` and ``counts`` (the output shape)."""
+    ``vth``, ``v_init``, ``v_reset`` (shape ``(1,)``), ``v`` and ``counts`` (the output shape)."""
 
     neuron_type = IF
 
 
 class LDCubaLIFStage(LDStage):
     """A stage of :class:`~ldsnn_lava.neurons.CubaLIF` neurons. Vars besides :class:`LDStage`'s:
-    ``vth``, ``du``, ``dv``, ``neuron_bias`` (shape ``(1,)``; fixed: ``du``, ``dv`` in 1/4096),
+    ``vth``, ``du``, ``dv``, ``neuron_bias``, ``v_reset``, ``v_init`` (shape ``(1,)``; fixed:
+    ``du``, ``dv`` in 1/4096),
     ``u``, ``v`` and ``counts`` (the output shape; fixed: ``u``, ``v`` 6 bits finer than
     currents, as in Lava's bit-accurate ``LIF``)."""
 
@@ -222,6 +237,7 @@ def check_fixed(ops: Sequence[Op], neuron, name: str) -> None:
         if isinstance(neuron, IF):
             integer_parameter("IF threshold", neuron.threshold)
             integer_parameter("IF v_init", neuron.initial_v)
+            integer_parameter("IF v_reset", neuron.v_reset)
         elif isinstance(neuron, CubaLIF):
             neuron.fixed_parameters()
     except ValueError as err:
