@@ -86,7 +86,8 @@ def measure(name: str, t_max: int | None, args) -> dict:
                    "validation_samples": len(y), "searches": []}
     # a search's max_T cannot be below base T: for such grids only the default max_T runs, and
     # its gap is to the grid's optimum (the search may leave the grid)
-    for max_T in ([t_max] if t_max and t_max >= model.base_T else []) + [None]:
+    grid = [t_max] if t_max and model.base_T <= t_max != 2 * model.base_T else []
+    for max_T in grid + [None]:  # None: the default max_T, 2 base T
         for strategy in STRATEGIES:
             entry["searches"].append(run_search(model, x, y, strategy, max_T, args))
             print(name, entry["searches"][-1], flush=True)
@@ -119,6 +120,7 @@ def markdown(record: dict) -> str:
         for s in m["searches"]:
             gap = "-"
             if ex and ex["best"] and (s["max_T"] == ex["t_max"] or ex["t_max"] < m["base_T"]):
+                # the search's space is the grid, or (t_max < base T) larger than it
                 gap = f"{s['cost'] / ex['best']['cost']:.3f}"
             lines.append(f"| {m['model']} | {m['stages']} | {m['base_T']} | {s['max_T']} | "
                          f"{s['strategy']} | `{s['schedule']}` | {s['accuracy'] * 100:.1f} | "
