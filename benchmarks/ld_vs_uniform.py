@@ -34,6 +34,7 @@ import statistics
 import sys
 import time
 
+import numpy as np
 import torch
 
 from benchmarks.common import interleaved, machine, write_json
@@ -48,12 +49,24 @@ def _ratio(a: float, b: float) -> float | None:
     return a / b if b else None
 
 
+def spread(n: int, count: int | None) -> np.ndarray:
+    """Indices of ``count`` samples evenly spread over a split of ``n`` (all if ``None``).
+
+    The splits are stored sorted by index and some data sets by class, so the first images of
+    a split can all be of one or two classes; evenly spread ones cover every class.
+    """
+    if count is None or count >= n:
+        return np.arange(n)
+    return np.linspace(0, n - 1, count).round().astype(np.int64)
+
+
 def choose(model, max_drop: float, work_budget: float, strategy: str = "descent",
            calibration_x=None, n_val: int | None = None) -> dict:
     """The optimizer's schedule for ``model`` (validation split only, its first ``n_val``
     images if given; calibration, if any, on ``calibration_x`` from the training split)."""
     x, y = load_dataset(model.dataset).split("validation")
-    x, y = model.preprocess(x)[:n_val], y[:n_val]
+    keep = spread(len(y), n_val)
+    x, y = model.preprocess(x)[keep], y[keep]
     result = optimize(model.network, base_T=model.base_T, val=(x, y),
                       max_drop=max_drop, precision=model.precision, work_budget=work_budget,
                       strategy=strategy, calibration_x=calibration_x, progress=False)
@@ -144,8 +157,8 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
     schedules = {"uniform": Schedule.uniform(net, model.base_T), "ld": chosen["schedule"],
                  "best_uniform": chosen["best_uniform"]}
     x, y = load_dataset(model.dataset).split("test")
-    x = model.preprocess(x)[:n_test]
-    y = y[:n_test]
+    keep = spread(len(y), n_test)
+    x, y = model.preprocess(x)[keep], y[keep]
     results = {k: evaluate(net, s, x, precision=precision, record_spikes=False, progress=False)
                for k, s in schedules.items()}
     totals = {k: r.counters.total for k, r in results.items()}
@@ -198,9 +211,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--max-drop", type=float, default=1.0, help="points (default 1)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--test-samples", type=int, default=None, help="default: whole split")
+    parser.add_argument("--test-samples", type=int, default=None,
+                        help="N test images evenly spread over the split (default: all)")
     parser.add_argument("--val-samples", type=int, default=None,
-                        help="search on the first N validation images (default: all)")
+                        help="search on N validation images evenly spread over the split "
+                             "(default: all)")
     parser.add_argument("--no-lava", action="store_true")
     parser.add_argument("--lava-samples", type=int, default=50,
                         help="test images per Lava run (>= 2)")
