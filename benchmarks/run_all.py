@@ -51,7 +51,9 @@ def table(runs: list[dict], peer: dict | None, gpu: dict | None) -> str:
         "Speedup = time per image of the uniform schedule at base T / time of the LD schedule, "
         "medians of round-robin repeats in one run. CPU 1 thread is our edge-class proxy, not a "
         "measured edge device. Reductions count input MACs with synaptic updates. Test accuracy "
-        "on the held-out test split (or its first images where the run says so); schedules "
+        "on the held-out test split (or part of it where the run says so: `--test-samples N` took "
+        "the first N images before, N evenly spread since `--val-samples` exists; the first N of a "
+        "class-sorted split can miss classes); schedules "
         f"chosen on the validation split (max drop {'/'.join(f'{d:g}' for d in drops)} points). "
         "Runs:", "", *(_run_line(run) for run in runs), "",
         "| network | dataset | base T | LD schedule | uniform acc | LD acc | syn. update red. "
