@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ldsnn_lava._io import atomic_write_text
+from ldsnn_lava.buffers import MAX_GRADED_PAYLOAD
 from ldsnn_lava.errors import FileFormatError, InvalidSchedule
 from ldsnn_lava.options import BufferKind, Mode, parse_option
 
@@ -19,8 +20,9 @@ SCHEDULE_FORMAT = "ldsnn-schedule"
 SCHEDULE_VERSION = 1
 NOTATION = ("Schedules read [T_0 -r- T_1 -=- T_2 ...] (mode): the timesteps of each stage in "
             "order; between two stages -r- is a rate buffer (the spike counts of one window "
-            "re-emitted evenly over the next) and -=- a replay buffer (equal windows, spikes "
-            "replayed unchanged); the mode is how a clocked runtime such as Lava interleaves "
+            "re-emitted evenly over the next), -=- a replay buffer (equal windows, spikes "
+            "replayed unchanged) and -g- a graded buffer (each count sent as one graded spike "
+            "at the start of the next window); the mode is how a clocked runtime such as Lava interleaves "
             "the stages (sequential or pipelined; the same results per sample).")
 """How to read :meth:`Schedule.__str__`; printed wherever schedules are printed for users."""
 
@@ -40,8 +42,9 @@ class Schedule:
     timesteps : sequence of int
         T_l >= 1 for every stage.
     buffers : BufferKind, str or a sequence of them
-        ``"rate"`` or ``"replay"`` for each of the ``len(timesteps) - 1`` gaps; a single value
-        applies to all gaps. ``"replay"`` needs equal timesteps on both sides.
+        ``"rate"``, ``"replay"`` or ``"graded"`` for each of the ``len(timesteps) - 1`` gaps; a
+        single value applies to all gaps. ``"replay"`` needs equal timesteps on both sides;
+        ``"graded"`` an upstream T_l of at most 2**24 - 1 (its 24-bit payload).
     mode : Mode or str
         ``"sequential"`` or ``"pipelined"``:
         How a clocked runtime interleaves stages; results per sample are identical.
@@ -80,6 +83,10 @@ class Schedule:
                     f"buffer {gap}: 'replay' needs equal timesteps on both sides, got "
                     f"T_{gap}={steps[gap]} and T_{gap + 1}={steps[gap + 1]}; use 'rate'"
                 )
+            if kind == BufferKind.GRADED and steps[gap] > MAX_GRADED_PAYLOAD:
+                raise InvalidSchedule(
+                    f"buffer {gap}: a 'graded' spike carries a count of at most "
+                    f"{MAX_GRADED_PAYLOAD} (24 bits), but T_{gap}={steps[gap]}")
         if self.chunk is not None:
             if isinstance(self.chunk, bool) or not isinstance(self.chunk, int) or self.chunk < 1:
                 raise InvalidSchedule(f"chunk must be an int >= 1 (input steps per chunk), got "
@@ -193,6 +200,7 @@ class Schedule:
     def __str__(self) -> str:
         """``[T_0 -r- T_1 -=- T_2] (mode)``: see :data:`NOTATION`."""
         gaps = zip(self.buffers, self.timesteps[1:], strict=True)
-        arrows = "".join(f" -{'r' if b == BufferKind.RATE else '='}- {t}" for b, t in gaps)
+        marks = {BufferKind.RATE: "r", BufferKind.REPLAY: "=", BufferKind.GRADED: "g"}
+        arrows = "".join(f" -{marks[b]}- {t}" for b, t in gaps)
         chunk = "" if self.chunk is None else f", chunk {self.chunk}"
         return f"[{self.timesteps[0]}{arrows}] ({self.mode}{chunk})"

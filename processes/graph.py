@@ -60,7 +60,7 @@ from ldsnn_lava.engine.temporal import stage0_chunk_input
 from ldsnn_lava.errors import InvalidInput, InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.ops import Scale
-from ldsnn_lava.options import InputEncoding, ModelKind, Precision, parse_option
+from ldsnn_lava.options import BufferKind, InputEncoding, ModelKind, Precision, parse_option
 from ldsnn_lava.schedule import Schedule
 from ldsnn_lava.sequences import check_delays, check_sequence, scaled_delays
 from ldsnn_lava.torch_ops import torch_op
@@ -265,6 +265,7 @@ class LavaLDSNN:
                                  input_steps=per_window(1 if index == 0 and direct_input
                                                         else None),
                                  chunks=self.windows_per_sample, delays=self._stage_delays(index),
+                                 graded=graded_input(schedule, index),
                                  name=stage.name or f"stage{index}")
             port.connect(proc.a_in)
             port = proc.s_out
@@ -318,6 +319,13 @@ class LavaLDSNN:
             rate_input = graph.input.proc_params["data"].sum(1)
         inputs = buffered_input_counts(self.net, self.schedule, counts, rate_input)
         return synaptic_updates(inputs, fan_out_vectors(self.net)) / graph.num_samples
+
+
+def graded_input(schedule: Schedule, index: int) -> tuple[int, int] | None:
+    """``(T_in, T_out)`` when a ``graded`` buffer feeds stage ``index``, else ``None``."""
+    if index and schedule.buffers[index - 1] == BufferKind.GRADED:
+        return schedule.timesteps[index - 1], schedule.timesteps[index]
+    return None
 
 
 def to_lava(net: Network, schedule: Schedule, precision: Precision | str = Precision.FLOAT,

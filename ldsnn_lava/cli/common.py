@@ -142,6 +142,9 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
                    help="timesteps of the given SNN (default: the model's)")
     p.add_argument("--restarts", type=int, default=8, help="random restarts (default 8)")
     p.add_argument("--seed", type=int, default=0, help="seed of the restarts (default 0)")
+    p.add_argument("--buffer-kinds", default="rate", metavar="KINDS",
+                   help="comma-separated buffer kinds the search may give each gap: rate, "
+                        "graded (default rate; e.g. rate,graded)")
     p.add_argument("--work-budget", type=float, default=DEFAULT_WORK_BUDGET, metavar="PASSES",
                    help="most work the search may spend, in passes of the given SNN over the "
                         "validation split; it stops there with the best schedule found "
@@ -314,7 +317,7 @@ def run_search(model: Model, data, args: argparse.Namespace):
                           cost_target=args.cost_target, restarts=args.restarts,
                           work_budget=args.work_budget or None, seed=args.seed,
                           profile=profile, device=args.device, precision=model.precision,
-                          progress=True)
+                          progress=True, buffer_kinds=args.buffer_kinds.split(","))
     result.info = run_info(model, data, args)
     for text in result.warnings:
         print(f"ldsnn {args.command}: warning: {text}", file=sys.stderr)

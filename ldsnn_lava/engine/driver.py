@@ -28,11 +28,17 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ldsnn_lava.buffers import quantize_rate_input
+from ldsnn_lava.buffers import graded_current, graded_events, quantize_rate_input
 from ldsnn_lava.engine.kernels import RateEmitter
 from ldsnn_lava.engine.result import EvalResult, count_work, synaptic_updates
-from ldsnn_lava.engine.stages import EXACT_FLOAT32, CompiledStage, compile_stage
-from ldsnn_lava.errors import InvalidInput, InvalidNetwork, InvalidOption
+from ldsnn_lava.engine.stages import (
+    EXACT_FLOAT32,
+    CompiledStage,
+    compile_ops,
+    compile_stage,
+    partial_sum_bound,
+)
+from ldsnn_lava.errors import InvalidInput, InvalidNetwork, InvalidOption, InvalidSchedule
 from ldsnn_lava.network import Network
 from ldsnn_lava.ops import Conv2d
 from ldsnn_lava.options import BufferKind, InputEncoding, Precision, parse_option
@@ -113,6 +119,8 @@ class StageEngine:
         #: stage's memory order); float64, for :func:`~ldsnn_lava.engine.result.synaptic_updates`
         self.input_fan_outs = [c.fan_out if k == 0 else self.memory_order(
             k - 1, c.fan_out.view(1, *c.in_shape))[0] for k, c in enumerate(self.stages)]
+        self._graded_ops: dict[int, list[Callable]] = {}
+        self._bounds: dict[int, float] = {}
 
     @classmethod
     def of(cls, net: Network, device="cpu", dtype: torch.dtype = torch.float32,
@@ -138,23 +146,26 @@ class StageEngine:
                                        device=self.device)
         return state
 
-    def currents(self, stage: int, inputs: torch.Tensor, spikes: bool = True) -> torch.Tensor:
+    def currents(self, stage: int, inputs: torch.Tensor, spikes: bool = True,
+                 ops: Sequence[Callable] | None = None) -> torch.Tensor:
         """The stage's ops on a chunk of inputs ``(T, B, *in_shape)``: currents ``(T, B, N)``,
         the N neurons in the stage's memory order (see :meth:`logical`).
 
         ``spikes``: the inputs are 0/1, so the exact shortcuts of
         :mod:`ldsnn_lava.engine.stages` apply. A chunk broadcast over T (stride 0, as direct
-        input is) has its ops applied once and its currents broadcast the same way.
+        input is) has its ops applied once and its currents broadcast the same way. ``ops``:
+        other compiled ops of the stage (:meth:`graded_ops`), in their own dtype.
         """
         compiled = self.stages[stage]
         steps, batch = inputs.shape[:2]
         once = steps > 1 and inputs.stride(0) == 0
         x = (inputs[:1] if once else inputs).reshape(-1, *compiled.in_shape)
-        if x.dtype != compiled.dtype:
-            x = x.to(compiled.dtype)
+        dtype = compiled.dtype if ops is None else torch.float64
+        if x.dtype != dtype:
+            x = x.to(dtype)
         if compiled.channels_last_in:
             x = x.contiguous(memory_format=torch.channels_last)
-        for fn in compiled.spike_ops if spikes else compiled.ops:
+        for fn in ops if ops is not None else compiled.spike_ops if spikes else compiled.ops:
             x = fn(x)
         if compiled.channels_last_out:  # the memory order, (N, H, W, C)
             x = x.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1)
@@ -165,6 +176,48 @@ class StageEngine:
                 f"fractional values; quantize the network (ldsnn_lava.quantize) and give it "
                 f"integer inputs")
         return x.expand(steps, batch, compiled.neurons) if once else x
+
+    def graded_currents(self, stage: int, counts: torch.Tensor, t_in: int, t_out: int
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """What stage ``stage`` receives behind a ``graded`` buffer from the upstream counts
+        ``(B, N_up)`` (upstream memory order): the current of its window's first step
+        ``(1, B, N)`` (:func:`ldsnn_lava.buffers.graded_current`) and of every other step, its
+        zero-input current ``(1, 1, N)``.
+
+        Fixed point computes the payloads' currents in float64 (exact integers: payloads up to
+        ``t_in`` can take partial sums past float32's 2**24); a stage whose bound times
+        ``t_in * t_out`` reaches 2**53 is refused.
+        """
+        compiled = self.stages[stage]
+        payload = self.logical(stage - 1, counts.unsqueeze(0))
+        ops = None
+        if self.fixed:
+            ops = self.graded_ops(stage)
+            bound = self._bounds.setdefault(stage, partial_sum_bound(
+                self.net.stages[stage].ops, compiled.in_shape))
+            if bound * t_in * t_out >= 2.0 ** 53:
+                raise InvalidSchedule(
+                    f"stage {stage}: graded payloads up to T_{stage - 1}={t_in} scaled by "
+                    f"T_{stage}={t_out} can reach {bound * t_in * t_out:.3g}, beyond exact "
+                    f"integers (2**53) in fixed point; use a 'rate' buffer there")
+        current = self.currents(stage, payload, spikes=False, ops=ops)
+        zero = self.currents(stage, torch.zeros_like(payload[:, :1]), spikes=False, ops=ops)
+        first = graded_current(current, zero, t_in, t_out, self.fixed)
+        if not self.fixed:
+            return first, zero
+        dtype = (compiled.dtype if max(float(first.abs().max()), float(zero.abs().max()))
+                 < EXACT_FLOAT32 else torch.float64)
+        return first.to(dtype), zero.to(dtype)
+
+    def graded_ops(self, stage: int) -> list[Callable]:
+        """The stage's ops in float64 for any input (compiled on first use): fixed-point
+        currents of graded payloads."""
+        if stage not in self._graded_ops:
+            compiled = self.stages[stage]
+            self._graded_ops[stage] = compile_ops(
+                self.net.stages[stage].ops, compiled.in_shape, self.device, torch.float64,
+                False, compiled.channels_last_in)[0]
+        return self._graded_ops[stage]
 
     def fire(self, stage: int, state: StageState, currents: torch.Tensor) -> torch.Tensor:
         """Advance ``stage`` over a chunk of currents ``(T, B, N)``, updating ``state``.
@@ -272,7 +325,7 @@ def run_batch(engine: StageEngine, schedule: Schedule, x: torch.Tensor | None = 
         ``(B, *input_shape)`` inputs on the engine's device, when ``start == 0``.
     start : int
         The first stage to run. With ``start > 0`` the stages before it are summed up by
-        ``start_counts``, and buffer ``start - 1`` must be ``rate``.
+        ``start_counts``, and buffer ``start - 1`` must be ``rate`` or ``graded``.
     start_counts : torch.Tensor, optional
         ``(B, *out_shape)`` spike counts of stage ``start - 1``.
     stop : int, optional
@@ -294,9 +347,9 @@ def run_batch(engine: StageEngine, schedule: Schedule, x: torch.Tensor | None = 
     if start == 0:
         batch, upstream = x.shape[0], None
     else:
-        if schedule.buffers[start - 1] != BufferKind.RATE:
+        if not schedule.buffers[start - 1].from_counts:
             raise InvalidOption(f"stage {start} can start from spike counts only behind a "
-                                f"rate buffer, not {schedule.buffers[start - 1]!r}")
+                                f"rate or graded buffer, not {schedule.buffers[start - 1]!r}")
         batch, upstream = start_counts.shape[0], engine.memory_order(start - 1, start_counts)
     for group in _replay_groups(schedule, start, stop):
         window = steps[group[0]]
@@ -311,8 +364,8 @@ def run_batch(engine: StageEngine, schedule: Schedule, x: torch.Tensor | None = 
                 size = min(chunk_steps, window - first)
                 inputs = source.next(size)
                 for k, state in zip(group, part, strict=True):
-                    out = (engine.fire(0, state, source.currents(size))
-                           if isinstance(source, _Constant) and k == 0
+                    out = (engine.fire(k, state, source.currents(first, size))
+                           if k == group[0] and isinstance(source, _Constant | _Graded)
                            else engine.step(k, state, inputs))
                     if on_chunk is not None:
                         on_chunk(k, first, rows, inputs, out)
@@ -331,8 +384,11 @@ def run_batch(engine: StageEngine, schedule: Schedule, x: torch.Tensor | None = 
 def _source(engine: StageEngine, schedule: Schedule, stage: int, x: torch.Tensor | None,
             upstream: torch.Tensor | None, rows: slice):
     """What feeds ``stage`` for the samples ``rows``: the input (direct or rate-encoded) for
-    stage 0, else the ``rate`` buffer behind it, from the upstream counts (memory order)."""
+    stage 0, else the ``rate`` or ``graded`` buffer behind it, from the upstream counts (memory
+    order)."""
     net, steps = engine.net, schedule.timesteps
+    if stage > 0 and schedule.buffers[stage - 1] == BufferKind.GRADED:
+        return _Graded(engine, stage, upstream[rows], steps[stage - 1], steps[stage])
     if stage > 0:
         return _Rate(upstream[rows], steps[stage - 1], engine.stages[stage].dtype,
                      functools.partial(engine.logical, stage - 1))
@@ -386,8 +442,39 @@ class _Constant:
     def next(self, steps: int) -> torch.Tensor:
         return self.x.unsqueeze(0).expand(steps, *self.x.shape)
 
-    def currents(self, steps: int) -> torch.Tensor:
+    def currents(self, first: int, steps: int) -> torch.Tensor:
         return self.current.expand(steps, *self.current.shape[1:])
+
+
+class _Graded:
+    """A ``graded`` buffer: from the upstream counts ``(B, N_up)`` (memory order), one graded
+    event per non-zero count in the first step of the window; the next stage's currents are
+    :meth:`StageEngine.graded_currents` (first step) and its zero-input current (the rest)."""
+
+    def __init__(self, engine: StageEngine, stage: int, counts: torch.Tensor, t_in: int,
+                 t_out: int):
+        self.first, self.zero = engine.graded_currents(stage, counts, t_in, t_out)
+        #: one event per non-zero count: what the synaptic updates count
+        self.emitted = graded_events(counts).to(torch.int32).reshape(-1)
+        self.payload = engine.logical(stage - 1, counts.unsqueeze(0)).to(
+            engine.stages[stage].dtype)
+        self.sent = False
+
+    def next(self, steps: int) -> torch.Tensor:
+        """The payloads as the next stage's input chunk (for chunk hooks): the counts in the
+        window's first step, zeros after."""
+        chunk = torch.zeros((steps, *self.payload.shape[1:]), dtype=self.payload.dtype,
+                            device=self.payload.device)
+        if not self.sent:
+            chunk[0] = self.payload[0]
+            self.sent = True
+        return chunk
+
+    def currents(self, first: int, steps: int) -> torch.Tensor:
+        rest = self.zero.expand(steps, *self.first.shape[1:])
+        if first > 0:
+            return rest
+        return torch.cat([self.first, rest[1:]])
 
 
 class _Rate:

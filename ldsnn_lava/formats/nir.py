@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from ldsnn_lava._io import atomic_write
-from ldsnn_lava.errors import FileFormatError, InvalidNetwork, InvalidOption
+from ldsnn_lava.errors import FileFormatError, InvalidNetwork, InvalidOption, InvalidSchedule
 from ldsnn_lava.formats.nir_neurons import (
     DT_HINT,
     FIXED_DT,
@@ -55,7 +55,7 @@ from ldsnn_lava.model import Model
 from ldsnn_lava.network import Network, Stage, register_format
 from ldsnn_lava.neurons import IF, CubaLIF
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten, Op, Scale, SumPool2d
-from ldsnn_lava.options import InputEncoding, NIRConvention, parse_option
+from ldsnn_lava.options import BufferKind, InputEncoding, NIRConvention, parse_option
 from ldsnn_lava.schedule import Schedule
 
 GRAPH_FORMAT = "ldsnn-nir"
@@ -571,6 +571,8 @@ def to_nir(network: Network, schedule: Schedule | None = None, dt: float = DEFAU
     ------
     InvalidNetwork
         For a part with no NIR form at all (e.g. a CubaLIF that never decays).
+    InvalidSchedule
+        For a schedule with a ``graded`` buffer (NIR has none).
     """
     import nir
 
@@ -579,6 +581,11 @@ def to_nir(network: Network, schedule: Schedule | None = None, dt: float = DEFAU
         raise InvalidOption(f"dt must be a positive, finite time step, got {dt}")
     if schedule is not None:
         schedule.check(network)
+        if BufferKind.GRADED in schedule.buffers:
+            gap = schedule.buffers.index(BufferKind.GRADED)
+            raise InvalidSchedule(
+                f"buffer {gap} is 'graded': NIR has no graded-spike buffer and this export "
+                f"stores only per-stage timesteps; export with 'rate' buffers")
     written = network.num_stages
     if written > 1 and _counts_spikes(network.stages[-1]):
         written -= 1  # the graph ends in the last spiking stage, whose spikes readers count

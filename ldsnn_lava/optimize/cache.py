@@ -1,9 +1,10 @@
 """Evaluating many LD schedules of one network on one data split, reusing shared prefixes.
 
-In an LD schedule whose buffers are all ``rate``, stage k's input depends only on stage
-k-1's per-neuron spike counts and on T_{k-1}, T_k (``docs/design.md``). So the spike counts
-of stages 0..k-1 are a function of the prefix ``(T_0, ..., T_{k-1})`` alone: this module keeps
-them, keyed by prefix, and a schedule that shares a prefix with one evaluated before re-runs
+In an LD schedule whose buffers all work from counts (``rate`` or ``graded``), stage k's input
+depends only on stage k-1's per-neuron spike counts, on T_{k-1}, T_k and the buffer kind
+between them (``docs/design.md``). So the spike counts of stages 0..k-1 are a function of the
+prefix ``(T_0, ..., T_{k-1})`` and its buffer kinds alone: this module keeps them, keyed by
+prefix, and a schedule that shares a prefix with one evaluated before re-runs
 only the stages after it (:func:`ldsnn_lava.engine.run_batch` from the cached counts). The
 optimizer's moves change one stage at a time, so a move at stage k re-evaluates stages k..L only.
 For sequence input the same holds chunk by chunk: the cache keeps each stage's counts per chunk,
@@ -27,15 +28,26 @@ from ldsnn_lava.options import BufferKind, Precision
 from ldsnn_lava.schedule import Schedule
 from ldsnn_lava.sequences import check_delays, check_sequence
 
+Buffers = tuple[BufferKind, ...]
 
-def ld_schedule(timesteps: Sequence[int], chunk: int | None = None) -> Schedule:
-    """The LD schedule with these timesteps: a ``rate`` buffer on every gap (``chunk``: input
-    steps per chunk, for sequence input)."""
-    return Schedule(tuple(int(t) for t in timesteps), buffers=BufferKind.RATE, chunk=chunk)
+
+def ld_schedule(timesteps: Sequence[int], chunk: int | None = None,
+                buffers: Sequence[BufferKind] | None = None) -> Schedule:
+    """The LD schedule with these timesteps: a ``rate`` buffer on every gap, or the given
+    ``buffers`` (``chunk``: input steps per chunk, for sequence input)."""
+    return Schedule(tuple(int(t) for t in timesteps),
+                    buffers=BufferKind.RATE if buffers is None else tuple(buffers), chunk=chunk)
+
+
+def _key(schedule: Schedule, stages: int) -> tuple:
+    """The cache key of the first ``stages`` stages: their timesteps and the buffers between
+    them."""
+    return schedule.timesteps[:stages], schedule.buffers[:stages - 1]
 
 
 class PrefixCache:
-    """Evaluates all-``rate`` schedules of ``net`` on ``(x, y)``, caching stage spike counts.
+    """Evaluates LD schedules of ``net`` (``rate`` or ``graded`` buffers; all ``rate`` unless
+    given) on ``(x, y)``, caching stage spike counts.
 
     Parameters
     ----------
@@ -89,17 +101,16 @@ class PrefixCache:
             raise InvalidOption(f"batch_size must be >= 1, got {batch_size}")
         self.max_bytes = max_bytes
         # prefix -> (spike counts of its last stage, synaptic updates of its stages)
-        self._counts: OrderedDict[tuple[int, ...], tuple[torch.Tensor, np.ndarray]] = (
-            OrderedDict())
+        self._counts: OrderedDict[tuple, tuple[torch.Tensor, np.ndarray]] = OrderedDict()
         self._bytes = 0
-        self._results: dict[tuple[int, ...], Evaluation] = {}
+        self._results: dict[tuple, Evaluation] = {}
         self.stage_runs = np.zeros(net.num_stages, dtype=np.int64)
 
     def __len__(self) -> int:
         """Number of distinct schedules evaluated."""
         return len(self._results)
 
-    def _store(self, prefix: tuple[int, ...], counts: torch.Tensor, synaptic: np.ndarray
+    def _store(self, prefix: tuple, counts: torch.Tensor, synaptic: np.ndarray
                ) -> None:
         size = counts.numel() * counts.element_size()
         if size > self.max_bytes:
@@ -110,29 +121,33 @@ class PrefixCache:
             _, (old, _) = self._counts.popitem(last=False)
             self._bytes -= old.numel() * old.element_size()
 
-    def first_stage_to_run(self, timesteps: Sequence[int]) -> int:
-        """The first stage :meth:`evaluate` would run for these timesteps (``num_stages`` if
-        the schedule was evaluated before, 0 if no prefix is cached)."""
-        steps = tuple(int(t) for t in timesteps)
-        if steps in self._results:
+    def first_stage_to_run(self, timesteps: Sequence[int],
+                           buffers: Sequence[BufferKind] | None = None) -> int:
+        """The first stage :meth:`evaluate` would run for these timesteps and buffers
+        (``num_stages`` if the schedule was evaluated before, 0 if no prefix is cached)."""
+        schedule = ld_schedule(timesteps, self.chunk, buffers)
+        stages = schedule.num_stages
+        if _key(schedule, stages) in self._results:
             return self.net.num_stages
-        for k in range(len(steps) - 1, 0, -1):
-            if steps[:k] in self._counts:
+        for k in range(stages - 1, 0, -1):
+            if _key(schedule, k) in self._counts:
                 return k
         return 0
 
-    def evaluate(self, timesteps: Sequence[int]) -> Evaluation:
-        """Accuracy and counters of the all-``rate`` schedule with these timesteps."""
-        schedule = ld_schedule(timesteps, self.chunk)
+    def evaluate(self, timesteps: Sequence[int],
+                 buffers: Sequence[BufferKind] | None = None) -> Evaluation:
+        """Accuracy and counters of the LD schedule with these timesteps and buffers (default:
+        ``rate`` on every gap)."""
+        schedule = ld_schedule(timesteps, self.chunk, buffers)
         schedule.check(self.net)
-        steps = schedule.timesteps
-        if steps in self._results:
-            return self._results[steps]
-        start = self.first_stage_to_run(steps)
+        steps, key = schedule.timesteps, _key(schedule, schedule.num_stages)
+        if key in self._results:
+            return self._results[key]
+        start = self.first_stage_to_run(steps, schedule.buffers)
         synaptic = np.zeros(self.net.num_stages)
         if start:
-            self._counts.move_to_end(steps[:start])
-            cached, synaptic[:start] = self._counts[steps[:start]]
+            self._counts.move_to_end(_key(schedule, start))
+            cached, synaptic[:start] = self._counts[_key(schedule, start)]
         if self.net.input_encoding.is_sequence or self.net.has_delays:
             return self._evaluate_chunked(schedule, start, synaptic)
         dtype = torch.uint8 if max(steps) <= 255 else torch.int16
@@ -156,9 +171,9 @@ class PrefixCache:
                 correct += int((predictions == self.y[begin:stop]).sum())
         self.stage_runs[start:] += 1
         for k in range(start, self.net.num_stages - 1):
-            self._store(steps[:k + 1], torch.cat(new_counts[k]), synaptic[:k + 1].copy())
+            self._store(_key(schedule, k + 1), torch.cat(new_counts[k]), synaptic[:k + 1].copy())
         result = Evaluation(schedule, correct / n, count_work(self.net, schedule, synaptic))
-        self._results[steps] = result
+        self._results[key] = result
         return result
 
     def _evaluate_chunked(self, schedule: Schedule, start: int, synaptic: np.ndarray
@@ -177,7 +192,8 @@ class PrefixCache:
                 stop = min(n, begin + self.batch_size)
                 upstream = None
                 if start:
-                    upstream = self._counts[steps[:start]][0][begin:stop].to(self.engine.device)
+                    upstream = self._counts[_key(schedule, start)][0][begin:stop].to(
+                        self.engine.device)
                 run = engine.run(self.x[begin:stop].to(self.engine.device) if not start else None,
                                  record_counts=False, start=start, upstream=upstream,
                                  keep_chunk_counts=True)
@@ -187,9 +203,9 @@ class PrefixCache:
                     new_counts[k].append(torch.stack(run.chunk_counts[k], dim=1).to(dtype).cpu())
         self.stage_runs[start:] += 1
         for k in range(start, self.net.num_stages - 1):
-            self._store(steps[:k + 1], torch.cat(new_counts[k]), synaptic[:k + 1].copy())
+            self._store(_key(schedule, k + 1), torch.cat(new_counts[k]), synaptic[:k + 1].copy())
         accuracy = float(np.mean(np.concatenate(predictions) == self.y))
         chunks = self.x.shape[1] // self.chunk if sequence else 1
         result = Evaluation(schedule, accuracy, count_work(self.net, schedule, synaptic, chunks))
-        self._results[steps] = result
+        self._results[_key(schedule, schedule.num_stages)] = result
         return result

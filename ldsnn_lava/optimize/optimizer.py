@@ -11,6 +11,7 @@ import math
 import numbers
 import time
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from ldsnn_lava.optimize.objective import AccuracyBudget, CostTarget, Objective
 from ldsnn_lava.optimize.result import OptimizeResult, Point, pareto_front
 from ldsnn_lava.optimize.search import Search, descend, line_search, restart, start_point
 from ldsnn_lava.optimize.uniform import uniform_sweep
-from ldsnn_lava.options import Precision, parse_option
+from ldsnn_lava.options import BufferKind, Precision, parse_option
 from ldsnn_lava.progress import Progress
 from ldsnn_lava.schedule import Schedule
 
@@ -52,6 +53,7 @@ def optimize(
     strategy: str = "descent",
     calibration_x=None,
     reference_T: int | None = None,
+    buffer_kinds: Sequence[BufferKind | str] = (BufferKind.RATE,),
 ) -> OptimizeResult:
     """Find per-stage timesteps of ``net`` that minimize ``cost`` within an accuracy budget.
 
@@ -111,6 +113,10 @@ def optimize(
         networks with static input only.
     reference_T : int, optional
         The long window the calibration matches; default ``4 * base_T``.
+    buffer_kinds : sequence of BufferKind or str
+        The buffer kinds the search may give each gap: ``"rate"`` (default, alone: the search
+        of earlier releases, result for result) and ``"graded"``; the first is every gap's at
+        the start, and with more than one the search also tries switching a gap's kind.
 
     Returns
     -------
@@ -139,10 +145,12 @@ def optimize(
     if strategy not in STRATEGIES:
         raise InvalidOption(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     precision = parse_option(Precision, precision, "precision")
+    kinds = _check_buffer_kinds(buffer_kinds)
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
     chunk = base_T if net.input_encoding.is_sequence else None
-    calibrator = _calibrator(net, calibration_x, reference_T or 4 * base_T, precision, device)
+    calibrator = _calibrator(net, calibration_x, reference_T or 4 * base_T, precision, kinds,
+                             device)
     cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size,
                         chunk=chunk,
                         network_for=None if calibrator is None else calibrator.network)
@@ -172,7 +180,7 @@ def optimize(
         best_uniform = min(in_budget, key=objective.rank) if in_budget else None
 
         search = Search(cache, cost_fn, objective, work_budget, base_T,
-                        on_point=lambda _: bar.update(1))
+                        on_point=lambda _: bar.update(1), buffer_kinds=kinds)
         for p in uniform:
             search.add(p)
         history: list[dict] = []
@@ -219,12 +227,14 @@ def _search(search: Search, start, max_T: int, restarts: int, seed: int, strateg
 
 
 def _calibrator(net: Network, calibration_x, reference_T: int, precision: Precision,
-                device: str) -> Calibrator | None:
+                kinds: tuple[BufferKind, ...], device: str) -> Calibrator | None:
     """The calibrator of ``optimize(calibration_x=...)``, or ``None`` without calibration."""
     if calibration_x is None:
         return None
     if precision != Precision.FLOAT:
         raise InvalidOption("calibration fits float networks; quantize after calibrating")
+    if kinds != (BufferKind.RATE,):
+        raise InvalidOption("calibration is fitted for rate buffers; give buffer_kinds=('rate',)")
     return Calibrator(net, calibration_x, reference_T, device=device)
 
 
@@ -261,6 +271,19 @@ def _calibrated_uniform_points(calibrator: Calibrator, x, y, base_T: int, cost: 
         if objective.acceptable(points[-1]):
             break
     return points
+
+
+def _check_buffer_kinds(kinds: Sequence[BufferKind | str]) -> tuple[BufferKind, ...]:
+    """``kinds`` as distinct members, ``rate`` and ``graded`` only (``replay`` needs equal
+    windows, which the uniform baselines cover)."""
+    if isinstance(kinds, str) or not kinds:
+        raise InvalidOption(f"buffer_kinds must be a non-empty sequence of 'rate' and "
+                            f"'graded', got {kinds!r}")
+    parsed = tuple(dict.fromkeys(parse_option(BufferKind, k, "buffer kind") for k in kinds))
+    if BufferKind.REPLAY in parsed:
+        raise InvalidOption("buffer_kinds: the search gives gaps 'rate' or 'graded' buffers; "
+                            "'replay' schedules are the uniform baselines")
+    return parsed
 
 
 def _best_visited(search: Search, objective: Objective, cost_target, cost_fn: Cost):

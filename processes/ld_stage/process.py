@@ -96,6 +96,10 @@ class LDStage(LDProcess):
         Each neuron's delay in the stage's own steps (step models only, already scaled): the
         current it receives is the ops' output ``d`` active steps earlier, through a delay line
         reset with the state.
+    graded : (int, int), optional
+        ``(T_in, T_out)`` when a ``graded`` buffer feeds the stage: the input of its window's
+        first step holds the payloads, and their current is scaled by ``T_out / T_in``
+        (:func:`ldsnn_lava.buffers.graded_current`).
     name : str, optional
     """
 
@@ -106,7 +110,7 @@ class LDStage(LDProcess):
                  precision: Precision | str = Precision.FLOAT, counts_record: Record | None = None,
                  window_steps: int | None = None, input_steps: int | None = None,
                  every_step: bool = False, chunks: int = 1, delays: np.ndarray | None = None,
-                 name: str | None = None):
+                 graded: tuple[int, int] | None = None, name: str | None = None):
         precision = parse_option(Precision, precision, "precision")
         name = name or type(self).__name__
         if type(neuron) is not self.neuron_type and not (neuron is None
@@ -130,6 +134,7 @@ class LDStage(LDProcess):
                          precision=precision, counts_record=counts_record, neuron_options=options,
                          window_steps=window_steps,
                          every_step=bool(every_step), chunks=int(chunks), delays=delays,
+                         graded=None if graded is None else (int(graded[0]), int(graded[1])),
                          name=name)
         self.out_shape = out_shape
         port_in, port_out = in_shape, out_shape
