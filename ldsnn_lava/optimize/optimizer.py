@@ -188,8 +188,7 @@ def optimize(
                 strategy, history)
 
     chosen = _best_visited(search, objective, cost_target, cost_fn)
-    if best_uniform is None:
-        best_uniform = min(uniform, key=objective.rank)
+    best_uniform = best_uniform or min(uniform, key=objective.rank)  # none in budget: cheapest
     return OptimizeResult(
         schedule=chosen.schedule, chosen=chosen, given=given, best_uniform=best_uniform,
         front=pareto_front(search.visited), visited=search.visited, history=history,
