@@ -14,6 +14,12 @@ budget (docs/design.md, methodology: both baselines are named), then on the held
   excluded; :func:`benchmarks.lava_timing.timed_run`); Lava clock steps are reported beside.
   :mod:`benchmarks.lava_timing` adds the ``window`` models.
 
+With ``--calibration-samples N`` (float IF models): the search is run a second time with
+per-stage threshold calibration (:mod:`ldsnn_lava.optimize.calibrate`, fitted on the first N
+images of the training split), the cheapest uniform baseline calibrated the same way, and
+both are reported on the test split beside the uncalibrated ones (``calibrated``). With
+``--no-timing`` only accuracies and work counters are measured.
+
 Writes ``benchmarks/results/ld_vs_uniform.json``. Usage::
 
     python -m benchmarks.ld_vs_uniform [--models lenet_mnist5k mlp_digits] [--no-lava]
@@ -28,26 +34,77 @@ import statistics
 import sys
 import time
 
+import numpy as np
 import torch
 
 from benchmarks.common import interleaved, machine, write_json
 from ldsnn_lava import Schedule, evaluate, zoo
 from ldsnn_lava.datasets import load as load_dataset
 from ldsnn_lava.optimize import optimize
+from ldsnn_lava.optimize.calibrate import scale_thresholds
+from ldsnn_lava.optimize.optimizer import STRATEGIES
 
 
 def _ratio(a: float, b: float) -> float | None:
     return a / b if b else None
 
 
-def choose(model, max_drop: float, work_budget: float) -> dict:
-    """The optimizer's schedule for ``model`` (validation split only)."""
+def spread(n: int, count: int | None) -> np.ndarray:
+    """Indices of ``count`` samples evenly spread over a split of ``n`` (all if ``None``).
+
+    The splits are stored sorted by index and some data sets by class, so the first images of
+    a split can all be of one or two classes; evenly spread ones cover every class.
+    """
+    if count is None or count >= n:
+        return np.arange(n)
+    return np.linspace(0, n - 1, count).round().astype(np.int64)
+
+
+def choose(model, max_drop: float, work_budget: float, strategy: str = "descent",
+           calibration_x=None, n_val: int | None = None) -> dict:
+    """The optimizer's schedule for ``model`` (validation split only, its first ``n_val``
+    images if given; calibration, if any, on ``calibration_x`` from the training split)."""
     x, y = load_dataset(model.dataset).split("validation")
-    result = optimize(model.network, base_T=model.base_T, val=(model.preprocess(x), y),
+    keep = spread(len(y), n_val)
+    x, y = model.preprocess(x)[keep], y[keep]
+    result = optimize(model.network, base_T=model.base_T, val=(x, y),
                       max_drop=max_drop, precision=model.precision, work_budget=work_budget,
-                      progress=False)
+                      strategy=strategy, calibration_x=calibration_x, progress=False)
     return {"schedule": result.schedule, "best_uniform": result.best_uniform.schedule,
-            "seconds": result.seconds}
+            "seconds": result.seconds, "calibration": result.calibration,
+            "validation": {"ld": result.chosen.accuracy,
+                           "best_uniform": result.best_uniform.accuracy,
+                           "given": result.given.accuracy}}
+
+
+def calibrated(model, max_drop: float, work_budget: float, strategy: str, samples: int,
+               x, y, uncalibrated: dict, n_val: int | None = None) -> dict:
+    """Search again with per-stage calibration; test accuracy and work of the calibrated LD
+    schedule and the calibrated cheapest uniform, with ratios against both baselines."""
+    x_train = model.preprocess(load_dataset(model.dataset).split("train")[0])[:samples]
+    chosen = choose(model, max_drop, work_budget, strategy, x_train, n_val)
+    nets = {k: scale_thresholds(model.network, chosen["calibration"][k])
+            for k in ("chosen", "best_uniform")}
+    runs = {"ld": evaluate(nets["chosen"], chosen["schedule"], x, record_spikes=False,
+                           progress=False),
+            "best_uniform": evaluate(nets["best_uniform"], chosen["best_uniform"], x,
+                                     record_spikes=False, progress=False)}
+    totals = {k: r.counters.total for k, r in runs.items()}
+    work = {k: t["synaptic_updates"] + t["input_macs"] for k, t in totals.items()}
+    return {
+        "schedules": {"ld": str(chosen["schedule"]),
+                      "best_uniform": str(chosen["best_uniform"])},
+        "calibration": chosen["calibration"], "optimize_seconds": chosen["seconds"],
+        "validation_accuracy": chosen["validation"],
+        "test_accuracy": {k: r.accuracy(y) for k, r in runs.items()},
+        "counters": totals,
+        "synaptic_update_reduction": _ratio(uncalibrated["work"], work["ld"]),
+        "neuron_reduction": _ratio(uncalibrated["neurons"], totals["ld"]["neurons_evaluated"]),
+        "vs_best_uniform": {
+            "synaptic_update_reduction": _ratio(work["best_uniform"], work["ld"]),
+            "neuron_reduction": _ratio(totals["best_uniform"]["neurons_evaluated"],
+                                       totals["ld"]["neurons_evaluated"])},
+    }
 
 
 def engine_side_by_side(net, schedules: dict[str, Schedule], x, threads: list[int],
@@ -91,15 +148,17 @@ def lava_side_by_side(net, schedules: dict[str, Schedule], x, repeats: int,
 
 
 def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: bool,
-            lava_samples: int, n_test: int | None, work_budget: float = 100.0) -> dict:
+            lava_samples: int, n_test: int | None, work_budget: float = 100.0,
+            strategy: str = "descent", calibration_samples: int = 0,
+            timing: bool = True, n_val: int | None = None) -> dict:
     model = zoo.load(name)
     net, precision = model.network, model.precision
-    chosen = choose(model, max_drop, work_budget)
+    chosen = choose(model, max_drop, work_budget, strategy, n_val=n_val)
     schedules = {"uniform": Schedule.uniform(net, model.base_T), "ld": chosen["schedule"],
                  "best_uniform": chosen["best_uniform"]}
     x, y = load_dataset(model.dataset).split("test")
-    x = model.preprocess(x)[:n_test]
-    y = y[:n_test]
+    keep = spread(len(y), n_test)
+    x, y = model.preprocess(x)[keep], y[keep]
     results = {k: evaluate(net, s, x, precision=precision, record_spikes=False, progress=False)
                for k, s in schedules.items()}
     totals = {k: r.counters.total for k, r in results.items()}
@@ -107,8 +166,8 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
     record = {
         "model": name, "dataset": model.dataset, "base_T": model.base_T, "precision": precision,
         "test_samples": len(x), "max_drop": max_drop, "max_drop_unit": "points",
-        "work_budget": work_budget,
-        "optimize_seconds": chosen["seconds"],
+        "work_budget": work_budget, "strategy": strategy, "validation_samples": n_val,
+        "optimize_seconds": chosen["seconds"], "validation_accuracy": chosen["validation"],
         "schedules": {k: str(s) for k, s in schedules.items()},
         "best_uniform_schedule": str(chosen["best_uniform"]),
         "test_accuracy": {k: r.accuracy(y) for k, r in results.items()},
@@ -121,9 +180,15 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
             "neuron_reduction": _ratio(totals["best_uniform"]["neurons_evaluated"],
                                        totals["ld"]["neurons_evaluated"]),
         },
-        "engine": engine_side_by_side(net, schedules, torch.as_tensor(x), threads, repeats,
-                                      precision),
     }
+    if calibration_samples and precision == "float":
+        record["calibrated"] = calibrated(
+            model, max_drop, work_budget, strategy, calibration_samples, x, y,
+            {"work": work["uniform"], "neurons": totals["uniform"]["neurons_evaluated"]}, n_val)
+    if not timing:
+        return record
+    record["engine"] = engine_side_by_side(net, schedules, torch.as_tensor(x), threads, repeats,
+                                           precision)
     record["engine_speedup"] = {
         t: _ratio(v["uniform"]["s_per_image"], v["ld"]["s_per_image"])
         for t, v in record["engine"].items()}
@@ -146,12 +211,23 @@ def main(argv=None) -> dict:
     parser.add_argument("--max-drop", type=float, default=1.0, help="points (default 1)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--test-samples", type=int, default=None, help="default: whole split")
+    parser.add_argument("--test-samples", type=int, default=None,
+                        help="N test images evenly spread over the split (default: all)")
+    parser.add_argument("--val-samples", type=int, default=None,
+                        help="search on N validation images evenly spread over the split "
+                             "(default: all)")
     parser.add_argument("--no-lava", action="store_true")
     parser.add_argument("--lava-samples", type=int, default=50,
                         help="test images per Lava run (>= 2)")
     parser.add_argument("--work-budget", type=float, default=100.0,
                         help="optimizer work budget in passes of the given SNN (default 100)")
+    parser.add_argument("--strategy", default="descent", choices=STRATEGIES,
+                        help="search strategy (see ldsnn_lava.optimize.optimize)")
+    parser.add_argument("--calibration-samples", type=int, default=0,
+                        help="also search with per-stage calibration fitted on this many "
+                             "training images (float IF models; 0: off)")
+    parser.add_argument("--no-timing", action="store_true",
+                        help="accuracy and work counters only (no engine or Lava timing)")
     parser.add_argument("--out", default="ld_vs_uniform")
     args = parser.parse_args(argv)
     command = " ".join(["python -m benchmarks.ld_vs_uniform",
@@ -160,16 +236,19 @@ def main(argv=None) -> dict:
     for name in args.models or zoo.names():
         start = time.perf_counter()
         try:
-            entry = measure(name, args.max_drop, args.threads, args.repeats, not args.no_lava,
-                            args.lava_samples, args.test_samples, args.work_budget)
+            entry = measure(name, args.max_drop, args.threads, args.repeats,
+                            not (args.no_lava or args.no_timing), args.lava_samples,
+                            args.test_samples, args.work_budget, args.strategy,
+                            args.calibration_samples, not args.no_timing, args.val_samples)
         except (ValueError, NotImplementedError) as err:
             record["skipped"][name] = str(err)
             print(f"{name}: skipped ({err})")
             continue
         entry["benchmark_seconds"] = time.perf_counter() - start
         record["models"].append(entry)
-        print(f"{name}: {entry['schedules']}, engine speedup {entry['engine_speedup']}, "
-              f"lava {entry.get('lava_speedup')}", flush=True)
+        print(f"{name}: {entry['schedules']}, engine speedup {entry.get('engine_speedup')}, "
+              f"lava {entry.get('lava_speedup')}, calibrated "
+              f"{entry.get('calibrated', {}).get('schedules')}", flush=True)
     write_json(args.out, record)
     return record
 

@@ -51,7 +51,9 @@ def table(runs: list[dict], peer: dict | None, gpu: dict | None) -> str:
         "Speedup = time per image of the uniform schedule at base T / time of the LD schedule, "
         "medians of round-robin repeats in one run. CPU 1 thread is our edge-class proxy, not a "
         "measured edge device. Reductions count input MACs with synaptic updates. Test accuracy "
-        "on the held-out test split (or its first images where the run says so); schedules "
+        "on the held-out test split (or part of it where the run says so: `--test-samples N` took "
+        "the first N images before, N evenly spread since `--val-samples` exists; the first N of a "
+        "class-sorted split can miss classes); schedules "
         f"chosen on the validation split (max drop {'/'.join(f'{d:g}' for d in drops)} points). "
         "Runs:", "", *(_run_line(run) for run in runs), "",
         "| network | dataset | base T | LD schedule | uniform acc | LD acc | syn. update red. "
@@ -64,7 +66,8 @@ def table(runs: list[dict], peer: dict | None, gpu: dict | None) -> str:
             f"| {r['model']} | {r['dataset']} | {r['base_T']} | `{r['schedules']['ld']}` | "
             f"{r['test_accuracy']['uniform'] * 100:.1f} | {r['test_accuracy']['ld'] * 100:.1f} | "
             f"{_x(r['synaptic_update_reduction'])} | {_x(r['neuron_reduction'])} | "
-            f"{_x(r['engine_speedup'].get('1'))} | {_x(r['engine_speedup'].get('2'))} | "
+            f"{_x(r.get('engine_speedup', {}).get('1'))} | "
+            f"{_x(r.get('engine_speedup', {}).get('2'))} | "
             f"{_x(lava.get('sequential'))} | {_x(lava.get('pipelined'))} | "
             f"{_x(gpu_speedup.get(r['model']))} |")
     lines += ["", "Against the cheapest uniform schedule within the same budget (the obvious "
@@ -77,8 +80,31 @@ def table(runs: list[dict], peer: dict | None, gpu: dict | None) -> str:
             f"| {r['model']} | `{r['schedules']['best_uniform']}` | "
             f"{r['test_accuracy']['best_uniform'] * 100:.1f} | "
             f"{r['test_accuracy']['ld'] * 100:.1f} | {_x(vs['synaptic_update_reduction'])} | "
-            f"{_x(vs['neuron_reduction'])} | {_x(vs['engine_speedup'].get('1'))} | "
-            f"{_x(vs['engine_speedup'].get('2'))} |")
+            f"{_x(vs['neuron_reduction'])} | {_x(vs.get('engine_speedup', {}).get('1'))} | "
+            f"{_x(vs.get('engine_speedup', {}).get('2'))} |")
+    calibrated = [r for r in models if "calibrated" in r]
+    if calibrated:
+        lines += ["", "With per-stage threshold calibration (fitted on the training split for "
+                  "each schedule's timesteps; both the LD schedule and the cheapest uniform "
+                  "baseline calibrated; reductions against the uncalibrated given SNN and the "
+                  "calibrated cheapest uniform; uncalibrated LD beside):", "",
+                  "| network | search | LD schedule (calibrated) | thresholds x | LD acc | "
+                  "calibrated cheapest uniform | its acc | syn. red. vs given | neuron red. vs "
+                  "given | syn. red. vs cal. uniform | neuron red. vs cal. uniform | "
+                  "uncal. syn. red. vs uniform |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in calibrated:
+            c = r["calibrated"]
+            factors = "/".join(f"{f:g}" for f in c["calibration"]["chosen"])
+            lines.append(
+                f"| {r['model']} | {r.get('strategy', 'descent')} | `{c['schedules']['ld']}` | "
+                f"{factors} | {c['test_accuracy']['ld'] * 100:.1f} | "
+                f"`{c['schedules']['best_uniform']}` | "
+                f"{c['test_accuracy']['best_uniform'] * 100:.1f} | "
+                f"{_x(c['synaptic_update_reduction'])} | {_x(c['neuron_reduction'])} | "
+                f"{_x(c['vs_best_uniform']['synaptic_update_reduction'])} | "
+                f"{_x(c['vs_best_uniform']['neuron_reduction'])} | "
+                f"{_x(r['vs_best_uniform']['synaptic_update_reduction'])} |")
     for name, why in ((n, w) for run in runs for n, w in run["skipped"].items()):
         lines.append(f"\nSkipped `{name}`: {why}")
     lines += ["", "Lava per-image seconds (step models; steps timed after an untimed warm-up "
@@ -102,7 +128,18 @@ def main(argv=None) -> str:
     parser.add_argument("--include", nargs="+", default=[], metavar="NAME",
                         help="also tabulate these earlier ld_vs_uniform result JSONs (names "
                              "under benchmarks/results, e.g. a slow model run on its own)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="run nothing: tabulate the --include JSONs (and the peers JSON "
+                             "already in benchmarks/results)")
     args = parser.parse_args(argv)
+    if args.table_only:
+        earlier = [json.loads((RESULTS / f"{name}.json").read_text()) for name in args.include]
+        peer_path = RESULTS / "peers_cpu.json"
+        peer = json.loads(peer_path.read_text()) if peer_path.is_file() else None
+        text = table(earlier, peer, None)
+        atomic_write_text(RESULTS / "table.md", text)
+        print(text)
+        return text
     repeats = 2 if args.quick else args.repeats
     extra = ["--test-samples", "200"] if args.quick else []
     if args.models:

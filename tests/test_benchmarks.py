@@ -28,3 +28,19 @@ def test_lava_step_cost_runs(tmp_path):
     assert set(record["layer"]["us_per_step"]) == set(lava_step_cost.LAYER_KINDS)
     assert set(record["network"]["ms_per_sample"]) == set(lava_step_cost.NETWORK_KINDS)
     assert (tmp_path / "lava_step_cost.md").read_text().startswith("# Lava step cost")
+
+
+def test_search_quality_runs_and_no_search_beats_the_exhaustive_optimum(tmp_path):
+    from benchmarks import search_quality
+
+    record = search_quality.main(["--models", "mlp_digits", "--exhaustive", "mlp_digits=4",
+                                  "--work-budget", "5", "--dir", str(tmp_path)])
+    (entry,) = record["models"]
+    optimum = entry["exhaustive"]["best"]["cost"]
+    assert entry["exhaustive"]["schedules"] == 64
+    on_grid = [s for s in entry["searches"] if s["max_T"] == 4]
+    assert {s["strategy"] for s in on_grid} == {"descent", "coordinate"}
+    for search in on_grid:
+        assert search["cost"] >= optimum * (1 - 1e-12)
+        assert search["accuracy"] >= search["min_accuracy"]
+    assert (tmp_path / "search_quality.md").read_text().startswith("# Search quality")

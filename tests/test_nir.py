@@ -16,7 +16,7 @@ from ldsnn_temporal_testing import chunked_schedules, sequences, temporal_networ
 from ldsnn_testing import networks, schedules
 
 from ldsnn_lava import IF, CubaLIF, Network, Schedule, Stage, datasets, evaluate, zoo
-from ldsnn_lava.errors import FileFormatError, InvalidNetwork, InvalidOption
+from ldsnn_lava.errors import FileAccessError, FileFormatError, InvalidNetwork, InvalidOption
 from ldsnn_lava.formats import netx, nir_neurons
 from ldsnn_lava.formats import nir as nir_format
 from ldsnn_lava.formats.nir import (
@@ -367,7 +367,7 @@ def test_structure_errors():
         read_network(_graph(LIN), dt=0.0)
     with pytest.raises(InvalidOption, match="expected a nir.NIRGraph or a path"):
         read_network(42)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileAccessError, match="NIR file not found"):
         read_network("no/such/file.nir")
 
 

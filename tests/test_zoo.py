@@ -13,8 +13,22 @@ from ldsnn_lava.zoo import train
 
 
 def test_names():
-    assert zoo.names() == ["lenet_mnist5k", "vgg_animal_mnist", "mlp_digits", "slayer_vowels",
-                           "lava_dl_mnist"]
+    assert zoo.names() == ["lenet_mnist5k", "vgg_animal_mnist", "mlp_digits",
+                           "vgg11_animal_mnist", "slayer_vowels", "lava_dl_mnist"]
+
+
+def test_vgg11_has_ten_spiking_stages_from_its_recipe():
+    model = zoo.load("vgg11_animal_mnist")
+    assert model.network.num_stages == 11 and model.network.stages[-1].is_readout
+    record = model.record
+    assert record["command"] == "python -m ldsnn_lava.zoo.train --model vgg11_animal_mnist"
+    assert record["training"]["seed"] == train.SEED
+    # the shipped network is the recipe's architecture (same parameter shapes, batch norm folded)
+    ann = train.RECIPES["vgg11_animal_mnist"].build()
+    shapes = [tuple(m.weight.shape) for m in ann.modules()
+              if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    ops = [op for stage in model.network.stages for op in stage.ops if hasattr(op, "weight")]
+    assert [tuple(op.weight.shape) for op in ops] == shapes
 
 
 def test_slayer_vowels_reproduces_its_recorded_curve():
@@ -38,6 +52,7 @@ def test_slayer_vowels_reproduces_its_recorded_curve():
 @pytest.mark.parametrize("name", [
     "lenet_mnist5k", "mlp_digits",
     pytest.param("vgg_animal_mnist", marks=pytest.mark.slow),  # about 100 s on 2 cores
+    pytest.param("vgg11_animal_mnist", marks=pytest.mark.slow),
 ])
 def test_trained_model_reproduces_its_recorded_test_accuracy(name):
     """A consistency check of the shipped files (weights and record belong together); the

@@ -14,7 +14,7 @@ which determine the next stage's whole input.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ from ldsnn_lava import validate
 from ldsnn_lava.engine.driver import StageEngine, run_batch
 from ldsnn_lava.engine.result import Evaluation, count_work
 from ldsnn_lava.engine.temporal import SequenceEngine
+from ldsnn_lava.errors import InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind, Precision
 from ldsnn_lava.schedule import Schedule
@@ -64,6 +65,10 @@ class PrefixCache:
         Bound on the memory of cached spike counts; least recently used prefixes go first.
     chunk : int, optional
         Input steps per chunk, for sequence input (required there).
+    network_for : callable, optional
+        Timesteps -> the network to run for them (a calibrated form of ``net``, see
+        :mod:`ldsnn_lava.optimize.calibrate`). Its stages 0..k must depend on the first k + 1
+        timesteps only, so that cached counts stay valid; static input only.
 
     Attributes
     ----------
@@ -73,9 +78,14 @@ class PrefixCache:
 
     def __init__(self, net: Network, x, y, *, device: str = "cpu",
                  precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
-                 max_bytes: float = 512e6, chunk: int | None = None):
-        self.net, self.chunk = net, chunk
+                 max_bytes: float = 512e6, chunk: int | None = None,
+                 network_for: Callable[[tuple[int, ...]], Network] | None = None):
+        self.net, self.chunk, self.network_for = net, chunk, network_for
+        self.precision = precision
         sequence = net.input_encoding.is_sequence
+        if network_for is not None and (sequence or net.has_delays):
+            raise InvalidOption("a per-schedule network (calibration) needs static input "
+                                "without delays")
         checked = validate.inputs(x, net, "validation input", schedule=ld_schedule(
             [chunk] * net.num_stages, chunk) if sequence else None)
         self.x, self._magnitude = checked.x, checked.magnitude
@@ -141,6 +151,10 @@ class PrefixCache:
         dtype = torch.uint8 if max(steps) <= 255 else torch.int32  # counts up to T
         new_counts: list[list[torch.Tensor]] = [[] for _ in range(self.net.num_stages - 1)]
         correct, n, engine = 0, self.x.shape[0], self.engine
+        if self.network_for is not None:
+            engine = StageEngine.of(self.network_for(steps), self.engine.device,
+                                    precision=self.precision)
+            engine.watch(list(steps), self._magnitude)
         with torch.inference_mode():
             for begin in range(0, n, self.batch_size):
                 stop = min(n, begin + self.batch_size)

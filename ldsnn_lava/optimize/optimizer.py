@@ -17,20 +17,23 @@ import numpy as np
 import torch
 
 from ldsnn_lava import guards, validate
+from ldsnn_lava.engine import evaluate
 from ldsnn_lava.engine.driver import StageEngine, value_bytes
 from ldsnn_lava.errors import InvalidNetwork, InvalidOption, LikelyPreprocessingMismatch
 from ldsnn_lava.network import Network
 from ldsnn_lava.optimize.cache import PrefixCache
+from ldsnn_lava.optimize.calibrate import Calibrator
 from ldsnn_lava.optimize.costs import Cost, LatencyProfile, get_cost
 from ldsnn_lava.optimize.objective import AccuracyBudget, CostTarget, Objective
 from ldsnn_lava.optimize.result import OptimizeResult, Point, pareto_front
-from ldsnn_lava.optimize.search import Search, descend, restart, start_point
+from ldsnn_lava.optimize.search import Search, descend, line_search, restart, start_point
 from ldsnn_lava.optimize.uniform import uniform_sweep
 from ldsnn_lava.options import BufferKind, Precision, parse_option
 from ldsnn_lava.progress import Progress
-from ldsnn_lava.schedule import MAX_TIMESTEPS
+from ldsnn_lava.schedule import MAX_TIMESTEPS, Schedule
 
 DEFAULT_WORK_BUDGET = 100.0
+STRATEGIES = ("descent", "coordinate")
 
 
 def optimize(
@@ -50,6 +53,9 @@ def optimize(
     precision: Precision | str = Precision.FLOAT,
     batch_size: int | None = None,
     progress: bool | None = None,
+    strategy: str = "descent",
+    calibration_x=None,
+    reference_T: int | None = None,
     buffer_kinds: Sequence[BufferKind | str] = (BufferKind.RATE,),
 ) -> OptimizeResult:
     """Find per-stage timesteps of ``net`` that minimize ``cost`` within an accuracy budget.
@@ -96,6 +102,20 @@ def optimize(
     progress : bool, optional
         Report progress over evaluations (:class:`ldsnn_lava.progress.Progress`): ``True`` a
         bar on a terminal, else a line every 30 s; default: a bar on a terminal only.
+    strategy : {"descent", "coordinate"}
+        ``"descent"``: greedy descent with exchange moves, then restarts. ``"coordinate"``:
+        the same, and every descent's end is polished by per-stage line searches with repair
+        (:func:`ldsnn_lava.optimize.search.line_search`; accuracy-budget mode only). Both are
+        deterministic for a seed and run under the same work budget.
+    calibration_x : array-like, optional
+        Training-split inputs (never validation or test): when given, every schedule the
+        search evaluates, the uniform baselines included, runs the network with per-stage
+        threshold factors fitted on these inputs for its timesteps
+        (:mod:`ldsnn_lava.optimize.calibrate`); the given SNN stays uncalibrated. The factors
+        of the chosen and the best uniform schedule are in ``result.calibration``. Float IF
+        networks with static input only.
+    reference_T : int, optional
+        The long window the calibration matches; default ``4 * base_T``.
     buffer_kinds : sequence of BufferKind or str
         The buffer kinds the search may give each gap: ``"rate"`` (default, alone: the search
         of earlier releases, result for result) and ``"graded"``; the first is every gap's at
@@ -138,25 +158,22 @@ def optimize(
     """
     start_time = time.perf_counter()
     base_T, max_T = _check_arguments(net, base_T, max_drop, cost_target, max_T, restarts,
-                                     work_budget, seed, batch_size, val)
+                                     work_budget, seed, batch_size, val, strategy)
     precision = parse_option(Precision, precision, "precision")
     kinds = _check_buffer_kinds(buffer_kinds)
-    if progress is not None:
-        progress = validate.flag(progress, "progress")
+    progress = None if progress is None else validate.flag(progress, "progress")
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
     chunk = base_T if net.input_encoding.is_sequence else None
     batch_size = _guarded_batch(net, x, base_T, max_T, chunk, precision, device, batch_size)
+    calibrator = _calibrator(net, calibration_x, reference_T or 4 * base_T, precision, kinds,
+                             device)
     cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size,
-                        chunk=chunk)
+                        chunk=chunk,
+                        network_for=None if calibrator is None else calibrator.network)
     search: Search | None = None
-
-    def spent() -> str:
-        budget = "" if work_budget is None else f" of {work_budget:g}"
-        work = 0.0 if search is None else search.work
-        return f"work {work:.1f}{budget} passes of the given SNN"
-
-    with Progress("optimize", "LD schedules evaluated", enabled=progress, detail=spent) as bar:
+    with Progress("optimize", "LD schedules evaluated", enabled=progress,
+                  detail=lambda: _work_spent(search, work_budget)) as bar:
         uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision,
                                   batch_size, chunk)
         bar.line(f"; the given SNN and uniform T = 1..{base_T} evaluated")
@@ -168,6 +185,9 @@ def optimize(
         objective: Objective = (
             CostTarget(cost_target, resolution) if max_drop is None else
             AccuracyBudget(given.accuracy - max_drop / 100 - 1e-12, resolution))
+        if calibrator is not None:
+            uniform = [given] + _calibrated_uniform_points(
+                calibrator, x, cache.y, base_T, cost_fn, objective, device, batch_size)
         in_budget = [p for p in uniform if objective.acceptable(p)]
         best_uniform = min(in_budget, key=objective.rank) if in_budget else None
 
@@ -176,13 +196,13 @@ def optimize(
         for p in uniform:
             search.add(p)
         history: list[dict] = []
-        _descend_and_restart(search, best_uniform, base_T, max_T, restarts, seed, history)
+        _search(search, start_point(search, best_uniform, base_T), max_T, restarts, seed,
+                strategy, history)
 
     chosen = _best_visited(search, objective, cost_target, cost_fn)
+    best_uniform = best_uniform or min(uniform, key=objective.rank)  # none in budget: cheapest
     return OptimizeResult(
-        schedule=chosen.schedule, chosen=chosen, given=given,
-        best_uniform=best_uniform if best_uniform is not None else min(uniform,
-                                                                       key=objective.rank),
+        schedule=chosen.schedule, chosen=chosen, given=given, best_uniform=best_uniform,
         front=pareto_front(search.visited), visited=search.visited, history=history,
         cost_name=cost_fn.name, cost_unit=cost_fn.unit, base_T=base_T, max_drop=max_drop,
         cost_target=cost_target,
@@ -190,20 +210,28 @@ def optimize(
         stage_runs=[int(v) for v in cache.stage_runs], work=search.work,
         work_budget=work_budget, seconds=time.perf_counter() - start_time,
         warnings=[warning] if warning is not None else [],
+        calibration=_calibration_record(calibrator, chosen, best_uniform),
     )
 
 
-def _descend_and_restart(search: Search, best_uniform, base_T: int, max_T: int, restarts: int,
-                         seed: int, history: list[dict]) -> None:
-    """The search: a descent from the best uniform point, then ``restarts`` seeded restarts
-    from the best point so far (every point visited is in ``search.visited``)."""
+def _search(search: Search, start, max_T: int, restarts: int, seed: int, strategy: str,
+            history: list[dict]) -> None:
+    """The descent from ``start``, then ``restarts`` seeded perturb-and-descend rounds; with
+    ``strategy="coordinate"`` each descent's end is polished by :func:`line_search`."""
     objective = search.objective
-    best = descend(search, start_point(search, best_uniform, base_T), max_T, history)
+
+    def polish(point: Point | None) -> Point | None:
+        if (strategy == "coordinate" and isinstance(objective, AccuracyBudget)
+                and point is not None and objective.feasible(point)):
+            return line_search(search, point, max_T, history)
+        return point
+
+    best = polish(descend(search, start, max_T, history))
     rng = np.random.default_rng(seed)
     for _ in range(restarts):
         if best is None or search.exhausted:
             break
-        end = restart(search, best, rng, max_T, history)
+        end = polish(restart(search, best, rng, max_T, history))
         if end is not None and objective.feasible(end) and \
                 objective.rank(end) < objective.rank(best):
             best = end
@@ -237,6 +265,53 @@ def _guarded_batch(net: Network, x, base_T: int, max_T: int, chunk: int | None,
                                                    batch, size),
                         f"the search up to max_T = {max_T}", batch_given)
     return batch_size
+
+
+def _calibrator(net: Network, calibration_x, reference_T: int, precision: Precision,
+                kinds: tuple[BufferKind, ...], device: str) -> Calibrator | None:
+    """The calibrator of ``optimize(calibration_x=...)``, or ``None`` without calibration."""
+    if calibration_x is None:
+        return None
+    if precision != Precision.FLOAT:
+        raise InvalidOption("calibration fits float networks; quantize after calibrating")
+    if kinds != (BufferKind.RATE,):
+        raise InvalidOption("calibration is fitted for rate buffers; give buffer_kinds=('rate',)")
+    return Calibrator(net, calibration_x, reference_T, device=device)
+
+
+def _calibration_record(calibrator: Calibrator | None, chosen: Point, best_uniform: Point
+                        ) -> dict | None:
+    """What ``result.calibration`` holds: the factors of the chosen and the uniform point."""
+    if calibrator is None:
+        return None
+
+    def scales(point: Point) -> list[float]:  # the given SNN runs uncalibrated
+        if point.kind == "given":
+            return [1.0] * (calibrator.net.num_stages - 1)
+        return list(calibrator.scales(point.schedule.timesteps))
+
+    return {"method": "per-stage threshold factors (ldsnn_lava.optimize.calibrate)",
+            "reference_T": calibrator.reference_T, "samples": int(calibrator.x.shape[0]),
+            "chosen": scales(chosen), "best_uniform": scales(best_uniform)}
+
+
+def _calibrated_uniform_points(calibrator: Calibrator, x, y, base_T: int, cost: Cost,
+                               objective: Objective, device: str, batch_size: int | None
+                               ) -> list[Point]:
+    """Uniform T = 1, 2, ... (replay buffers), each with the network calibrated for its
+    timesteps (one engine run per T: the networks differ), up to the first T that is
+    acceptable to ``objective`` or ``base_T - 1``: a uniform schedule's work grows with T, so
+    the first acceptable T is the cheapest uniform baseline."""
+    points = []
+    for T in range(1, base_T):
+        schedule = Schedule.uniform(calibrator.net, T)
+        run = evaluate(calibrator.network(schedule.timesteps), schedule, x, device=device,
+                       batch_size=batch_size, record_spikes=False, progress=False)
+        points.append(Point(schedule, run.accuracy(y), cost(schedule, run.counters),
+                            run.counters, "uniform"))
+        if objective.acceptable(points[-1]):
+            break
+    return points
 
 
 def _check_buffer_kinds(kinds: Sequence[BufferKind | str]) -> tuple[BufferKind, ...]:
@@ -288,10 +363,19 @@ def near_chance_warning(accuracy: float, labels, x) -> str | None:
             f"(the command line's --input-scale/--input-shift map x to x * scale + shift)")
 
 
+def _work_spent(search: Search | None, work_budget: float | None) -> str:
+    """The progress line's account of the work spent."""
+    budget = "" if work_budget is None else f" of {work_budget:g}"
+    work = 0.0 if search is None else search.work
+    return f"work {work:.1f}{budget} passes of the given SNN"
+
+
 def _check_arguments(net, base_T, max_drop, cost_target, max_T, restarts, work_budget,
-                     seed, batch_size, val) -> tuple[int, int]:
+                     seed, batch_size, val, strategy) -> tuple[int, int]:
     """Raise :class:`InvalidOption` (or InvalidNetwork) on a bad argument; returns ``base_T``
     and ``max_T`` (default ``2 base_T``) as ints."""
+    if strategy not in STRATEGIES:
+        raise InvalidOption(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     if not isinstance(net, Network):
         raise InvalidNetwork(f"expected a Network, got {type(net).__name__}")
     base_T = validate.integer(base_T, "base_T", low=1, high=MAX_TIMESTEPS)

@@ -106,6 +106,11 @@ class OptimizeResult:
         data set, input scaling, seed and command); saved with the result.
     warnings : list of str
         Warnings about the run, e.g. a given SNN near chance accuracy.
+    calibration : dict or None
+        With ``calibration_x``: the threshold factors of the chosen and the best uniform
+        schedule (``chosen``, ``best_uniform``: one per spiking stage; apply them with
+        :func:`ldsnn_lava.optimize.calibrate.scale_thresholds`), ``reference_T`` and the
+        number of calibration ``samples``. ``None``: uncalibrated.
     """
 
     schedule: Schedule
@@ -127,6 +132,7 @@ class OptimizeResult:
     seconds: float = 0.0
     info: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    calibration: dict | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -151,6 +157,7 @@ class OptimizeResult:
             "seconds": self.seconds,
             "info": self.info,
             "warnings": self.warnings,
+            "calibration": self.calibration,
         }
 
     def to_json(self) -> str:
@@ -291,6 +298,9 @@ def _result_from_dict(data) -> OptimizeResult:
     info = data.get("info") or {}  # version 2; optional
     if not isinstance(info, dict):
         raise FileFormatError(f"info must be an object, got {type(info).__name__}")
+    calibration = data.get("calibration")  # optional: calibrated searches only
+    if calibration is not None and not isinstance(calibration, dict):
+        raise FileFormatError(f"calibration must be an object, got {type(calibration).__name__}")
     warnings = data.get("warnings") or []
     if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
         raise FileFormatError(f"warnings must be a list of strings, got {warnings!r:.60}")
@@ -301,7 +311,8 @@ def _result_from_dict(data) -> OptimizeResult:
         min_accuracy=_number(data, "min_accuracy", "result", -1.0, 1.0, optional=True),
         stage_runs=stage_runs, work=_number(data, "work", "result"),
         work_budget=_number(data, "work_budget", "result", optional=True),
-        seconds=_number(data, "seconds", "result"), info=dict(info), warnings=list(warnings))
+        seconds=_number(data, "seconds", "result"), info=dict(info), warnings=list(warnings),
+        calibration=calibration)
 
 
 def pareto_front(points: list[Point]) -> list[Point]:

@@ -97,8 +97,8 @@ class Search:
         self.buffer_kinds = tuple(buffer_kinds)
         self.visited: list[Point] = []
         self._seen: dict[tuple[Steps, Buffers], Point] = {}
-        self._weights = stage_work(cache.net)
-        self.budget, self.pass_work = budget, float(self._weights.sum() * base_T)
+        self.stage_weights = stage_work(cache.net)
+        self.budget, self.pass_work = budget, float(self.stage_weights.sum() * base_T)
         self.work = 0.0
         self.exhausted = False
         self._on_point = on_point
@@ -110,7 +110,7 @@ class Search:
     def charge(self, steps: Steps, buffers: Buffers | None = None) -> float:
         """Work (in passes of the given SNN) that evaluating ``steps`` would take now."""
         first = self.cache.first_stage_to_run(steps, self.buffers(steps, buffers))
-        return float(self._weights[first:] @ np.asarray(steps[first:], dtype=np.float64)
+        return float(self.stage_weights[first:] @ np.asarray(steps[first:], dtype=np.float64)
                      ) / self.pass_work
 
     def point(self, steps: Steps, buffers: Buffers | None = None) -> Point | None:
@@ -208,6 +208,80 @@ def descend(search: Search, start: Steps, max_T: int, history: list[dict],
                         "evaluations": len(search.cache)})
         if len(search.buffer_kinds) > 1:
             history[-1]["buffers"] = [str(b) for b in current.schedule.buffers]
+    return current
+
+
+def _raise_others(search: Search, point: Point, stage: int, max_T: int, limit: int
+                  ) -> Point | None:
+    """Bring an out-of-budget ``point`` back into budget by raising stages other than
+    ``stage`` (its buffers kept; at most ``limit`` moves): each move takes the cheapest
+    in-budget raise, else the raise that gains the most accuracy per unit of cost added.
+    ``None`` if it fails."""
+    for _ in range(limit):
+        steps, buffers = point.schedule.timesteps, point.schedule.buffers
+        moves = [(label, new, buffers) for label, new in neighbours(steps, max_T, "up")
+                 if new[stage] == steps[stage]]
+        points = [p for _, p in search.evaluate_moves(moves) if p is not None]
+        inside = [p for p in points if search.objective.feasible(p)]
+        if inside:
+            return min(inside, key=search.objective.rank)
+        gains = [p for p in points if p.accuracy > point.accuracy]
+        if not gains:
+            return None
+        point = max(gains, key=lambda p: (p.accuracy - point.accuracy)
+                    / max(p.cost - point.cost, 1e-12))
+    return None
+
+
+def _line(search: Search, current: Point, k: int, max_T: int) -> Point | None:
+    """The cheapest in-budget point that lowers ``current``'s cost with T_k lowered one step
+    at a time (each point out of budget repaired by :func:`_raise_others`), or ``None``."""
+    steps, buffers = current.schedule.timesteps, current.schedule.buffers
+    best = None
+    for t in range(steps[k] - 1, 0, -1):
+        p = search.point(steps[:k] + (t,) + steps[k + 1:], buffers)
+        if p is not None and not search.objective.feasible(p):
+            p = _raise_others(search, p, k, max_T, 2 * len(steps))
+        if p is None:
+            break  # not repairable (or the work budget is spent): lower T_k fails too
+        if search.objective.better(p, current) and (
+                best is None or search.objective.rank(p) < search.objective.rank(best)):
+            best = p
+    return best
+
+
+def line_search(search: Search, start: Point, max_T: int, history: list[dict]) -> Point:
+    """Polish a feasible point by per-stage line searches with repair.
+
+    Stages are visited by decreasing share of the cost (``stage_work[l] * T_l``, the stage that
+    costs most first). For stage k, T_k is lowered one step at a time (``T_k - 1`` down to 1);
+    a lowered point out of budget is repaired by raising the other stages
+    (:func:`_raise_others`, at most ``2 L`` raises), and the line stops at the first T_k that
+    cannot be repaired. The cheapest in-budget point found that lowers the cost is taken. When a
+    whole sweep over the stages changes nothing, :func:`descend` runs once more from the point;
+    the search stops when neither improves (or the work budget is spent).
+    """
+    current = start
+    while not search.exhausted:
+        improved = False
+        order = sorted(range(len(current.schedule.timesteps)),
+                       key=lambda k: -search.stage_weights[k] * current.schedule.timesteps[k])
+        for k in order:
+            before = current.schedule.timesteps[k]
+            best = _line(search, current, k, max_T)
+            if best is not None:
+                current, improved = best, True
+                history.append({"move": f"stage {k}: {before}->{best.schedule.timesteps[k]}"
+                                        f" (line, repaired)",
+                                "timesteps": list(current.schedule.timesteps),
+                                "accuracy": current.accuracy, "cost": current.cost,
+                                "evaluations": len(search.cache)})
+        if not improved:
+            end = descend(search, current.schedule.timesteps, max_T, history,
+                          current.schedule.buffers)
+            if end is None or not search.objective.better(end, current):
+                return current
+            current = end
     return current
 
 

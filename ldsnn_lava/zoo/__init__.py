@@ -11,7 +11,9 @@ the ANN's accuracy, the base T and how it was chosen):
 
 - ``lenet_mnist5k``: LeNet-5 style conv SNN on ``mnist5k``;
 - ``vgg_animal_mnist``: VGG style conv SNN (batch norm folded) on ``animal_mnist``;
-- ``mlp_digits``: MLP SNN on ``digits``.
+- ``mlp_digits``: MLP SNN on ``digits``;
+- ``vgg11_animal_mnist``: VGG-11 style conv SNN (batch norm folded, 8-48 channels) with ten
+  spiking stages on ``animal_mnist``.
 
 Trained with lava-dl's SLAYER (by ``python -m ldsnn_lava.zoo.train_slayer``, see
 :mod:`ldsnn_lava.zoo.train_slayer`), stored as a netx file ``models/slayer_vowels.net`` with
@@ -39,7 +41,7 @@ from ldsnn_lava.network import Network
 from ldsnn_lava.options import Precision
 
 MODELS_DIR = Path(__file__).parent / "models"
-TRAINED = ("lenet_mnist5k", "vgg_animal_mnist", "mlp_digits")
+TRAINED = ("lenet_mnist5k", "vgg_animal_mnist", "mlp_digits", "vgg11_animal_mnist")
 SLAYER_VOWELS = "slayer_vowels"
 LAVA_DL_MNIST = "lava_dl_mnist"
 LAVA_DL_MNIST_BASE_T = 16

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m ldsnn_lava.zoo.train                    # all three models
+    python -m ldsnn_lava.zoo.train                    # all four models
     python -m ldsnn_lava.zoo.train --model mlp_digits # one of them
 
 For each model this trains the ANN below with a fixed seed (Adam, cross-entropy, the data set's
@@ -62,6 +62,21 @@ def vgg() -> nn.Module:
     )
 
 
+def vgg11() -> nn.Module:
+    """VGG-11 style, ten spiking stages: eight 3x3 convs (batch norm; average pooling after the
+    1st, 2nd and 4th) and two dense layers, with small channel counts (8-64) so that it trains
+    on a CPU in minutes."""
+    def conv(c_in: int, c_out: int) -> list[nn.Module]:
+        return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
+    return nn.Sequential(
+        *conv(1, 8), nn.AvgPool2d(2), *conv(8, 16), nn.AvgPool2d(2),
+        *conv(16, 32), *conv(32, 32), nn.AvgPool2d(2),
+        *conv(32, 48), *conv(48, 48), *conv(48, 48), *conv(48, 48),
+        nn.Flatten(), nn.Linear(48 * 3 * 3, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+        nn.Linear(64, 10),
+    )
+
+
 def mlp() -> nn.Module:
     """A 64-128-64-10 multilayer perceptron."""
     return nn.Sequential(nn.Flatten(), nn.Linear(64, 128), nn.ReLU(),
@@ -86,6 +101,9 @@ RECIPES: dict[str, Recipe] = {
     "vgg_animal_mnist": Recipe("animal_mnist", vgg, 10, 2e-3, 64,
                                "VGG style conv SNN with folded batch norm on Animal-MNIST "
                                "(6 stages)"),
+    "vgg11_animal_mnist": Recipe("animal_mnist", vgg11, 8, 2e-3, 64,
+                                 "VGG-11 style conv SNN with folded batch norm on Animal-MNIST "
+                                 "(10 spiking stages)"),
     "mlp_digits": Recipe("digits", mlp, 60, 2e-3, 32,
                          "64-128-64-10 MLP SNN on scikit-learn digits (3 stages)"),
 }
