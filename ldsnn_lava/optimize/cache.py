@@ -48,6 +48,85 @@ def ld_schedule(timesteps: Sequence[int]) -> Schedule:
     return Schedule(tuple(int(t) for t in timesteps), buffers=BufferKind.RATE)
 
 
+def count_dtype(timesteps: Sequence[int]) -> torch.dtype:
+    """The integer type that holds a stage's spike counts under these timesteps."""
+    return torch.uint8 if max(timesteps) <= 255 else torch.int16
+
+
+class PrefixIndex:
+    """Which prefixes' spike counts a :class:`PrefixCache` keeps, and how often each stage ran.
+
+    The bookkeeping of the cache without the data: a prefix of k stages takes ``samples`` times
+    stage k-1's output size times the count type's bytes; prefixes are kept least recently
+    used first within ``max_bytes``. What it holds depends only on the schedules evaluated and
+    their order, so a coordinator that holds no data (:class:`ldsnn_lava.optimize.split.
+    ShardedSplit`) knows what each evaluation re-runs, exactly as a single cache would.
+
+    Parameters
+    ----------
+    net : Network
+    samples : int
+        Samples of the split.
+    max_bytes : float
+        Bound on the bytes of the kept spike counts.
+
+    Attributes
+    ----------
+    stage_runs : numpy.ndarray
+        How many times each stage was run over the whole split.
+    """
+
+    def __init__(self, net: Network, samples: int, max_bytes: float):
+        self.net, self.samples, self.max_bytes = net, samples, max_bytes
+        self._sizes: OrderedDict[tuple[int, ...], int] = OrderedDict()
+        self._bytes = 0
+        self.stage_runs = np.zeros(net.num_stages, dtype=np.int64)
+
+    def __contains__(self, prefix: tuple[int, ...]) -> bool:
+        return prefix in self._sizes
+
+    def first_stage_to_run(self, steps: tuple[int, ...]) -> int:
+        """The first stage an evaluation of ``steps`` would run: the length of its longest
+        kept prefix (0 if none)."""
+        for k in range(len(steps) - 1, 0, -1):
+            if steps[:k] in self._sizes:
+                return k
+        return 0
+
+    def begin(self, steps: tuple[int, ...]) -> int:
+        """Start evaluating ``steps``: returns :meth:`first_stage_to_run`, marks that prefix
+        used and counts the runs of the stages from there."""
+        start = self.first_stage_to_run(steps)
+        if start:
+            self._sizes.move_to_end(steps[:start])
+        self.stage_runs[start:] += 1
+        return start
+
+    def store(self, prefix: tuple[int, ...], timesteps: Sequence[int]) -> list[tuple[int, ...]]:
+        """Keep ``prefix`` (of a schedule with these timesteps); returns the prefixes evicted
+        to make room (``prefix`` itself, alone, if it is larger than ``max_bytes``)."""
+        size = (self.samples * int(np.prod(self.net.output_shape_of(len(prefix) - 1)))
+                * count_dtype(timesteps).itemsize)
+        if size > self.max_bytes:
+            return [prefix]
+        self._sizes[prefix] = size
+        self._bytes += size
+        evicted = []
+        while self._bytes > self.max_bytes:
+            old, old_size = self._sizes.popitem(last=False)
+            self._bytes -= old_size
+            evicted.append(old)
+        return evicted
+
+    def record(self, steps: tuple[int, ...]) -> int:
+        """Book an evaluation of ``steps`` as a :class:`PrefixCache` would do it (begin, then
+        keep every prefix it computed); returns its first stage run."""
+        start = self.begin(steps)
+        for k in range(start, len(steps) - 1):
+            self.store(steps[:k + 1], steps)
+        return start
+
+
 class PrefixCache:
     """Evaluates all-``rate`` schedules of ``net`` on ``(x, y)``, caching stage spike counts.
 
@@ -66,8 +145,9 @@ class PrefixCache:
 
     Attributes
     ----------
-    stage_runs : numpy.ndarray
-        How many times each stage was run over the whole split (for tests and reports).
+    index : PrefixIndex
+        Which prefixes are kept; its ``stage_runs`` counts how many times each stage was run
+        over the whole split (for tests and reports).
     """
 
     def __init__(self, net: Network, x, y, *, device: str = "cpu",
@@ -84,36 +164,26 @@ class PrefixCache:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.engine = StageEngine(net, device, precision=precision)
         self.batch_size = batch_size
-        self.max_bytes = max_bytes
-        # prefix -> (spike counts of its last stage, synaptic updates of its stages)
-        self._counts: OrderedDict[tuple[int, ...], tuple[torch.Tensor, np.ndarray]] = (
-            OrderedDict())
-        self._bytes = 0
+        self.index = PrefixIndex(net, self.x.shape[0], max_bytes)
+        # prefix -> (spike counts of its last stage, summed synaptic updates of its stages)
+        self._counts: dict[tuple[int, ...], tuple[torch.Tensor, np.ndarray]] = {}
         self._results: dict[tuple[int, ...], Evaluation] = {}
-        self.stage_runs = np.zeros(net.num_stages, dtype=np.int64)
 
     def __len__(self) -> int:
         """Number of distinct schedules evaluated."""
         return len(self._results)
 
-    def _store(self, prefix: tuple[int, ...], counts: torch.Tensor, synaptic: np.ndarray
-               ) -> None:
-        size = counts.numel() * counts.element_size()
-        if size > self.max_bytes:
-            return
-        self._counts[prefix] = (counts, synaptic)
-        self._bytes += size
-        while self._bytes > self.max_bytes:
-            _, (old, _) = self._counts.popitem(last=False)
-            self._bytes -= old.numel() * old.element_size()
+    @property
+    def stage_runs(self) -> np.ndarray:
+        """How many times each stage was run over the whole split."""
+        return self.index.stage_runs
 
-    def _longest_prefix(self, steps: tuple[int, ...]) -> int:
-        """Number of leading stages whose spike counts are cached for ``steps``."""
-        for k in range(len(steps) - 1, 0, -1):
-            if steps[:k] in self._counts:
-                self._counts.move_to_end(steps[:k])
-                return k
-        return 0
+    def _store(self, prefix: tuple[int, ...], steps: tuple[int, ...], counts: torch.Tensor,
+               synaptic: np.ndarray) -> None:
+        for old in self.index.store(prefix, steps):
+            self._counts.pop(old, None)
+        if prefix in self.index:
+            self._counts[prefix] = (counts, synaptic)
 
     def first_stage_to_run(self, timesteps: Sequence[int]) -> int:
         """The first stage :meth:`evaluate` would run for these timesteps (``num_stages`` if
@@ -121,10 +191,7 @@ class PrefixCache:
         steps = tuple(int(t) for t in timesteps)
         if steps in self._results:
             return self.net.num_stages
-        for k in range(len(steps) - 1, 0, -1):
-            if steps[:k] in self._counts:
-                return k
-        return 0
+        return self.index.first_stage_to_run(steps)
 
     def evaluate(self, timesteps: Sequence[int]) -> Evaluation:
         """Accuracy and counters of the all-``rate`` schedule with these timesteps."""
@@ -133,11 +200,11 @@ class PrefixCache:
         steps = schedule.timesteps
         if steps in self._results:
             return self._results[steps]
-        start = self._longest_prefix(steps)
-        synaptic = np.zeros(self.net.num_stages)
+        start = self.index.begin(steps)
+        synaptic = np.zeros(self.net.num_stages)  # summed over samples: exact integers
         if start:
             synaptic[:start] = self._counts[steps[:start]][1]
-        dtype = torch.uint8 if max(steps) <= 255 else torch.int16
+        dtype = count_dtype(steps)
         new_counts = [[] for _ in range(self.net.num_stages - 1)]
         predictions = []
         n = self.x.shape[0]
@@ -151,17 +218,16 @@ class PrefixCache:
                     inp = StageInput(raster=rate_raster(counts, steps[start - 1], steps[start]))
                 for k in range(start, self.net.num_stages):
                     out = self.engine.forward(k, inp, steps[k])
-                    synaptic[k] += float(out.synaptic_updates.sum()) / n
+                    synaptic[k] += float(out.synaptic_updates.sum())
                     if out.readout is not None:
                         predictions.append(out.readout.argmax(1).cpu().numpy())
                         break
                     counts = out.raster.sum(0, dtype=torch.int32)
                     new_counts[k].append(counts.to(dtype).cpu())
                     inp = StageInput(raster=rate_raster(counts, steps[k], steps[k + 1]))
-        self.stage_runs[start:] += 1
         for k in range(start, self.net.num_stages - 1):
-            self._store(steps[:k + 1], torch.cat(new_counts[k]), synaptic[:k + 1].copy())
+            self._store(steps[:k + 1], steps, torch.cat(new_counts[k]), synaptic[:k + 1].copy())
         accuracy = float(np.mean(np.concatenate(predictions) == self.y))
-        result = Evaluation(schedule, accuracy, count_work(self.net, schedule, synaptic))
+        result = Evaluation(schedule, accuracy, count_work(self.net, schedule, synaptic / n))
         self._results[steps] = result
         return result
