@@ -1,6 +1,7 @@
 """``optimize()``: the methodology's entry point (``docs/design.md``, methodology).
 
-It checks the arguments, evaluates the uniform baselines in one sweep, builds the objective and
+It checks the arguments, places the validation split on the executor's workers (one shard in
+this process by default), evaluates the uniform baselines in one sweep, builds the objective and
 runs the search of :mod:`ldsnn_lava.optimize.search` (descent, then seeded restarts) under the
 work budget, and returns an :class:`~ldsnn_lava.optimize.result.OptimizeResult`.
 """
@@ -16,12 +17,12 @@ from tqdm.auto import tqdm
 from ldsnn_lava.engine.driver import auto_batch_size
 from ldsnn_lava.errors import InvalidOption
 from ldsnn_lava.network import Network
-from ldsnn_lava.optimize.cache import PrefixCache
 from ldsnn_lava.optimize.costs import Cost, LatencyProfile, get_cost
+from ldsnn_lava.optimize.executor import Executor, InProcessExecutor
 from ldsnn_lava.optimize.objective import AccuracyBudget, CostTarget, Objective
 from ldsnn_lava.optimize.result import OptimizeResult, Point, pareto_front
 from ldsnn_lava.optimize.search import Search, descend, restart, start_point
-from ldsnn_lava.optimize.uniform import uniform_sweep
+from ldsnn_lava.optimize.split import ShardedSplit
 from ldsnn_lava.options import Precision, parse_option
 from ldsnn_lava.schedule import Schedule
 
@@ -45,6 +46,7 @@ def optimize(
     precision: Precision | str = Precision.FLOAT,
     batch_size: int | None = None,
     progress: bool | None = None,
+    executor: Executor | None = None,
 ) -> OptimizeResult:
     """Find per-stage timesteps of ``net`` that minimize ``cost`` within an accuracy budget.
 
@@ -85,6 +87,12 @@ def optimize(
         Samples per engine batch; default bounded by memory.
     progress : bool, optional
         Progress bar over evaluations; default: when writing to a terminal.
+    executor : Executor, optional
+        Where the evaluations run: default in this process
+        (:class:`~ldsnn_lava.optimize.executor.InProcessExecutor`); a
+        :class:`~ldsnn_lava.optimize.ray_executor.RayExecutor` spreads the validation split over
+        Ray workers. The result is the same for any executor and number of workers (only
+        ``seconds`` differs).
 
     Returns
     -------
@@ -108,10 +116,22 @@ def optimize(
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
     batch_size = batch_size or auto_batch_size(net, Schedule.uniform(net, max_T))
-    cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size)
-    uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision, batch_size)
+    executor = executor or InProcessExecutor()
+    with executor.open_split(net, x, y, device=device, precision=precision,
+                             batch_size=batch_size) as split:
+        result = _search(split, base_T, max_drop, cost_fn, cost_target, max_T, restarts,
+                         work_budget, seed, progress)
+    result.seconds = time.perf_counter() - start_time
+    return result
+
+
+def _search(split: ShardedSplit, base_T: int, max_drop: float | None, cost_fn: Cost,
+            cost_target: float | None, max_T: int, restarts: int, work_budget: float | None,
+            seed: int, progress: bool | None) -> OptimizeResult:
+    """The baselines, the descent and the restarts on a split placed on the workers."""
+    uniform = _uniform_points(split, base_T, cost_fn)
     given = uniform[0]
-    resolution = 1.0 / len(cache.y)
+    resolution = 1.0 / len(split.y)
     objective: Objective = (CostTarget(cost_target, resolution) if max_drop is None else
                             AccuracyBudget(given.accuracy - max_drop - 1e-12, resolution))
     in_budget = [p for p in uniform if objective.acceptable(p)]
@@ -119,7 +139,7 @@ def optimize(
 
     with tqdm(desc="optimize", unit="schedule", leave=False,
               disable=None if progress is None else not progress) as bar:
-        search = Search(cache, cost_fn, objective, work_budget, base_T,
+        search = Search(split, cost_fn, objective, work_budget, base_T,
                         on_point=lambda _: bar.update(1))
         for p in uniform:
             search.add(p)
@@ -148,8 +168,8 @@ def optimize(
         cost_name=cost_fn.name, cost_unit=cost_fn.unit, base_T=base_T, max_drop=max_drop,
         cost_target=cost_target,
         min_accuracy=objective.min_accuracy if max_drop is not None else None,
-        stage_runs=[int(v) for v in cache.stage_runs], work=search.work,
-        work_budget=work_budget, seconds=time.perf_counter() - start_time,
+        stage_runs=[int(v) for v in split.stage_runs], work=search.work,
+        work_budget=work_budget,
     )
 
 
@@ -179,11 +199,9 @@ def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget
     return max_T
 
 
-def _uniform_points(net: Network, x, y, base_T: int, cost: Cost, device: str,
-                    precision: Precision, batch_size: int) -> list[Point]:
+def _uniform_points(split: ShardedSplit, base_T: int, cost: Cost) -> list[Point]:
     """The given SNN at every T in base_T..1 (replay buffers), from one run at base_T."""
-    sweep = uniform_sweep(net, x, y, base_T, device=device, batch_size=batch_size,
-                          precision=precision)
+    sweep = split.uniform_sweep(base_T)
     return [Point(p.schedule, p.accuracy, cost(p.schedule, p.counters), p.counters,
                   "given" if p.schedule.timesteps[0] == base_T else "uniform")
             for p in reversed(sweep)]

@@ -49,6 +49,7 @@ from ldsnn_lava.optimize.costs import Cost
 from ldsnn_lava.optimize.moves import MOVE_KINDS, Steps, neighbours
 from ldsnn_lava.optimize.objective import Objective
 from ldsnn_lava.optimize.result import Point
+from ldsnn_lava.optimize.split import ShardedSplit
 
 
 def stage_work(net: Network) -> np.ndarray:
@@ -67,8 +68,9 @@ class Search:
 
     Parameters
     ----------
-    cache : PrefixCache
-        Evaluates schedules on the validation split.
+    cache : ShardedSplit or PrefixCache
+        Evaluates schedules on the validation split (the optimizer passes the split its
+        executor placed on the workers).
     cost : Cost
     objective : Objective
     budget : float or None
@@ -80,7 +82,7 @@ class Search:
         Called with each newly evaluated point (progress reporting).
     """
 
-    def __init__(self, cache: PrefixCache, cost: Cost, objective: Objective,
+    def __init__(self, cache: ShardedSplit | PrefixCache, cost: Cost, objective: Objective,
                  budget: float | None, base_T: int, on_point=None):
         self.cache, self.cost, self.objective = cache, cost, objective
         self.visited: list[Point] = []

@@ -1,0 +1,112 @@
+"""Where the search's evaluations run: in this process (the default) or on Ray workers.
+
+An :class:`Executor` places a split's shards on its workers (:meth:`Executor.open_split`) and
+returns a :class:`~ldsnn_lava.optimize.split.ShardedSplit`, which the optimizer uses as its
+prefix cache and for the uniform sweep. Each evaluation of a schedule is data-parallel: every
+worker evaluates it on its own shard, through its own prefix cache, and the integer totals are
+summed. The results (schedules, accuracies, counters, work charged) are the same for any
+executor and any number of workers (:mod:`ldsnn_lava.optimize.shards` says why).
+
+:class:`InProcessExecutor` runs the shards one after another in this process and imports
+nothing new; :class:`ldsnn_lava.optimize.ray_executor.RayExecutor` runs one Ray actor per
+shard, on this machine or a cluster; :func:`ldsnn_lava.optimize.ray_executor.make_executor`
+picks one from the command line's ``--workers`` and ``--ray-address``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from ldsnn_lava.engine.driver import _as_tensor
+from ldsnn_lava.errors import InvalidInput, InvalidOption
+from ldsnn_lava.network import Network
+from ldsnn_lava.optimize.shards import ShardWorker, shard_bounds
+from ldsnn_lava.optimize.split import ShardedSplit
+from ldsnn_lava.options import Precision
+
+
+class Executor(ABC):
+    """Runs shard workers; a context manager that releases them (and any cluster it started).
+
+    Attributes
+    ----------
+    workers : int
+        How many shards a split is cut into.
+    """
+
+    workers: int
+
+    @abstractmethod
+    def open_split(self, net: Network, x, y, *, device: str = "cpu",
+                   precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
+                   max_bytes: float = 512e6) -> ShardedSplit:
+        """Cut ``(x, y)`` into :attr:`workers` contiguous shards and place one on each worker.
+
+        Parameters
+        ----------
+        net : Network
+        x, y : array-like
+            The split: ``(N, *net.input_shape)`` inputs and ``(N,)`` integer labels.
+        device, precision, batch_size
+            As for :class:`~ldsnn_lava.optimize.cache.PrefixCache`, on every worker.
+        max_bytes : float
+            Cache bound of the whole split: charges follow it exactly; each worker keeps its
+            shard's share of it.
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the workers and anything the executor started."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def check_split(net: Network, x, y) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` as numpy arrays, checked as the prefix cache checks them."""
+    x = _as_tensor(x, net).numpy()
+    y = np.asarray(y)
+    if x.shape[0] == 0:
+        raise InvalidInput("the split holds no samples")
+    if y.shape != (x.shape[0],):
+        raise InvalidInput(f"labels must have shape ({x.shape[0]},), got {y.shape}")
+    return x, y
+
+
+class InProcessExecutor(Executor):
+    """Shards evaluated one after another in this process (default: one shard, which is the
+    single-process search exactly).
+
+    Parameters
+    ----------
+    shards : int
+        Shards to cut a split into (more than one only to check that sharding changes
+        nothing, or to bound a shard's memory).
+    """
+
+    def __init__(self, shards: int = 1):
+        if shards < 1:
+            raise InvalidOption(f"shards must be >= 1, got {shards}")
+        self.workers = shards
+
+    def open_split(self, net: Network, x, y, *, device: str = "cpu",
+                   precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
+                   max_bytes: float = 512e6) -> ShardedSplit:
+        x, y = check_split(net, x, y)
+        workers = [ShardWorker(net, x[a:b], y[a:b], device=device, precision=precision,
+                               batch_size=batch_size, max_bytes=max_bytes * (b - a) / len(y))
+                   for a, b in shard_bounds(len(y), self.workers)]
+
+        def call(method: str, *args) -> list:
+            return [getattr(w, method)(*args) for w in workers]
+
+        return ShardedSplit(net, y, call, workers.clear, max_bytes)
+
+    def close(self) -> None:
+        """Nothing to release: each split's workers go with the split."""
+

@@ -1,0 +1,112 @@
+"""Sharded evaluation (the executors' shared mechanism) without Ray: a split cut into any number
+of shards gives bit for bit the single-process results, and the search charged against the
+coordinator's prefix index is the single-process search."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ldsnn_optimize_nets import digits_snn, digits_splits
+from ldsnn_testing import inputs, networks
+
+from ldsnn_lava import evaluate
+from ldsnn_lava.errors import InvalidInput, InvalidOption
+from ldsnn_lava.optimize import optimize
+from ldsnn_lava.optimize.cache import PrefixCache, PrefixIndex, ld_schedule
+from ldsnn_lava.optimize.executor import InProcessExecutor
+from ldsnn_lava.optimize.shards import shard_bounds, totals_of
+from ldsnn_lava.optimize.uniform import uniform_sweep
+
+
+@given(st.integers(1, 60), st.integers(1, 60))
+def test_shard_bounds_cover_the_split_in_order(samples, shards):
+    if shards > samples:
+        with pytest.raises(InvalidInput, match="at most"):
+            shard_bounds(samples, shards)
+        return
+    bounds = shard_bounds(samples, shards)
+    assert len(bounds) == shards and bounds[0][0] == 0 and bounds[-1][1] == samples
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    sizes = [b - a for a, b in bounds]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+
+
+def _assert_same(ev, accuracy, counters):
+    assert ev.accuracy == accuracy
+    for name, values in counters.per_stage.items():
+        np.testing.assert_array_equal(ev.counters.per_stage[name], values, err_msg=name)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_sharding_equals_the_engine_bit_for_bit(data):
+    """Random networks, inputs, shard counts and schedule sequences: every evaluation of the
+    sharded split equals the engine's on the whole split (accuracy and counters exactly), and
+    the coordinator's charges equal those of one prefix cache over the whole split."""
+    net = data.draw(networks())
+    x = data.draw(inputs(net, max_n=9))
+    y = np.arange(len(x)) % net.num_classes
+    shards = data.draw(st.integers(1, len(x)))
+    batch = data.draw(st.integers(1, 4))
+    split = InProcessExecutor(shards).open_split(net, x, y, batch_size=batch)
+    single = PrefixCache(net, x, y, batch_size=batch)
+    for _ in range(data.draw(st.integers(1, 4))):
+        steps = tuple(data.draw(st.integers(1, 7)) for _ in net.stages)
+        assert split.first_stage_to_run(steps) == single.first_stage_to_run(steps)
+        ref = evaluate(net, ld_schedule(steps), x, batch_size=batch, record_spikes=False)
+        _assert_same(split.evaluate(steps), ref.accuracy(y), ref.counters)
+        single.evaluate(steps)
+    np.testing.assert_array_equal(split.stage_runs, single.stage_runs)
+    max_T = data.draw(st.integers(1, 6))
+    for a, b in zip(split.uniform_sweep(max_T), uniform_sweep(net, x, y, max_T,
+                                                               batch_size=batch), strict=True):
+        assert a.schedule == b.schedule
+        _assert_same(a, b.accuracy, b.counters)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(*[st.integers(1, 6)] * 3), min_size=1, max_size=25),
+       st.integers(0, 6))
+def test_prefix_index_books_what_the_cache_keeps(schedules, room):
+    """An index fed only timesteps answers as the cache that holds the data, also when the
+    byte bound evicts prefixes (room: how many 32-neuron prefixes of 40 samples fit)."""
+    net = digits_snn((32, 16), 0)
+    x, y = (a[:40] for a in digits_splits()[2:4])
+    max_bytes = room * 40 * 32 + 1
+    cache = PrefixCache(net, x, y, batch_size=16, max_bytes=max_bytes)
+    index = PrefixIndex(net, 40, max_bytes)
+    seen = set()
+    for steps in schedules:
+        expected = net.num_stages if steps in seen else index.first_stage_to_run(steps)
+        assert cache.first_stage_to_run(steps) == expected
+        cache.evaluate(steps)
+        if steps not in seen:
+            index.record(steps)
+            seen.add(steps)
+    np.testing.assert_array_equal(cache.stage_runs, index.stage_runs)
+
+
+@pytest.mark.parametrize("shards", [2, 7])
+def test_sharded_search_is_the_single_process_search(shards):
+    """optimize() with the split in shards: the same result in every field (schedule, history,
+    visited points with accuracy, cost and counters, work charged, stage runs) but time."""
+    net, val = digits_snn((32, 16), 0), digits_splits()[2:4]
+    kwargs = dict(base_T=8, val=val, max_drop=0.01, restarts=1, progress=False)
+    one = optimize(net, **kwargs)
+    many = optimize(net, executor=InProcessExecutor(shards), **kwargs)
+    assert one.history and one.work > 1
+    a, b = one.to_dict(), many.to_dict()
+    a.pop("seconds"), b.pop("seconds")
+    assert a == b
+
+
+def test_totals_must_be_counts():
+    assert totals_of(0.5, np.array([3.0, 1.5]), 2).correct == 1
+    with pytest.raises(InvalidInput, match="not an integer count"):
+        totals_of(0.5, np.array([0.3]), 2)
+    with pytest.raises(InvalidOption, match="shards must be >= 1"):
+        InProcessExecutor(0)
+    net = digits_snn((32, 16), 0)
+    with pytest.raises(InvalidInput, match="labels must have shape"):
+        InProcessExecutor().open_split(net, torch.zeros(3, 64), [0, 1])
