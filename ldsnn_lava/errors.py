@@ -45,7 +45,13 @@ class BackendUnavailable(LDSNNError, ImportError):
     message says what to install."""
 
 
+class ClusterError(LDSNNError, RuntimeError):
+    """Distributed execution that cannot go on: a Ray cluster that cannot be joined, or a
+    worker lost more often than it may be restarted. The message names the address, or the
+    worker and its shard, and the cause."""
+
+
 __all__ = [
-    "BackendUnavailable", "FileFormatError", "InvalidInput", "InvalidNetwork", "InvalidOption",
-    "InvalidSchedule", "LDSNNError", "ResourceLimitError",
+    "BackendUnavailable", "ClusterError", "FileFormatError", "InvalidInput", "InvalidNetwork",
+    "InvalidOption", "InvalidSchedule", "LDSNNError", "ResourceLimitError",
 ]

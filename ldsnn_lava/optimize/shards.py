@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -116,6 +117,7 @@ class ShardWorker:
         self.device, self.precision, self.batch_size = device, precision, batch_size
         self.cache = PrefixCache(self.net, self.x, self.y, device=device, precision=precision,
                                  batch_size=batch_size, max_bytes=max_bytes)
+        self._cpu_seconds = 0.0
 
     @property
     def samples(self) -> int:
@@ -124,23 +126,31 @@ class ShardWorker:
     def evaluate(self, schedules: Sequence[Sequence[int]]) -> list[ShardTotals]:
         """Totals of the all-``rate`` schedules with these timesteps, evaluated in this order
         through the shard's prefix cache."""
-        out = []
+        start, out = time.process_time(), []
         for steps in schedules:
             ev = self.cache.evaluate(steps)
             out.append(totals_of(ev.accuracy, ev.counters.per_stage["synaptic_updates"],
                                  self.samples))
+        self._cpu_seconds += time.process_time() - start
         return out
 
     def uniform_sweep(self, max_T: int) -> list[ShardTotals]:
         """Totals of the uniform schedules T = 1..max_T (see :func:`uniform_sweep`)."""
+        start = time.process_time()
         points = uniform_sweep(self.net, self.x, self.y, max_T, device=self.device,
                                batch_size=self.batch_size, precision=self.precision)
+        self._cpu_seconds += time.process_time() - start
         return [totals_of(p.accuracy, p.counters.per_stage["synaptic_updates"], self.samples)
                 for p in points]
 
     def stage_runs(self) -> list[int]:
         """How many times this worker ran each stage over its shard (its real work)."""
         return [int(v) for v in self.cache.stage_runs]
+
+    def cpu_seconds(self) -> float:
+        """CPU time this worker's process spent in :meth:`evaluate` and :meth:`uniform_sweep`
+        (all its threads): its share of the work, whatever else loads the machine."""
+        return self._cpu_seconds
 
     def pid(self) -> int:
         """The id of the process this worker runs in."""

@@ -106,6 +106,10 @@ class ShardedSplit:
         worker was restarted or keeps less)."""
         return self._call("stage_runs")
 
+    def worker_cpu_seconds(self) -> list[float]:
+        """Each worker's CPU seconds spent evaluating (see ``ShardWorker.cpu_seconds``)."""
+        return self._call("cpu_seconds")
+
     def _combine(self, schedule: Schedule, parts: list[ShardTotals]):
         total = sum_totals(parts)
         n = len(self.y)

@@ -1,0 +1,301 @@
+"""The search on 1 and 2 local Ray workers against the in-process search, and its expected
+scaling on N workers, measured side by side in one run.
+
+Measured:
+
+- ``optimize()`` end to end, wall clock, configurations round-robin ``--repeats`` times: in
+  process with torch's default threads (the default), in process with one thread (one worker's
+  share of the machine, without Ray), and on each ``--workers`` count of local Ray workers (one
+  thread each). Every result is checked equal to the in-process one (schedule, history, every
+  visited point, work charged): only time differs.
+- The search's own sequence of evaluations (uniform sweep, then every schedule it evaluated, in
+  its order) replayed on each configuration: wall clock and each worker's CPU seconds. CPU
+  seconds hardly depend on what else loads the machine; wall clock does.
+- Ray's start-up and one round trip to the workers (a call that does no work).
+
+Expected scaling on N workers (a simulation: each worker's compute is measured, the parallelism
+is assumed): every evaluation runs on N shards of about n/N samples at once, so the search takes
+about ``coordinator + (uniform sweep and evaluations on the largest shard, ceil(n/N) samples) +
+evaluations * round trip``. The shard's part is the replay on ceil(n/N) samples, in process, one
+thread, in CPU seconds; the coordinator's is the one-thread search's CPU seconds less its
+replay's. Beside it, the stage work that sharding *candidates* instead of samples would cost
+(each worker caching its own prefixes over the whole split, evaluations dealt round-robin) is
+computed from the same sequence.
+
+Writes ``benchmarks/results/<out>.json`` and ``<out>.md``. Usage::
+
+    python -m benchmarks.scaling [--model lenet_mnist5k] [--work-budget 100] [--workers 1 2]
+        [--simulate 4 8 16 32] [--repeats 1] [--limit N] [--out scaling]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from benchmarks.common import RESULTS, machine, write_json
+from ldsnn_lava import zoo
+from ldsnn_lava._io import atomic_write_text
+from ldsnn_lava.datasets import load as load_dataset
+from ldsnn_lava.engine.driver import auto_batch_size
+from ldsnn_lava.optimize import optimize
+from ldsnn_lava.optimize.cache import PrefixIndex
+from ldsnn_lava.optimize.executor import Executor, InProcessExecutor
+from ldsnn_lava.optimize.ray_executor import RayExecutor
+from ldsnn_lava.optimize.search import stage_work
+from ldsnn_lava.schedule import Schedule
+
+
+def one_thread(fn: Callable):
+    """``fn()`` with one torch thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return fn()
+    finally:
+        torch.set_num_threads(before)
+
+
+def same_result(a, b) -> bool:
+    da, db = a.to_dict(), b.to_dict()
+    da.pop("seconds"), db.pop("seconds")
+    return da == db
+
+
+def replay(executor: Executor, problem: dict, sequence: list[tuple[int, ...]]) -> dict:
+    """The search's evaluations on ``executor``: wall clock, and each worker's CPU seconds."""
+    x, y = problem["val"]
+    with executor.open_split(problem["net"], x, y, precision=problem["precision"],
+                             batch_size=problem["batch_size"]) as split:
+        split.worker_cpu_seconds()  # the workers are up before the clock starts
+        start = time.perf_counter()
+        split.uniform_sweep(problem["base_T"])
+        uniform = time.perf_counter() - start
+        for steps in sequence:
+            split.evaluate(steps)
+        wall = time.perf_counter() - start
+        cpu = split.worker_cpu_seconds()
+    return {"samples": len(y), "wall_s": wall, "uniform_sweep_wall_s": uniform,
+            "worker_cpu_s": cpu}
+
+
+def round_trip_s(executor: Executor, problem: dict, calls: int = 50) -> dict:
+    """Seconds from opening a split to its workers answering, and the median seconds of a call
+    to every worker that does no work."""
+    start = time.perf_counter()
+    with executor.open_split(problem["net"], *problem["val"]) as split:
+        split.worker_cpu_seconds()
+        up = time.perf_counter() - start
+        times = []
+        for _ in range(calls):
+            start = time.perf_counter()
+            split.worker_cpu_seconds()
+            times.append(time.perf_counter() - start)
+    return {"workers_up_s": up, "round_trip_s": statistics.median(times)}
+
+
+def candidate_sharding_work(net, samples: int, sequence, workers: int, base_T: int) -> dict:
+    """Stage work (passes of the given SNN) when evaluations, not samples, are dealt to
+    ``workers`` workers round-robin, each with its own prefix cache over the whole split."""
+    weights = stage_work(net)
+    pass_work = float(weights.sum() * base_T)
+
+    def work(steps, start):
+        return float(weights[start:] @ np.asarray(steps[start:], dtype=np.float64)) / pass_work
+
+    single = PrefixIndex(net, samples, 512e6)
+    sample_sharding = sum(work(steps, single.record(steps)) for steps in sequence)
+    indexes = [PrefixIndex(net, samples, 512e6) for _ in range(workers)]
+    per_worker = np.zeros(workers)
+    for i, steps in enumerate(sequence):
+        per_worker[i % workers] += work(steps, indexes[i % workers].record(steps))
+    return {"workers": workers, "work_total": float(per_worker.sum()),
+            "work_busiest_worker": float(per_worker.max()),
+            "work_sample_sharding": sample_sharding,
+            "efficiency": sample_sharding / (workers * float(per_worker.max()))}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="lenet_mnist5k")
+    parser.add_argument("--work-budget", type=float, default=100.0)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--simulate", type=int, nargs="*", default=[4, 8, 16, 32])
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=None, help="first N validation samples")
+    parser.add_argument("--out", default="scaling")
+    args = parser.parse_args(argv)
+    import ray
+
+    model = zoo.load(args.model)
+    x, y = load_dataset(model.dataset).split("validation")
+    x, y = model.preprocess(x[:args.limit]), y[:args.limit]
+    net = model.network
+    problem = {"net": net, "val": (x, y), "base_T": model.base_T, "precision": model.precision,
+               "batch_size": auto_batch_size(net, Schedule.uniform(net, 2 * model.base_T))}
+    kwargs = dict(base_T=model.base_T, val=(x, y), max_drop=0.01, precision=model.precision,
+                  work_budget=args.work_budget, progress=False)
+    record = {"command": "python -m benchmarks.scaling "
+              + " ".join(sys.argv[1:] if argv is None else argv),
+              "machine": machine(), "model": args.model, "samples": len(y),
+              "work_budget": args.work_budget}
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    reference = one_thread(lambda: optimize(net, **kwargs))
+    record["reference_one_thread"] = {"wall_s": time.perf_counter() - wall,
+                                      "cpu_s": time.process_time() - cpu}
+    sequence = [p.schedule.timesteps for p in reference.visited if p.kind == "ld"]
+    record["evaluations"] = len(sequence)
+    record["schedule"] = list(reference.schedule.timesteps)
+
+    start = time.perf_counter()
+    ray.init(num_cpus=max(args.workers), include_dashboard=False, logging_level="warning")
+    record["ray_init_s"] = time.perf_counter() - start
+    record["ray"] = {}
+    for w in args.workers:
+        with RayExecutor(w) as executor:
+            record["ray"][str(w)] = round_trip_s(executor, problem)
+
+    configs: dict[str, Callable] = {
+        "in process": lambda: optimize(net, **kwargs),
+        "in process, 1 thread": lambda: one_thread(lambda: optimize(net, **kwargs))}
+    replays: dict[str, Callable] = {
+        "in process, 1 thread": lambda: one_thread(
+            lambda: replay(InProcessExecutor(), problem, sequence))}
+    for w in args.workers:
+        name = f"Ray, {w} worker{'s' if w > 1 else ''}"
+        configs[name] = lambda w=w: _on_ray(w, net, kwargs)
+        replays[name] = lambda w=w: _on_ray_replay(w, problem, sequence)
+    times: dict[str, list[float]] = {name: [] for name in configs}
+    record["replay"] = {name: [] for name in replays}
+    names = list(configs)
+    for repeat in range(args.repeats):
+        for name in names[repeat % len(names):] + names[:repeat % len(names)]:
+            start = time.perf_counter()
+            result = configs[name]()
+            times[name].append(time.perf_counter() - start)
+            if not same_result(result, reference):
+                raise AssertionError(f"{name}: result differs from the in-process search")
+            if name in replays:
+                record["replay"][name].append(replays[name]())
+    ray.shutdown()
+    record["optimize_s"] = {name: {"median_s": statistics.median(t), "times_s": t}
+                            for name, t in times.items()}
+    record["load_average_after_timed_runs"] = list(os.getloadavg())
+
+    n = len(y)
+    record["simulated"] = {}
+    for N in args.simulate:
+        m = math.ceil(n / N)
+        if m < 1 or N > n:
+            continue
+        shard = dict(problem, val=(x[:m], y[:m]))
+        record["simulated"][str(N)] = one_thread(
+            lambda shard=shard: replay(InProcessExecutor(), shard, sequence))
+    record["candidate_sharding"] = [candidate_sharding_work(net, n, sequence, N, model.base_T)
+                                    for N in [2, *args.simulate]]
+    record["expected"] = expected_scaling(record, args.workers)
+    record["load_average_at_end"] = list(os.getloadavg())
+    write_json(args.out, record)
+    atomic_write_text(RESULTS / f"{args.out}.md", markdown(record))
+    return record
+
+
+def _on_ray(workers: int, net, kwargs: dict):
+    with RayExecutor(workers) as executor:
+        return optimize(net, executor=executor, **kwargs)
+
+
+def _on_ray_replay(workers: int, problem: dict, sequence):
+    with RayExecutor(workers) as executor:
+        return replay(executor, problem, sequence)
+
+
+def expected_scaling(record: dict, workers: list[int]) -> list[dict]:
+    """Predicted seconds on N workers, from CPU seconds: the coordinator's, the busiest shard's
+    (measured on Ray for ``workers``, simulated on one shard otherwise) and the round trips."""
+    reference_cpu = record["reference_one_thread"]["cpu_s"]
+    one = statistics.median(r["worker_cpu_s"][0] for r in record["replay"]["in process, 1 thread"])
+    coordinator = max(0.0, reference_cpu - one)
+    trip = record["ray"][str(max(workers))]["round_trip_s"]
+    rows = []
+    for w in workers:
+        name = f"Ray, {w} worker{'s' if w > 1 else ''}"
+        busiest = statistics.median(max(r["worker_cpu_s"]) for r in record["replay"][name])
+        rows.append((w, "measured on Ray (busiest worker's CPU s)", busiest))
+    for N, rep in record["simulated"].items():
+        rows.append((int(N), f"simulated (shard of {rep['samples']} samples)",
+                     rep["worker_cpu_s"][0]))
+    out = []
+    for N, how, shard_cpu in rows:
+        predicted = coordinator + shard_cpu + record["evaluations"] * trip
+        out.append({"workers": N, "how": how, "shard_cpu_s": shard_cpu, "predicted_s": predicted,
+                    "speedup": reference_cpu / predicted,
+                    "efficiency": reference_cpu / predicted / N})
+    return out
+
+
+def markdown(record: dict) -> str:
+    m = record["machine"]
+    ref = record["reference_one_thread"]
+    lines = [
+        f"# Search scaling: {record['model']}, {record['samples']} validation samples, work "
+        f"budget {record['work_budget']:g}", "",
+        f"`{record['command']}` on {m['cpu']} ({m['cores']} cores), load average "
+        f"{m['load_average_at_start'][0]:.2f} at start, "
+        f"{record['load_average_after_timed_runs'][0]:.2f} after the timed runs. The search "
+        f"evaluates {record['evaluations']} schedules (and the uniform sweep); every run's "
+        f"result equals the in-process one. In process, one thread: {ref['wall_s']:.1f} s wall, "
+        f"{ref['cpu_s']:.1f} CPU s. Ray start-up {record['ray_init_s']:.1f} s (not included "
+        f"below); workers up and round trip: "
+        + ", ".join(f"{k} worker(s) {v['workers_up_s']:.1f} s, {1e3 * v['round_trip_s']:.1f} ms"
+                    for k, v in record["ray"].items()) + ".", "",
+        "`optimize()` end to end (wall clock, includes starting the split's workers):", "",
+        "| run | median s | times s | vs in process | vs in process, 1 thread |",
+        "|---|---|---|---|---|"]
+    times = record["optimize_s"]
+    base, single = times["in process"]["median_s"], times["in process, 1 thread"]["median_s"]
+    for name, t in times.items():
+        lines.append(f"| {name} | {t['median_s']:.1f} | "
+                     f"{', '.join(f'{v:.1f}' for v in t['times_s'])} | "
+                     f"{base / t['median_s']:.2f}x | {single / t['median_s']:.2f}x |")
+    lines += ["", "The search's evaluations replayed (wall clock; CPU seconds of each worker):",
+              "", "| run | wall s | worker CPU s |", "|---|---|---|"]
+    for name, runs in record["replay"].items():
+        for r in runs:
+            lines.append(f"| {name} | {r['wall_s']:.1f} | "
+                         f"{', '.join(f'{c:.1f}' for c in r['worker_cpu_s'])} |")
+    per_eval = (statistics.median(r["worker_cpu_s"][0] for r in
+                                  record["replay"]["in process, 1 thread"])
+                / max(1, record["evaluations"]))
+    lines += ["", f"Per-candidate cost, one thread, whole split: {per_eval:.3f} CPU s on "
+              f"average (uniform sweep included).", "",
+              "Expected on N workers, from CPU seconds (coordinator + busiest shard + round "
+              "trips; the parallelism assumed), against the one-thread search:", "",
+              "| workers | shard CPU s from | predicted s | speedup | efficiency |",
+              "|---|---|---|---|---|"]
+    for row in record["expected"]:
+        lines.append(f"| {row['workers']} | {row['how']}: {row['shard_cpu_s']:.1f} | "
+                     f"{row['predicted_s']:.1f} | {row['speedup']:.2f}x | "
+                     f"{100 * row['efficiency']:.0f} % |")
+    lines += ["", "Sharding candidates instead of samples (each worker caching its own prefixes "
+              "over the whole split; stage work computed, in passes of the given SNN):", "",
+              "| workers | total work | busiest worker | sample sharding (total) | "
+              "best efficiency |", "|---|---|---|---|---|"]
+    for row in record["candidate_sharding"]:
+        lines.append(f"| {row['workers']} | {row['work_total']:.1f} | "
+                     f"{row['work_busiest_worker']:.1f} | {row['work_sample_sharding']:.1f} | "
+                     f"{100 * row['efficiency']:.0f} % |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
