@@ -3,11 +3,11 @@ scaling on N workers, measured side by side in one run.
 
 Measured:
 
-- ``optimize()`` end to end, wall clock, configurations round-robin ``--repeats`` times: in
-  process with torch's default threads (the default), in process with one thread (one worker's
-  share of the machine, without Ray), and on each ``--workers`` count of local Ray workers (one
-  thread each). Every result is checked equal to the in-process one (schedule, history, every
-  visited point, work charged): only time differs.
+- ``optimize()`` end to end, wall clock: in process with one thread (one worker's share of the
+  machine, without Ray; run once, first, its result is the reference), then round-robin
+  ``--repeats`` times in process with torch's default threads (the default) and on each
+  ``--workers`` count of local Ray workers (one thread each). Every result is checked equal to
+  the reference (schedule, history, every visited point, work charged): only time differs.
 - The search's own sequence of evaluations (uniform sweep, then every schedule it evaluated, in
   its order) replayed on each configuration: wall clock and each worker's CPU seconds. CPU
   seconds hardly depend on what else loads the machine; wall clock does.
@@ -155,6 +155,7 @@ def main(argv=None) -> dict:
     sequence = [p.schedule.timesteps for p in reference.visited if p.kind == "ld"]
     record["evaluations"] = len(sequence)
     record["schedule"] = list(reference.schedule.timesteps)
+    record["load_average_after_reference"] = list(os.getloadavg())
 
     start = time.perf_counter()
     ray.init(num_cpus=max(args.workers), include_dashboard=False, logging_level="warning")
@@ -164,9 +165,7 @@ def main(argv=None) -> dict:
         with RayExecutor(w) as executor:
             record["ray"][str(w)] = round_trip_s(executor, problem)
 
-    configs: dict[str, Callable] = {
-        "in process": lambda: optimize(net, **kwargs),
-        "in process, 1 thread": lambda: one_thread(lambda: optimize(net, **kwargs))}
+    configs: dict[str, Callable] = {"in process": lambda: optimize(net, **kwargs)}
     replays: dict[str, Callable] = {
         "in process, 1 thread": lambda: one_thread(
             lambda: replay(InProcessExecutor(), problem, sequence))}
@@ -174,18 +173,19 @@ def main(argv=None) -> dict:
         name = f"Ray, {w} worker{'s' if w > 1 else ''}"
         configs[name] = lambda w=w: _on_ray(w, net, kwargs)
         replays[name] = lambda w=w: _on_ray_replay(w, problem, sequence)
-    times: dict[str, list[float]] = {name: [] for name in configs}
+    times: dict[str, list[float]] = {
+        "in process, 1 thread": [record["reference_one_thread"]["wall_s"]],
+        **{name: [] for name in configs}}
     record["replay"] = {name: [] for name in replays}
-    names = list(configs)
     for repeat in range(args.repeats):
-        for name in names[repeat % len(names):] + names[:repeat % len(names)]:
+        for name in _rotated(list(configs), repeat):
             start = time.perf_counter()
             result = configs[name]()
             times[name].append(time.perf_counter() - start)
             if not same_result(result, reference):
                 raise AssertionError(f"{name}: result differs from the in-process search")
-            if name in replays:
-                record["replay"][name].append(replays[name]())
+        for name in _rotated(list(replays), repeat):
+            record["replay"][name].append(replays[name]())
     ray.shutdown()
     record["optimize_s"] = {name: {"median_s": statistics.median(t), "times_s": t}
                             for name, t in times.items()}
@@ -207,6 +207,12 @@ def main(argv=None) -> dict:
     write_json(args.out, record)
     atomic_write_text(RESULTS / f"{args.out}.md", markdown(record))
     return record
+
+
+def _rotated(names: list[str], repeat: int) -> list[str]:
+    """Round-robin order of repeat ``repeat``: each configuration goes first in turn."""
+    k = repeat % len(names)
+    return names[k:] + names[:k]
 
 
 def _on_ray(workers: int, net, kwargs: dict):
