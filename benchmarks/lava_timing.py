@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 
 import numpy as np
@@ -61,10 +60,9 @@ def timed_run(net, schedule: Schedule, kind: str, x: np.ndarray, precision: str 
     """One run: untimed first period (compile, start-up), timed rest; returns time and readout."""
     runner = to_lava(net, schedule, precision, kind)
     period = stage_windows(schedule, kind)[0].period
-    with tempfile.TemporaryDirectory(prefix="ldsnn-timing-") as workdir:
-        graph = runner.build(x, workdir)
-        seconds = graph.run(runner.tag, warmup_steps=period)
-        readout = graph.readout_sums()
+    graph = runner.build(x)
+    seconds = graph.run(runner.tag, warmup_steps=period)
+    readout = graph.readout_sums()
     timed_steps = graph.num_steps - period
     return {"seconds": seconds, "timed_steps": timed_steps, "period": period,
             "lava_steps": graph.num_steps, "readout": readout,

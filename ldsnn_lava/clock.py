@@ -19,12 +19,20 @@ Steps are counted from 0 here (Lava's ``time_step`` counts from 1).
 With ``unit="window"`` (the ``window`` process models, for simulation speed) one clock step
 carries a stage's whole window of T_l timesteps, so every window is one step long: the clock
 of the same schedule with every T_l set to 1 (sequential period L, pipelined period 1).
+
+A runtime hop that delays a stage's input (Lava's own ``Dense`` and ``Conv`` send at step t what
+they received at t-1) is absorbed by ``delays``: ``delays[l]`` steps pass between the step stage
+l's input arrives at its synapses (its *input window*, where the buffer before it emits) and
+the step its neurons see it (its window). Sequential: ``o_l = sum_{j<l} (d_j + T_j) + d_l``,
+``P = sum (d_l + T_l)``; pipelined: ``o_l = d_l``, ``P = max (d_l + T_l)``. Spikes and readouts
+are unchanged, only shifted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ldsnn_lava.errors import InvalidSchedule
 from ldsnn_lava.options import Mode, ModelKind, parse_option
 from ldsnn_lava.schedule import Schedule
 
@@ -59,6 +67,16 @@ class Window:
         return step // self.period - self.lag
 
 
+def _delays(schedule: Schedule, delays) -> list[int]:
+    if delays is None:
+        return [0] * schedule.num_stages
+    delays = [int(d) for d in delays]
+    if len(delays) != schedule.num_stages or min(delays) < 0:
+        raise InvalidSchedule(f"delays must be {schedule.num_stages} integers >= 0, one per "
+                              f"stage, got {delays}")
+    return delays
+
+
 def _clock_schedule(schedule: Schedule, unit: ModelKind | str) -> Schedule:
     """The schedule whose windows the clock of ``unit`` follows."""
     if parse_option(ModelKind, unit, "unit") == ModelKind.STEP:
@@ -66,20 +84,40 @@ def _clock_schedule(schedule: Schedule, unit: ModelKind | str) -> Schedule:
     return Schedule.uniform(schedule.num_stages, 1, schedule.mode)
 
 
-def stage_windows(schedule: Schedule, unit: ModelKind | str = ModelKind.STEP) -> list[Window]:
-    """One window per stage of ``schedule``, on the clock of ``unit`` ("step" or "window")."""
-    schedule = _clock_schedule(schedule, unit)
+def period_of(schedule: Schedule, unit: ModelKind | str = ModelKind.STEP,
+              delays=None) -> int:
+    """Steps per period on the clock of ``unit``, with ``delays`` (step clock) per stage."""
+    if delays is not None and any(delays) and parse_option(ModelKind, unit) != ModelKind.STEP:
+        raise InvalidSchedule("runtime delays exist on the step clock only")
+    schedule, delays = _clock_schedule(schedule, unit), _delays(schedule, delays)
+    spans = [d + t for d, t in zip(delays, schedule.timesteps, strict=True)]
+    return sum(spans) if schedule.mode == Mode.SEQUENTIAL else max(spans)
+
+
+def stage_windows(schedule: Schedule, unit: ModelKind | str = ModelKind.STEP,
+                  delays=None) -> list[Window]:
+    """One window per stage of ``schedule``, on the clock of ``unit`` ("step" or "window"):
+    where its neurons work, ``delays[l]`` steps after its input window (default: no delays)."""
+    period = period_of(schedule, unit, delays)
+    schedule, delays = _clock_schedule(schedule, unit), _delays(schedule, delays)
     steps = schedule.timesteps
-    period = schedule.period
     if schedule.mode == Mode.SEQUENTIAL:
-        offsets = [sum(steps[:i]) for i in range(len(steps))]
+        offsets = [sum(delays[:i + 1]) + sum(steps[:i]) for i in range(len(steps))]
         return [Window(o, t, period) for o, t in zip(offsets, steps, strict=True)]
-    return [Window(0, t, period, lag) for lag, t in enumerate(steps)]
+    return [Window(d, t, period, lag)
+            for lag, (d, t) in enumerate(zip(delays, steps, strict=True))]
+
+
+def input_windows(schedule: Schedule, delays=None) -> list[Window]:
+    """Each stage's input window (step clock): its window moved ``delays[l]`` steps earlier;
+    the buffer before stage l emits there, and stage 0's input is read there."""
+    delays = _delays(schedule, delays)
+    return [Window(w.offset - d, w.length, w.period, w.lag)
+            for w, d in zip(stage_windows(schedule, ModelKind.STEP, delays), delays, strict=True)]
 
 
 def total_steps(schedule: Schedule, num_samples: int,
-                unit: ModelKind | str = ModelKind.STEP) -> int:
+                unit: ModelKind | str = ModelKind.STEP, delays=None) -> int:
     """Clock steps needed to stream ``num_samples`` samples through all stages."""
-    schedule = _clock_schedule(schedule, unit)
     periods = num_samples + (schedule.num_stages - 1 if schedule.mode == Mode.PIPELINED else 0)
-    return periods * schedule.period
+    return periods * period_of(schedule, unit, delays)

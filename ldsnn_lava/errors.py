@@ -40,6 +40,12 @@ class ResourceLimitError(LDSNNError, ValueError):
     knob that changes it."""
 
 
+class LavaRunError(LDSNNError, RuntimeError):
+    """A Lava run that failed: a process model raised, a Lava process exited, or the runtime
+    did not stop in time. The message names the process (and the time step, for ours); the
+    runtime's processes are gone when it is raised."""
+
+
 class BackendUnavailable(LDSNNError, ImportError):
     """An optional backend (Lava, Brian2, Ray, a peer tool) that is not installed here; the
     message says what to install."""
@@ -53,5 +59,5 @@ class ClusterError(LDSNNError, RuntimeError):
 
 __all__ = [
     "BackendUnavailable", "ClusterError", "FileFormatError", "InvalidInput", "InvalidNetwork",
-    "InvalidOption", "InvalidSchedule", "LDSNNError", "ResourceLimitError",
+    "InvalidOption", "InvalidSchedule", "LavaRunError", "LDSNNError", "ResourceLimitError",
 ]

@@ -8,8 +8,11 @@ Its :meth:`LavaLDSNN.build` makes the connected processes for one batch of sampl
 and :meth:`LavaLDSNN.run` builds, runs them with ``Loihi2SimCfg`` and always stops the runtime
 (also on error or KeyboardInterrupt), returning the torch engine's :class:`EvalResult` fields.
 Every hop passes its message within the step (no Lava ``Dense``, so no per-hop delay): the
-windows of :mod:`ldsnn_lava.clock` need no shift. Results leave the runtime through record
-files (:mod:`ldsnn_lava.processes.records`) read once after the run.
+windows of :mod:`ldsnn_lava.clock` need no shift. Results leave the runtime through records in
+shared memory (:mod:`ldsnn_lava.processes.records`) read once after the run. Runs use the
+guarded runtime of :mod:`ldsnn_lava.processes.runtime`: an exception in any process model
+raises :class:`~ldsnn_lava.errors.LavaRunError` naming the process and time step, and no
+process or shared memory outlives a run, also when it is interrupted or its caller killed.
 
 Two process-model kinds (``to_lava(..., model=...)``): ``step``, one Lava step per timestep,
 the timing of a Loihi mapping; ``window``, one Lava step per window (each stage computes its
@@ -18,10 +21,8 @@ T_l timesteps inside the step), faster to simulate, with identical results.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import ldsnn_lava.processes.compat  # noqa: F401  (before any lava import)
 import numpy as np
@@ -33,18 +34,22 @@ from lava.magma.core.run_configs import Loihi2SimCfg
 from ldsnn_lava.processes.ld_buffer.process import LDBuffer
 from ldsnn_lava.processes.ld_input.process import LDInput
 from ldsnn_lava.processes.ld_readout.process import LDReadout
-from ldsnn_lava.processes.ld_stage.process import LDStage
-from ldsnn_lava.processes.records import create_record, read_record
+from ldsnn_lava.processes.ld_stage.process import (
+    LDStage,
+    check_fixed,
+    stage_process,
+    weighted_op_index,
+)
+from ldsnn_lava.processes.records import Record
+from ldsnn_lava.processes.runtime import create_runtime
 from ldsnn_lava.processes.tags import TAGS
 
 from ldsnn_lava.buffers import expected_rate_total, quantize_rate_input
 from ldsnn_lava.clock import stage_windows, total_steps
 from ldsnn_lava.engine.driver import _as_tensor
 from ldsnn_lava.engine.result import EvalResult, count_work
-from ldsnn_lava.errors import InvalidOption
-from ldsnn_lava.network import Network, Stage
-from ldsnn_lava.neurons import IF, CubaLIF, integer_parameter
-from ldsnn_lava.numpy_ops import numpy_chain
+from ldsnn_lava.errors import InvalidInput, InvalidOption
+from ldsnn_lava.network import Network
 from ldsnn_lava.ops import Scale
 from ldsnn_lava.options import BufferKind, InputEncoding, ModelKind, Precision, parse_option
 from ldsnn_lava.schedule import Schedule
@@ -64,10 +69,10 @@ class LavaGraph:
     num_samples : int
     num_steps : int
         Clock steps that stream all samples through.
+    readout_record, counts_records : Record
+        The records the readout and the spiking stages write.
     model : {"step", "window"}
         The process-model kind the processes were built for (their port shapes differ).
-    readout_path, counts_paths
-        The record files the processes write.
     """
 
     input: LDInput
@@ -76,52 +81,60 @@ class LavaGraph:
     readout: LDReadout
     num_samples: int
     num_steps: int
-    readout_path: str
-    counts_paths: list[str]
+    readout_record: Record
+    counts_records: list[Record]
     model: ModelKind = ModelKind.STEP
 
     def run(self, tag: str, warmup_steps: int = 0) -> float:
-        """Run all steps with ``Loihi2SimCfg(select_tag=tag)``; the runtime is always stopped.
+        """Run all steps with ``Loihi2SimCfg(select_tag=tag)`` on a guarded runtime
+        (:func:`ldsnn_lava.processes.runtime.create_runtime`), always stopped afterwards.
 
         Parameters
         ----------
         tag : str
             Process-model tag of the graph's model kind (see :data:`TAGS`).
         warmup_steps : int
-            Steps run first, untimed: the first ``run`` call compiles the graph and starts
-            the runtime's processes; the remaining steps then run in a second call on the
-            started runtime.
+            Steps run first, untimed, after the graph is compiled and the runtime's processes
+            started; the remaining steps then run in a second call.
 
         Returns
         -------
         float
             Wall-clock seconds of the steps after ``warmup_steps`` alone (no compile, start-up
-            or stop), or of the whole run with its start-up when ``warmup_steps`` is 0.
+            or stop), or of the whole run with its compile and start-up when ``warmup_steps``
+            is 0.
+
+        Raises
+        ------
+        LavaRunError
+            A process model raised (the message names it and the time step) or a Lava process
+            exited; the runtime's processes are gone.
         """
         allowed = sorted(t for (kind, _), t in TAGS.items() if kind == self.model)
         if tag not in allowed:
             raise InvalidOption(f"the processes were built for the {self.model} models; run "
                                 f"them with a tag in {allowed}, not {tag!r}")
         if not 0 <= warmup_steps < self.num_steps:
-            raise ValueError(f"warmup_steps must be in [0, {self.num_steps}), got {warmup_steps}")
-        cfg = Loihi2SimCfg(select_tag=tag)
+            raise InvalidOption(f"warmup_steps must be in [0, {self.num_steps}), "
+                                f"got {warmup_steps}")
+        start = time.perf_counter()
         try:
+            create_runtime(self.input, Loihi2SimCfg(select_tag=tag))
             if warmup_steps:
-                self.input.run(condition=RunSteps(num_steps=warmup_steps), run_cfg=cfg)
-            start = time.perf_counter()
-            self.input.run(condition=RunSteps(num_steps=self.num_steps - warmup_steps),
-                           run_cfg=cfg)
+                self.input.run(condition=RunSteps(num_steps=warmup_steps))
+                start = time.perf_counter()
+            self.input.run(condition=RunSteps(num_steps=self.num_steps - warmup_steps))
             return time.perf_counter() - start
         finally:
             self.input.stop()
 
     def readout_sums(self) -> np.ndarray:
-        """(N, classes) readout sums, read from the readout's record file after the run."""
-        return read_record(self.readout_path)
+        """(N, classes) readout sums, read from the readout's record after the run."""
+        return self.readout_record.read()
 
     def spike_counts(self) -> list[np.ndarray]:
         """One (N, *stage_output_shape) int32 array of spike counts per spiking stage."""
-        return [read_record(path) for path in self.counts_paths]
+        return [record.read() for record in self.counts_records]
 
 
 class LavaLDSNN:
@@ -133,6 +146,9 @@ class LavaLDSNN:
     schedule : Schedule
     precision : {"float", "fixed"}
     model : {"step", "window"}
+    stage_ops : list of tuple of Op
+        Each stage's ops as the processes run them (fixed precision with a netx input layer:
+        stage 0's affine map runs on the host, see :meth:`encode`).
     """
 
     def __init__(self, net: Network, schedule: Schedule,
@@ -142,7 +158,7 @@ class LavaLDSNN:
         model = parse_option(ModelKind, model, "model")
         schedule.check(net)
         self.net, self.schedule, self.precision, self.model = net, schedule, precision, model
-        self._stage_ops = [stage.ops for stage in net.stages]
+        self.stage_ops = [stage.ops for stage in net.stages]
         self._host_scale = None
         first = net.stages[0].ops[0]
         if (precision == Precision.FIXED and net.input_encoding == InputEncoding.DIRECT
@@ -150,38 +166,39 @@ class LavaLDSNN:
             # As lava-dl drives its input layer: the host computes the affine map of the
             # input (e.g. a netx input layer's bias_mant) and the stage receives integers.
             self._host_scale = torch_op(first, "cpu", torch.float64)
-            self._stage_ops[0] = (Scale(),) + net.stages[0].ops[1:]
-        if precision == Precision.FIXED:
-            for index, stage in enumerate(net.stages):
-                try:
-                    _check_fixed(stage)
-                except ValueError as err:
-                    raise ValueError(f"stage {index}: {err}") from None
+            self.stage_ops[0] = (Scale(),) + net.stages[0].ops[1:]
+        for index, stage in enumerate(net.stages):
+            weighted_op_index(stage.ops, f"stage {index}")
+            if precision == Precision.FIXED:
+                check_fixed(self.stage_ops[index], stage.neuron, f"stage {index}")
 
     @property
     def tag(self) -> str:
         """The Lava process-model tag this model kind and precision select."""
         return TAGS[self.model, self.precision]
 
-    def _encode(self, x) -> np.ndarray:
+    def encode(self, x) -> np.ndarray:
+        """The samples ``x`` as stage 0's input process sends them: rate input as integer
+        counts, direct input as values (fixed precision: integers, after a netx input layer's
+        affine map, which the host applies)."""
         x = _as_tensor(x, self.net)
         if len(x) == 0:
-            raise ValueError("input holds no samples")
+            raise InvalidInput("input holds no samples")
         if self.net.input_encoding == InputEncoding.RATE:
             return quantize_rate_input(x, self.schedule.timesteps[0]).numpy()
         x = x.to(torch.float64)
         data = (x if self._host_scale is None else self._host_scale(x)).numpy()
         if self.precision == Precision.FIXED and not np.array_equal(data, np.round(data)):
-            raise ValueError("fixed precision with direct input needs integer-valued inputs; "
-                             "quantize them (QuantizedNetwork.encode_input)")
+            raise InvalidInput("fixed precision with direct input needs integer-valued inputs; "
+                               "quantize them (QuantizedNetwork.encode_input)")
         return data
 
-    def build(self, x, workdir: str | Path) -> LavaGraph:
-        """Make and connect the processes for the samples ``x`` (shape ``(N, *input_shape)``);
-        their record files go to ``workdir``."""
-        net, schedule = self.net, self.schedule
-        data = self._encode(x)
-        n, workdir = len(data), Path(workdir)
+    def build(self, x) -> LavaGraph:
+        """Make and connect the processes for the samples ``x`` (shape ``(N, *input_shape)``)
+        and the records they write."""
+        net, schedule, precision = self.net, self.schedule, self.precision
+        data = self.encode(x)
+        n = len(data)
         window = self.model == ModelKind.WINDOW
         direct_input = net.input_encoding == InputEncoding.DIRECT
         steps = schedule.timesteps
@@ -191,21 +208,21 @@ class LavaLDSNN:
             return value if window else None
 
         source = LDInput(data=data, window=windows[0], encoding=net.input_encoding,
-                         window_steps=per_window(steps[0]), name="input")
-        stages, buffers, counts_paths = [], [], []
+                         precision=precision, window_steps=per_window(steps[0]), name="input")
+        stages, buffers, counts_records = [], [], []
         port = source.s_out
         for index, stage in enumerate(net.stages):
-            counts_path = None
+            counts = None
             if not stage.is_readout:
-                counts_path = create_record(workdir / f"counts_{index}.npy", n,
-                                            net.output_shape_of(index), np.int32)
-                counts_paths.append(counts_path)
-            proc = LDStage(ops=self._stage_ops[index], neuron=stage.neuron,
-                           in_shape=net.input_shape_of(index), window=windows[index],
-                           num_samples=n, counts_path=counts_path,
-                           window_steps=per_window(steps[index]),
-                           input_steps=per_window(1 if index == 0 and direct_input else None),
-                           name=stage.name or f"stage{index}")
+                counts = Record(n, net.output_shape_of(index), np.int32)
+                counts_records.append(counts)
+            proc = stage_process(ops=self.stage_ops[index], neuron=stage.neuron,
+                                 in_shape=net.input_shape_of(index), window=windows[index],
+                                 precision=precision, counts_record=counts,
+                                 window_steps=per_window(steps[index]),
+                                 input_steps=per_window(1 if index == 0 and direct_input
+                                                        else None),
+                                 name=stage.name or f"stage{index}")
             port.connect(proc.a_in)
             port = proc.s_out
             stages.append(proc)
@@ -213,28 +230,28 @@ class LavaLDSNN:
                 break
             buffer = LDBuffer(shape=net.output_shape_of(index), mode=schedule.buffers[index],
                               upstream=windows[index], downstream=windows[index + 1],
+                              precision=precision,
                               window_steps=per_window((steps[index], steps[index + 1])),
                               name=f"buffer{index}")
             port.connect(buffer.s_in)
             port = buffer.s_out
             buffers.append(buffer)
-        readout_path = create_record(workdir / "readout.npy", n, (net.num_classes,), np.float64)
-        readout = LDReadout(shape=(net.num_classes,), window=windows[-1], num_samples=n,
-                            path=readout_path, window_steps=per_window(steps[-1]),
+        readout_record = Record(n, (net.num_classes,), np.float64)
+        readout = LDReadout(shape=(net.num_classes,), window=windows[-1], record=readout_record,
+                            precision=precision, window_steps=per_window(steps[-1]),
                             name="readout")
         port.connect(readout.a_in)
         return LavaGraph(source, stages, buffers, readout, n,
-                         total_steps(schedule, n, self.model), readout_path, counts_paths,
+                         total_steps(schedule, n, self.model), readout_record, counts_records,
                          self.model)
 
     def run(self, x) -> EvalResult:
         """Stream the samples ``x`` through Lava; returns what :func:`ldsnn_lava.evaluate`
         returns (readout sums, predictions, per-stage spike counts, counters, seconds)."""
         start = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="ldsnn-lava-") as workdir:
-            graph = self.build(x, workdir)
-            graph.run(self.tag)
-            readout, counts = graph.readout_sums(), graph.spike_counts()
+        graph = self.build(x)
+        graph.run(self.tag)
+        readout, counts = graph.readout_sums(), graph.spike_counts()
         synaptic = self._synaptic_updates(counts, graph)
         return EvalResult(
             readout=readout,
@@ -258,16 +275,6 @@ class LavaLDSNN:
                 fired = expected_rate_total(fired, steps[stage - 1], steps[stage])
             synaptic[stage] = float((fired * net.fan_outs[stage]).sum()) / graph.num_samples
         return synaptic
-
-
-def _check_fixed(stage: Stage) -> None:
-    """Raise ValueError unless ``stage`` has the integer parameters fixed precision needs."""
-    numpy_chain(stage.ops, np.int64)
-    if isinstance(stage.neuron, IF):
-        integer_parameter("IF threshold", stage.neuron.threshold)
-        integer_parameter("IF v_init", stage.neuron.initial_v)
-    elif isinstance(stage.neuron, CubaLIF):
-        stage.neuron.fixed_parameters()
 
 
 def to_lava(net: Network, schedule: Schedule, precision: Precision | str = Precision.FLOAT,
@@ -294,9 +301,10 @@ def to_lava(net: Network, schedule: Schedule, precision: Precision | str = Preci
 
     Raises
     ------
-    ValueError
-        On an unknown precision or model, a schedule that does not fit the network, or (fixed) a
-        network with non-integer parameters or an AvgPool2d.
+    InvalidOption, InvalidSchedule, InvalidNetwork
+        On an unknown precision or model, a schedule that does not fit the network, a stage
+        without exactly one weighted op (Dense, Conv2d or Scale), or (fixed) a network with
+        non-integer parameters or an AvgPool2d.
 
     Examples
     --------

@@ -1,47 +1,58 @@
-"""Per-sample result rows that leave the Lava runtime through a memory-mapped ``.npy`` file.
+"""Per-sample result rows that leave the Lava runtime through shared memory, with no file.
 
-``Var.get()`` in Lava 0.10 sends array items one by one (seconds for a few thousand samples),
-so the stage and readout process models write each sample's row into a file the host created
-beforehand with :func:`create_record`; the host reads the whole file once after the run.
-The runtime's processes are forked children: a shared file mapping is visible to the host
-without any message.
+``Var.get()`` in Lava 0.10 sends array items one by one (seconds for a few thousand samples), so
+the stage and readout process models of the fast path write each sample's row into a
+:class:`Record` the host created before the run, and the host reads it once afterwards.
+
+A record is an anonymous shared mapping (``mmap(-1, ...)``: ``MAP_SHARED | MAP_ANONYMOUS``).
+Lava forks its runtime's processes after the record exists, so every child maps the same pages
+and the host sees their writes without any message. There is no file and no ``/dev/shm`` name:
+nothing is left behind when a run is interrupted or its process killed. (Lava forks on every
+platform but Windows, where it cannot run our models anyway.)
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import mmap
+from collections.abc import Sequence
 
 import numpy as np
 
-
-def create_record(path: str | Path, num_samples: int, shape: tuple[int, ...], dtype) -> str:
-    """Create a zero-filled ``(num_samples, *shape)`` record file; returns its path."""
-    if num_samples < 1:
-        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
-    array = np.lib.format.open_memmap(str(path), mode="w+", dtype=dtype,
-                                      shape=(num_samples, *shape))
-    array.flush()
-    del array
-    return str(path)
+from ldsnn_lava.errors import InvalidInput
 
 
-class RecordWriter:
-    """Writes rows of a ``num_samples``-row record file from a process model, mapping the file
-    on first write (in the runtime's own child process, not when the model is built)."""
+class Record:
+    """A zero-filled ``(num_samples, *shape)`` array in memory shared with Lava's children.
 
-    def __init__(self, path: str | Path, num_samples: int):
-        self._path, self._num_samples, self._rows = str(path), num_samples, None
+    Parameters
+    ----------
+    num_samples : int
+        Rows, one per sample (>= 1).
+    shape : tuple of int
+        Shape of one row.
+    dtype : numpy dtype
+    """
+
+    def __init__(self, num_samples: int, shape: Sequence[int], dtype):
+        if num_samples < 1:
+            raise InvalidInput(f"a record needs num_samples >= 1, got {num_samples}")
+        self.shape = (int(num_samples), *(int(d) for d in shape))
+        self.dtype = np.dtype(dtype)
+        size = max(1, int(np.prod(self.shape)) * self.dtype.itemsize)
+        self._memory = mmap.mmap(-1, size)
+        self._rows = np.frombuffer(self._memory, dtype=self.dtype,
+                                   count=int(np.prod(self.shape))).reshape(self.shape)
+
+    @property
+    def num_samples(self) -> int:
+        return self.shape[0]
 
     def write(self, sample: int, row: np.ndarray) -> None:
-        """Store ``row`` as sample ``sample``'s; periods that carry no sample (a pipeline's
-        fill and drain, ``sample`` outside the record) write nothing."""
-        if not 0 <= sample < self._num_samples:
-            return
-        if self._rows is None:
-            self._rows = np.load(self._path, mmap_mode="r+")
-        self._rows[sample] = row
+        """Store ``row`` as sample ``sample``'s (in a process model); periods that carry no
+        sample (a pipeline's fill and drain, ``sample`` outside the record) write nothing."""
+        if 0 <= sample < self.num_samples:
+            self._rows[sample] = row
 
-
-def read_record(path: str | Path) -> np.ndarray:
-    """Read a whole record file into memory (on the host, after the run)."""
-    return np.array(np.load(str(path), mmap_mode="r"))
+    def read(self) -> np.ndarray:
+        """A copy of all rows (on the host, after the run)."""
+        return self._rows.copy()

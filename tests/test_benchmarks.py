@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from benchmarks import gpu
 
 
@@ -13,3 +15,14 @@ def test_gpu_script_runs_on_cpu_quick(tmp_path):
     for entry in record["peers"]["rows"][0]["frameworks"].values():
         if "prediction_agreement" in entry:  # only the peers that are installed
             assert entry["prediction_agreement"] == 1.0
+
+
+@pytest.mark.lava
+def test_lava_step_cost_runs(tmp_path):
+    from benchmarks import lava_step_cost
+
+    record = lava_step_cost.main(["--n-in", "16", "--n-out", "8", "--steps", "20",
+                                  "--samples", "2", "--repeats", "1", "--dir", str(tmp_path)])
+    assert set(record["layer"]["us_per_step"]) == set(lava_step_cost.LAYER_KINDS)
+    assert set(record["network"]["ms_per_sample"]) == set(lava_step_cost.NETWORK_KINDS)
+    assert (tmp_path / "lava_step_cost.md").read_text().startswith("# Lava step cost")

@@ -8,17 +8,16 @@ can put these processes into your own Lava scripts. We take the zoo's ``mlp_digi
     LDInput -> LDStage 0 -> LDBuffer 0 -> LDStage 1 -> LDBuffer 1 -> LDStage 2 -> LDReadout
 
 The windows (which steps of each period a stage works in) come from
-``ldsnn_lava.clock.stage_windows``; results leave the runtime through record files that the
-stages and the readout write and we read once after the run. Finally we check the Lava
-result against the torch engine, spike for spike.
+``ldsnn_lava.clock.stage_windows``; results leave the runtime through records in shared memory
+that the stages and the readout write and we read once after the run. The run uses the guarded
+runtime (``ldsnn_lava.processes.runtime.create_runtime``): an error in any process raises in
+this script, and nothing is left running. Finally we check the Lava result against the torch
+engine, spike for spike.
 
 Run: ``python tutorials/lava_by_hand.py`` (a few seconds on 2 cores).
 """
 
 from __future__ import annotations
-
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -31,8 +30,9 @@ from lava.magma.core.run_configs import Loihi2SimCfg
 from ldsnn_lava.processes.ld_buffer.process import LDBuffer
 from ldsnn_lava.processes.ld_input.process import LDInput
 from ldsnn_lava.processes.ld_readout.process import LDReadout
-from ldsnn_lava.processes.ld_stage.process import LDStage
-from ldsnn_lava.processes.records import create_record, read_record
+from ldsnn_lava.processes.ld_stage.process import stage_process
+from ldsnn_lava.processes.records import Record
+from ldsnn_lava.processes.runtime import create_runtime
 
 from ldsnn_lava import Schedule, datasets, evaluate, zoo
 from ldsnn_lava.clock import stage_windows, total_steps
@@ -51,43 +51,40 @@ def main() -> None:
     print(f"network: {net}")
     print(f"schedule: {schedule}, period {schedule.period} steps")
 
-    with tempfile.TemporaryDirectory() as workdir:
-        # 1. the processes: one per stage, one buffer per gap, the input and the readout
-        source = LDInput(data=x, window=windows[0], encoding=net.input_encoding)
-        stages, counts_files = [], []
-        for index, stage in enumerate(net.stages):
-            counts = None
-            if not stage.is_readout:  # where each sample's spike counts go
-                counts = create_record(Path(workdir) / f"counts{index}.npy", SAMPLES,
-                                       net.output_shape_of(index), np.int32)
-                counts_files.append(counts)
-            stages.append(LDStage(ops=stage.ops, neuron=stage.neuron,
-                                  in_shape=net.input_shape_of(index), window=windows[index],
-                                  num_samples=SAMPLES, counts_path=counts))
-        buffers = [LDBuffer(shape=net.output_shape_of(g), mode=mode, upstream=windows[g],
-                            downstream=windows[g + 1])
-                   for g, mode in enumerate(schedule.buffers)]
-        readout_file = create_record(Path(workdir) / "readout.npy", SAMPLES,
-                                     (net.num_classes,), np.float64)
-        readout = LDReadout(shape=(net.num_classes,), window=windows[-1], num_samples=SAMPLES,
-                            path=readout_file)
+    # 1. the processes: one per stage (its class follows the neuron kind), one buffer per gap,
+    #    the input and the readout; each spiking stage writes its spike counts to a record
+    source = LDInput(data=x, window=windows[0], encoding=net.input_encoding)
+    stages, counts_records = [], []
+    for index, stage in enumerate(net.stages):
+        counts = None
+        if not stage.is_readout:
+            counts = Record(SAMPLES, net.output_shape_of(index), np.int32)
+            counts_records.append(counts)
+        stages.append(stage_process(ops=stage.ops, neuron=stage.neuron,
+                                    in_shape=net.input_shape_of(index), window=windows[index],
+                                    counts_record=counts, name=f"stage{index}"))
+    buffers = [LDBuffer(shape=net.output_shape_of(g), mode=mode, upstream=windows[g],
+                        downstream=windows[g + 1], name=f"buffer{g}")
+               for g, mode in enumerate(schedule.buffers)]
+    readout_record = Record(SAMPLES, (net.num_classes,), np.float64)
+    readout = LDReadout(shape=(net.num_classes,), window=windows[-1], record=readout_record)
 
-        # 2. the wiring: a chain of ports
-        source.s_out.connect(stages[0].a_in)
-        for g, buffer in enumerate(buffers):
-            stages[g].s_out.connect(buffer.s_in)
-            buffer.s_out.connect(stages[g + 1].a_in)
-        stages[-1].s_out.connect(readout.a_in)
+    # 2. the wiring: a chain of ports
+    source.s_out.connect(stages[0].a_in)
+    for g, buffer in enumerate(buffers):
+        stages[g].s_out.connect(buffer.s_in)
+        buffer.s_out.connect(stages[g + 1].a_in)
+    stages[-1].s_out.connect(readout.a_in)
 
-        # 3. the run: always stop the runtime, also on error or Ctrl-C
-        steps = total_steps(schedule, SAMPLES)
-        try:
-            source.run(condition=RunSteps(num_steps=steps),
-                       run_cfg=Loihi2SimCfg(select_tag="floating_pt"))
-        finally:
-            source.stop()
-        sums = read_record(readout_file)
-        spike_counts = [read_record(path) for path in counts_files]
+    # 3. the run, on the guarded runtime; always stop it, also on error or Ctrl-C
+    steps = total_steps(schedule, SAMPLES)
+    try:
+        create_runtime(source, Loihi2SimCfg(select_tag="floating_pt"))
+        source.run(condition=RunSteps(num_steps=steps))
+    finally:
+        source.stop()
+    sums = readout_record.read()
+    spike_counts = [record.read() for record in counts_records]
 
     predictions = sums.argmax(axis=1)
     print(f"Lava ran {steps} steps for {SAMPLES} samples")

@@ -4,13 +4,16 @@
 :data:`ldsnn_lava.formats.MODEL_SUFFIXES`), resolved by :func:`ldsnn_lava.resolve.load_model`
 for every command. Each command lives in its own module with ``add_parser`` and ``run``. User
 errors (any :class:`ldsnn_lava.errors.LDSNNError`) print one line to stderr and exit with
-status 2; no traceback.
+status 2; no traceback. Ctrl-C (SIGINT) and SIGTERM stop a command where it is, so cleanup
+runs (a Lava run stops its processes): one line, exit status 130 or 143.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from ldsnn_lava.cli import demo, evaluate, loihi, optimize, report
 from ldsnn_lava.errors import LDSNNError
@@ -28,6 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ldsnn`` console script; returns the exit status."""
     parser = build_parser()
@@ -36,11 +47,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--cost-target must be > 0, got {args.cost_target:g}")
     if getattr(args, "restarts", 0) < 0:
         parser.error("--restarts must be >= 0")
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return int(args.func(args) or 0)
     except (LDSNNError, ValueError, FileNotFoundError) as err:
         print(f"ldsnn {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("ldsnn: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("ldsnn: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)

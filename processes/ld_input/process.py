@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import ldsnn_lava  # noqa: F401  (Lava compatibility fixes before importing lava)
+import ldsnn_lava.processes.compat  # noqa: F401  (before any lava import)
 
 # isort: split
 import numpy as np
 from lava.magma.core.process.ports.ports import OutPort
-from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+from ldsnn_lava.processes.base import LDProcess
 
 from ldsnn_lava.clock import Window
-from ldsnn_lava.options import InputEncoding, parse_option
+from ldsnn_lava.errors import InvalidInput
+from ldsnn_lava.options import InputEncoding, Precision, parse_option
 
 
-class LDInput(AbstractProcess):
+class LDInput(LDProcess):
     """Sends sample k to stage 0 in every step of stage 0's window in period k.
 
     ``direct``: ``data[k]`` itself, every step (stage 0 turns it into a current each step).
@@ -29,6 +31,8 @@ class LDInput(AbstractProcess):
     window : Window
         Stage 0's window.
     encoding : {"direct", "rate"}
+    precision : {"float", "fixed"}
+        The models it will run with (``fixed`` sends int64 and needs integer data).
     window_steps : int, optional
         For the ``window`` process models: stage 0's timesteps T. One clock step then carries
         a whole window (``window`` is on the window clock,
@@ -36,23 +40,34 @@ class LDInput(AbstractProcess):
         ``(1, *input_shape)`` (direct: the one current row stage 0 sees every step) or
         ``(T, *input_shape)`` (rate: the spike raster). ``None``: one clock step is one
         timestep (the step-faithful ``floating_pt``/``fixed_pt`` models).
+    name : str, optional
+
+    Vars: ``window`` ``[offset, length, period, lag]`` and ``timesteps`` (T), as a stage's.
     """
 
     def __init__(self, *, data: np.ndarray, window: Window,
                  encoding: InputEncoding | str = InputEncoding.DIRECT,
-                 window_steps: int | None = None, name: str | None = None):
+                 precision: Precision | str = Precision.FLOAT, window_steps: int | None = None,
+                 name: str | None = None):
         data = np.asarray(data)
         encoding = parse_option(InputEncoding, encoding, "encoding")
+        precision = parse_option(Precision, precision, "precision")
         if data.ndim < 2 or len(data) == 0:
-            raise ValueError(f"data must be (N, *input_shape) with N >= 1, got {data.shape}")
+            raise InvalidInput(f"data must be (N, *input_shape) with N >= 1, got {data.shape}")
         steps = window.length if window_steps is None else int(window_steps)
         if encoding == InputEncoding.RATE and (not np.array_equal(data, np.round(data))
                                    or data.min() < 0 or data.max() > steps):
-            raise ValueError(f"rate input data must be integer counts in [0, {steps}] "
-                             f"(use ldsnn_lava.buffers.quantize_rate_input)")
-        super().__init__(data=data, window=window, encoding=encoding,
-                         window_steps=window_steps, name=name)
+            raise InvalidInput(f"rate input data must be integer counts in [0, {steps}] "
+                               f"(use ldsnn_lava.buffers.quantize_rate_input)")
+        if precision == Precision.FIXED and not np.array_equal(data, np.round(data)):
+            raise InvalidInput("fixed precision needs integer-valued input data; quantize it "
+                               "(QuantizedNetwork.encode_input)")
+        super().__init__(data=data, encoding=encoding, precision=precision,
+                         window_steps=window_steps, name=name or "LDInput")
         shape = data.shape[1:]
         if window_steps is not None:
             shape = (1 if encoding == InputEncoding.DIRECT else steps, *shape)
         self.s_out = OutPort(shape=shape)
+        self.window = Var(shape=(4,), init=np.array([window.offset, window.length,
+                                                     window.period, window.lag]))
+        self.timesteps = Var(shape=(1,), init=steps)

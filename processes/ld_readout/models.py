@@ -1,56 +1,66 @@
-"""Process models of :class:`LDReadout`: float64 sums (``floating_pt``) or int64 sums
-(``fixed_pt``, exact), written as float64 rows like the torch engine's readout."""
+"""Process models of :class:`LDReadout`: ``floating_pt`` (float64 sums) and ``fixed_pt``
+(exact int64 sums). :class:`ReadoutModel` is shared with the ``window`` models."""
 
-import ldsnn_lava  # noqa: F401  (Lava compatibility fixes before importing lava)
+import ldsnn_lava.processes.compat  # noqa: F401  (before any lava import)
 
 # isort: split
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
-from lava.magma.core.model.py.model import PyLoihiProcessModel
 from lava.magma.core.model.py.ports import PyInPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+from ldsnn_lava.processes.base import LDProcessModel
 from ldsnn_lava.processes.ld_readout.process import LDReadout
-from ldsnn_lava.processes.records import RecordWriter
 from ldsnn_lava.processes.tags import FIXED_STEP, FLOAT_STEP
 
+INTEGER = LavaPyType(np.ndarray, np.int64)
 
-class _ReadoutModel(PyLoihiProcessModel):
-    dtype = np.float64
+
+class ReadoutModel(LDProcessModel):
+    """The window and record of a readout process."""
+
+    window: np.ndarray = INTEGER
+    timesteps: np.ndarray = INTEGER
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self._window = proc_params["window"]
-        self._record = RecordWriter(proc_params["path"], proc_params["num_samples"])
-        self._sum = np.zeros(proc_params["shape"], dtype=self.dtype)
+        self._record = proc_params["record"]
 
-    def run_spk(self):
+    def configure(self) -> None:
+        self._window = self.window_of(self.window)
+
+
+class _StepReadoutModel(ReadoutModel):
+    def step(self) -> None:
         step = self.time_step - 1
         phase = self._window.phase(step)
         if phase is None:
             return
         if phase == 0:
-            self._sum[...] = 0
-        self._sum += self.a_in.recv()
+            self.sums[...] = 0
+        self.sums += self.a_in.recv()
         if phase == self._window.length - 1:
-            self._record.write(self._window.sample(step), self._sum)
+            self._record.write(self._window.sample(step), self.sums)
 
 
 @implements(proc=LDReadout, protocol=LoihiProtocol)
 @requires(CPU)
 @tag(FLOAT_STEP)
-class PyLDReadoutModelFloat(_ReadoutModel):
+class PyLDReadoutModelFloat(_StepReadoutModel):
     """float64 sums."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.float64)
+    sums: np.ndarray = LavaPyType(np.ndarray, np.float64)
 
 
 @implements(proc=LDReadout, protocol=LoihiProtocol)
 @requires(CPU)
 @tag(FIXED_STEP)
-class PyLDReadoutModelFixed(_ReadoutModel):
+class PyLDReadoutModelFixed(_StepReadoutModel):
     """Exact int64 sums."""
 
+    fixed = True
     dtype = np.int64
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
+    sums: np.ndarray = INTEGER

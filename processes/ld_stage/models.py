@@ -1,79 +1,197 @@
-"""Process models of :class:`LDStage`: ``floating_pt`` (float64) and ``fixed_pt`` (int64).
+"""Step-faithful process models of the stage processes: ``floating_pt`` and ``fixed_pt``.
 
-Both call the one neuron definition, ``neuron.step(state, current, fixed=...)`` from
-:mod:`ldsnn_lava.neurons`, and the numpy op path of :mod:`ldsnn_lava.numpy_ops`. ``fixed_pt``
-is the integer definition of the torch engine's ``precision="fixed"``: integer weights and
-currents, int64 state (IF: exact integers; CubaLIF: Lava's bit-accurate LIF rule, 24-bit
-wrapping current and saturating voltage, see :mod:`ldsnn_lava.neurons`).
+One Lava step is one timestep. Both precisions call the one neuron definition,
+``neuron.step(state, current, fixed=...)`` of :mod:`ldsnn_lava.neurons`, on the numpy op path of
+:mod:`ldsnn_lava.numpy_ops`, with the op, neuron and window rebuilt from the process's Vars.
+``fixed_pt`` is the integer definition of the engine's ``precision="fixed"``: integer weights and
+currents, int64 state (IF: exact integers; CubaLIF: Lava's bit-accurate LIF rule).
+
+:class:`StageModel` is shared with the ``window`` models (``window_models.py``); the mixins
+declare each stage kind's Vars with their dtypes (Lava wants a ``LavaPyType`` for exactly the
+Vars and ports of the process).
 """
 
-import ldsnn_lava  # noqa: F401  (Lava compatibility fixes before importing lava)
+import ldsnn_lava.processes.compat  # noqa: F401  (before any lava import)
 
 # isort: split
+import dataclasses
+
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
-from lava.magma.core.model.py.model import PyLoihiProcessModel
 from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
-from ldsnn_lava.processes.ld_stage.process import LDStage
-from ldsnn_lava.processes.records import RecordWriter
+from ldsnn_lava.processes.base import LDProcessModel
+from ldsnn_lava.processes.ld_stage.process import LDCubaLIFStage, LDIFStage, LDReadoutStage
+from ldsnn_lava.processes.neuron_vars import NEURON_VARS
 from ldsnn_lava.processes.tags import FIXED_STEP, FLOAT_STEP
 
 from ldsnn_lava.numpy_ops import numpy_chain
 
+FLOAT = LavaPyType(np.ndarray, np.float64)
+INTEGER = LavaPyType(np.ndarray, np.int64)
+COUNTS = LavaPyType(np.ndarray, np.int32)
 
-class _StageModel(PyLoihiProcessModel):
-    fixed = False
-    dtype = np.float64
+
+class StageModel(LDProcessModel):
+    """What the step and window models of every stage kind share: the Vars read into an op
+    chain, a neuron and a window (:meth:`configure`), and the state Vars written back."""
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self._ops = numpy_chain(proc_params["ops"], self.dtype)
-        self._neuron = proc_params["neuron"]
-        self._window = proc_params["window"]
-        path = proc_params["counts_path"]
-        self._record = None if path is None else RecordWriter(path, proc_params["num_samples"])
-        self._state = None
-        self._counts = np.zeros(proc_params["out_shape"], dtype=np.int32)
+        neuron_type = self.implements_process.neuron_type
+        self._layout = None if neuron_type is None else NEURON_VARS[neuron_type]
+        self._record = proc_params["counts_record"]
+        self._every_step = proc_params["every_step"]
+        self._zeros = np.zeros(proc_params["out_shape"], dtype=self.dtype)
 
-    def run_spk(self):
+    def configure(self) -> None:
+        ops = list(self.proc_params["ops"])
+        index = self.proc_params["weighted"]
+        ops[index] = dataclasses.replace(ops[index], weight=self.weights, bias=self.bias)
+        self._ops = numpy_chain(ops, self.dtype)
+        self._window = self.window_of(self.window)
+        self._steps = int(self.timesteps[0])
+        self._neuron = None
+        if self._layout is not None:
+            values = {name: getattr(self, name)[0].item() for name in self._layout.parameters}
+            self._neuron = self._layout.neuron(values, self.fixed)
+
+    def _load_state(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._layout.state)
+
+    def _store_state(self, state: tuple) -> None:
+        for name, value in zip(self._layout.state, state, strict=True):
+            getattr(self, name)[...] = value
+
+
+class _StepStageModel(StageModel):
+    def step(self) -> None:
         step = self.time_step - 1
         phase = self._window.phase(step)
         if phase is None:
+            if self._every_step:
+                self.a_in.recv()
+                self.s_out.send(self._zeros)
             return
         current = self._ops(self.a_in.recv())
         if self._neuron is None:
             self.s_out.send(current)
             return
         if phase == 0:
-            self._state = self._neuron.initial_state(current, fixed=self.fixed)
-            self._counts[...] = 0
-        self._state, spikes = self._neuron.step(self._state, current, fixed=self.fixed)
-        self._counts += spikes
+            state = self._neuron.initial_state(current, fixed=self.fixed)
+            self.counts[...] = 0
+        else:
+            state = self._load_state()
+        state, spikes = self._neuron.step(state, current, fixed=self.fixed)
+        self._store_state(state)
+        self.counts += spikes
         self.s_out.send(spikes.astype(self.dtype))
         if phase == self._window.length - 1 and self._record is not None:
-            self._record.write(self._window.sample(step), self._counts)
+            self._record.write(self._window.sample(step), self.counts)
 
 
-@implements(proc=LDStage, protocol=LoihiProtocol)
-@requires(CPU)
-@tag(FLOAT_STEP)
-class PyLDStageModelFloat(_StageModel):
-    """float64 currents and state."""
+# --- Var and port types of each stage kind and precision --------------------------------------
 
+class FloatPorts:
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.float64)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.float64)
+    weights: np.ndarray = FLOAT
+    bias: np.ndarray = FLOAT
+    window: np.ndarray = INTEGER
+    timesteps: np.ndarray = INTEGER
 
 
-@implements(proc=LDStage, protocol=LoihiProtocol)
-@requires(CPU)
-@tag(FIXED_STEP)
-class PyLDStageModelFixed(_StageModel):
-    """int64 currents and state: the integer definition (``fixed=True``)."""
+class FixedPorts:
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int64)
+    weights: np.ndarray = INTEGER
+    bias: np.ndarray = INTEGER
+    window: np.ndarray = INTEGER
+    timesteps: np.ndarray = INTEGER
+
+
+class FloatIFVars(FloatPorts):
+    vth: np.ndarray = FLOAT
+    v_init: np.ndarray = FLOAT
+    v: np.ndarray = FLOAT
+    counts: np.ndarray = COUNTS
+
+
+class FixedIFVars(FixedPorts):
+    vth: np.ndarray = INTEGER
+    v_init: np.ndarray = INTEGER
+    v: np.ndarray = INTEGER
+    counts: np.ndarray = COUNTS
+
+
+class FloatCubaLIFVars(FloatPorts):
+    vth: np.ndarray = FLOAT
+    du: np.ndarray = FLOAT
+    dv: np.ndarray = FLOAT
+    neuron_bias: np.ndarray = FLOAT
+    u: np.ndarray = FLOAT
+    v: np.ndarray = FLOAT
+    counts: np.ndarray = COUNTS
+
+
+class FixedCubaLIFVars(FixedPorts):
+    vth: np.ndarray = INTEGER
+    du: np.ndarray = INTEGER
+    dv: np.ndarray = INTEGER
+    neuron_bias: np.ndarray = INTEGER
+    u: np.ndarray = INTEGER
+    v: np.ndarray = INTEGER
+    counts: np.ndarray = COUNTS
+
+
+class Fixed:
+    """Mixin of the fixed-point models: int64 arithmetic, the integer definition."""
 
     fixed = True
     dtype = np.int64
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int64)
+
+
+# --- the models --------------------------------------------------------------------------------
+
+@implements(proc=LDIFStage, protocol=LoihiProtocol)
+@requires(CPU)
+@tag(FLOAT_STEP)
+class PyLDIFStageModelFloat(FloatIFVars, _StepStageModel):
+    """IF stage, float64."""
+
+
+@implements(proc=LDIFStage, protocol=LoihiProtocol)
+@requires(CPU)
+@tag(FIXED_STEP)
+class PyLDIFStageModelFixed(Fixed, FixedIFVars, _StepStageModel):
+    """IF stage, the integer definition."""
+
+
+@implements(proc=LDCubaLIFStage, protocol=LoihiProtocol)
+@requires(CPU)
+@tag(FLOAT_STEP)
+class PyLDCubaLIFStageModelFloat(FloatCubaLIFVars, _StepStageModel):
+    """CubaLIF stage, float64."""
+
+
+@implements(proc=LDCubaLIFStage, protocol=LoihiProtocol)
+@requires(CPU)
+@tag(FIXED_STEP)
+class PyLDCubaLIFStageModelFixed(Fixed, FixedCubaLIFVars, _StepStageModel):
+    """CubaLIF stage, Lava's bit-accurate LIF rule."""
+
+
+@implements(proc=LDReadoutStage, protocol=LoihiProtocol)
+@requires(CPU)
+@tag(FLOAT_STEP)
+class PyLDReadoutStageModelFloat(FloatPorts, _StepStageModel):
+    """Readout stage, float64 currents."""
+
+
+@implements(proc=LDReadoutStage, protocol=LoihiProtocol)
+@requires(CPU)
+@tag(FIXED_STEP)
+class PyLDReadoutStageModelFixed(Fixed, FixedPorts, _StepStageModel):
+    """Readout stage, int64 currents."""

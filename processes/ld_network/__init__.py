@@ -1,0 +1,1 @@
+"""LD-SNN as one hierarchical process (see process.py and models.py)."""
