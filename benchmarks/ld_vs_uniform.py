@@ -17,6 +17,7 @@ budget (docs/design.md, methodology: both baselines are named), then on the held
 Writes ``benchmarks/results/ld_vs_uniform.json``. Usage::
 
     python -m benchmarks.ld_vs_uniform [--models lenet_mnist5k mlp_digits] [--no-lava]
+        [--workers N | --ray-address ADDR]   # the searches on Ray workers (same schedules)
 """
 
 from __future__ import annotations
@@ -33,19 +34,20 @@ import torch
 from benchmarks.common import interleaved, machine, write_json
 from ldsnn_lava import Schedule, evaluate, zoo
 from ldsnn_lava.datasets import load as load_dataset
-from ldsnn_lava.optimize import optimize
+from ldsnn_lava.optimize import make_executor, optimize
 
 
 def _ratio(a: float, b: float) -> float | None:
     return a / b if b else None
 
 
-def choose(model, max_drop: float, work_budget: float) -> dict:
-    """The optimizer's schedule for ``model`` (validation split only)."""
+def choose(model, max_drop: float, work_budget: float, executor=None) -> dict:
+    """The optimizer's schedule for ``model`` (validation split only), searched on
+    ``executor`` (default in process)."""
     x, y = load_dataset(model.dataset).split("validation")
     result = optimize(model.network, base_T=model.base_T, val=(model.preprocess(x), y),
                       max_drop=max_drop, precision=model.precision, work_budget=work_budget,
-                      progress=False)
+                      progress=False, executor=executor)
     return {"schedule": result.schedule, "best_uniform": result.best_uniform.schedule,
             "seconds": result.seconds}
 
@@ -91,10 +93,11 @@ def lava_side_by_side(net, schedules: dict[str, Schedule], x, repeats: int,
 
 
 def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: bool,
-            lava_samples: int, n_test: int | None, work_budget: float = 100.0) -> dict:
+            lava_samples: int, n_test: int | None, work_budget: float = 100.0,
+            executor=None) -> dict:
     model = zoo.load(name)
     net, precision = model.network, model.precision
-    chosen = choose(model, max_drop, work_budget)
+    chosen = choose(model, max_drop, work_budget, executor)
     schedules = {"uniform": Schedule.uniform(net, model.base_T), "ld": chosen["schedule"],
                  "best_uniform": chosen["best_uniform"]}
     x, y = load_dataset(model.dataset).split("test")
@@ -151,24 +154,29 @@ def main(argv=None) -> dict:
                         help="test images per Lava run (>= 2)")
     parser.add_argument("--work-budget", type=float, default=100.0,
                         help="optimizer work budget in passes of the given SNN (default 100)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="run the searches on this many local Ray workers (same result)")
+    parser.add_argument("--ray-address", default=None, help="run the searches on this Ray cluster")
     parser.add_argument("--out", default="ld_vs_uniform")
     args = parser.parse_args(argv)
     command = " ".join(["python -m benchmarks.ld_vs_uniform",
                         *(sys.argv[1:] if argv is None else argv)])
     record = {"machine": machine("cpu"), "command": command, "models": [], "skipped": {}}
-    for name in args.models or zoo.names():
-        start = time.perf_counter()
-        try:
-            entry = measure(name, args.max_drop, args.threads, args.repeats, not args.no_lava,
-                            args.lava_samples, args.test_samples, args.work_budget)
-        except (ValueError, NotImplementedError) as err:
-            record["skipped"][name] = str(err)
-            print(f"{name}: skipped ({err})")
-            continue
-        entry["benchmark_seconds"] = time.perf_counter() - start
-        record["models"].append(entry)
-        print(f"{name}: {entry['schedules']}, engine speedup {entry['engine_speedup']}, "
-              f"lava {entry.get('lava_speedup')}", flush=True)
+    with make_executor(args.workers, args.ray_address) as executor:
+        for name in args.models or zoo.names():
+            start = time.perf_counter()
+            try:
+                entry = measure(name, args.max_drop, args.threads, args.repeats,
+                                not args.no_lava, args.lava_samples, args.test_samples,
+                                args.work_budget, executor)
+            except (ValueError, NotImplementedError) as err:
+                record["skipped"][name] = str(err)
+                print(f"{name}: skipped ({err})")
+                continue
+            entry["benchmark_seconds"] = time.perf_counter() - start
+            record["models"].append(entry)
+            print(f"{name}: {entry['schedules']}, engine speedup {entry['engine_speedup']}, "
+                  f"lava {entry.get('lava_speedup')}", flush=True)
     write_json(args.out, record)
     return record
 

@@ -155,7 +155,6 @@ class RayExecutor(Executor):
             self._ray.shutdown()
 
 
-
 def _check_reachable(address: str) -> None:
     """Fail fast on a ``HOST:PORT`` nobody listens on (Ray itself retries for minutes)."""
     host, _, port = address.removeprefix("ray://").rpartition(":")

@@ -112,8 +112,10 @@ class ShardWorker:
                  max_bytes: float = 512e6, threads: int | None = None):
         if threads is not None:
             torch.set_num_threads(threads)
-        # its own copies: arrays from Ray's object store are read-only, which torch warns about
-        self.net, self.x, self.y = copy.deepcopy(net), np.array(x), np.array(y)
+        # arrays from Ray's object store are read-only, which torch warns about: copy those
+        x = np.asarray(x)
+        self.net, self.x = copy.deepcopy(net), x if x.flags.writeable else x.copy()
+        self.y = np.array(y)  # small: always a (writable) copy
         self.device, self.precision, self.batch_size = device, precision, batch_size
         self.cache = PrefixCache(self.net, self.x, self.y, device=device, precision=precision,
                                  batch_size=batch_size, max_bytes=max_bytes)
