@@ -3,24 +3,24 @@ scaling on N workers, measured side by side in one run.
 
 Measured:
 
-- ``optimize()`` end to end, wall clock: in process with one thread (one worker's share of the
-  machine, without Ray; run once, first, its result is the reference), then round-robin
-  ``--repeats`` times in process with torch's default threads (the default) and on each
-  ``--workers`` count of local Ray workers (one thread each). Every result is checked equal to
-  the reference (schedule, history, every visited point, work charged): only time differs.
+- ``optimize()`` end to end, wall clock, after a first (untimed, warm-up) run whose result is
+  the reference: round-robin ``--repeats`` times in process with one thread (one worker's
+  share of the machine, without Ray), in process with torch's default threads (the default)
+  and on each ``--workers`` count of local Ray workers (one thread each). Every result is
+  checked equal to the reference (schedule, history, every visited point, work charged): only
+  time differs.
 - The search's own sequence of evaluations (uniform sweep, then every schedule it evaluated, in
   its order) replayed on each configuration: wall clock and each worker's CPU seconds. CPU
-  seconds hardly depend on what else loads the machine; wall clock does.
+  seconds depend much less than wall clock on what else loads the machine (not at all on
+  how many processes share the cores, somewhat through shared caches).
 - Ray's start-up and one round trip to the workers (a call that does no work).
 
 Expected scaling on N workers (a simulation: each worker's compute is measured, the parallelism
 is assumed): every evaluation runs on N shards of about n/N samples at once, so the search takes
-about ``coordinator + (uniform sweep and evaluations on the largest shard, ceil(n/N) samples) +
-evaluations * round trip``. The shard's part is the replay on ceil(n/N) samples, in process, one
-thread, in CPU seconds; the coordinator's is the one-thread search's CPU seconds less its
-replay's. Beside it, the stage work that sharding *candidates* instead of samples would cost
-(each worker caching its own prefixes over the whole split, evaluations dealt round-robin) is
-computed from the same sequence.
+about ``coordinator + cold start + (uniform sweep and evaluations on the largest shard, ceil(n/N)
+samples) + evaluations * round trip`` (see :func:`expected_scaling`). Beside it, the stage work
+that sharding *candidates* instead of samples would cost (each worker caching its own prefixes
+over the whole split, evaluations dealt round-robin) is computed from the same sequence.
 
 Writes ``benchmarks/results/<out>.json`` and ``<out>.md``. Usage::
 
@@ -148,14 +148,15 @@ def main(argv=None) -> dict:
               "machine": machine(), "model": args.model, "samples": len(y),
               "work_budget": args.work_budget}
 
+    # the first run, in process with one thread, is the reference result; it also warms up
+    # this process (torch's kernels for every shape the search meets), so it is not timed
     cpu, wall = time.process_time(), time.perf_counter()
     reference = one_thread(lambda: optimize(net, **kwargs))
-    record["reference_one_thread"] = {"wall_s": time.perf_counter() - wall,
+    record["first_run_one_thread"] = {"wall_s": time.perf_counter() - wall,
                                       "cpu_s": time.process_time() - cpu}
     sequence = [p.schedule.timesteps for p in reference.visited if p.kind == "ld"]
     record["evaluations"] = len(sequence)
     record["schedule"] = list(reference.schedule.timesteps)
-    record["load_average_after_reference"] = list(os.getloadavg())
 
     start = time.perf_counter()
     ray.init(num_cpus=max(args.workers), include_dashboard=False, logging_level="warning")
@@ -165,7 +166,9 @@ def main(argv=None) -> dict:
         with RayExecutor(w) as executor:
             record["ray"][str(w)] = round_trip_s(executor, problem)
 
-    configs: dict[str, Callable] = {"in process": lambda: optimize(net, **kwargs)}
+    configs: dict[str, Callable] = {
+        "in process, 1 thread": lambda: one_thread(lambda: optimize(net, **kwargs)),
+        "in process": lambda: optimize(net, **kwargs)}
     replays: dict[str, Callable] = {
         "in process, 1 thread": lambda: one_thread(
             lambda: replay(InProcessExecutor(), problem, sequence))}
@@ -173,30 +176,31 @@ def main(argv=None) -> dict:
         name = f"Ray, {w} worker{'s' if w > 1 else ''}"
         configs[name] = lambda w=w: _on_ray(w, net, kwargs)
         replays[name] = lambda w=w: _on_ray_replay(w, problem, sequence)
-    times: dict[str, list[float]] = {
-        "in process, 1 thread": [record["reference_one_thread"]["wall_s"]],
-        **{name: [] for name in configs}}
+    runs: dict[str, list[dict]] = {name: [] for name in configs}
     record["replay"] = {name: [] for name in replays}
     for repeat in range(args.repeats):
         for name in _rotated(list(configs), repeat):
-            start = time.perf_counter()
+            cpu, wall = time.process_time(), time.perf_counter()
             result = configs[name]()
-            times[name].append(time.perf_counter() - start)
+            runs[name].append({"wall_s": time.perf_counter() - wall,
+                               "driver_cpu_s": time.process_time() - cpu})
             if not same_result(result, reference):
                 raise AssertionError(f"{name}: result differs from the in-process search")
         for name in _rotated(list(replays), repeat):
             record["replay"][name].append(replays[name]())
     ray.shutdown()
-    record["optimize_s"] = {name: {"median_s": statistics.median(t), "times_s": t}
-                            for name, t in times.items()}
+    record["optimize"] = {
+        name: {"median_wall_s": statistics.median(r["wall_s"] for r in rs),
+               "median_driver_cpu_s": statistics.median(r["driver_cpu_s"] for r in rs),
+               "runs": rs} for name, rs in runs.items()}
     record["load_average_after_timed_runs"] = list(os.getloadavg())
 
     n = len(y)
     record["simulated"] = {}
     for N in args.simulate:
-        m = math.ceil(n / N)
-        if m < 1 or N > n:
+        if N > n:
             continue
+        m = math.ceil(n / N)
         shard = dict(problem, val=(x[:m], y[:m]))
         record["simulated"][str(N)] = one_thread(
             lambda shard=shard: replay(InProcessExecutor(), shard, sequence))
@@ -225,73 +229,93 @@ def _on_ray_replay(workers: int, problem: dict, sequence):
         return replay(executor, problem, sequence)
 
 
-def expected_scaling(record: dict, workers: list[int]) -> list[dict]:
-    """Predicted seconds on N workers, from CPU seconds: the coordinator's, the busiest shard's
-    (measured on Ray for ``workers``, simulated on one shard otherwise) and the round trips."""
-    reference_cpu = record["reference_one_thread"]["cpu_s"]
-    one = statistics.median(r["worker_cpu_s"][0] for r in record["replay"]["in process, 1 thread"])
-    coordinator = max(0.0, reference_cpu - one)
-    trip = record["ray"][str(max(workers))]["round_trip_s"]
+def _worker_cpu(record: dict, name: str, which=max) -> float:
+    """Median over repeats of the busiest (``which``) worker's CPU seconds in replay ``name``."""
+    return statistics.median(which(r["worker_cpu_s"]) for r in record["replay"][name])
+
+
+def expected_scaling(record: dict, workers: list[int]) -> dict:
+    """Predicted seconds on N workers, from CPU seconds measured here:
+
+    ``coordinator + cold start + busiest shard + evaluations * round trip``, where the
+    coordinator is the one-thread search's CPU seconds less its evaluations', the cold start is
+    what a fresh worker process spends more than this warm one on the same evaluations (the Ray
+    1-worker replay less the in-process one), and the busiest shard's CPU seconds come from the
+    Ray replays for ``workers`` and from the replays on one ceil(n/N)-sample shard otherwise."""
+    in_process = _worker_cpu(record, "in process, 1 thread")
+    search = record["optimize"]["in process, 1 thread"]["median_driver_cpu_s"]
+    coordinator = max(0.0, search - in_process)
+    cold = max(0.0, _worker_cpu(record, "Ray, 1 worker") - in_process) \
+        if "Ray, 1 worker" in record["replay"] else 0.0
+    trip = record["ray"][str(max(workers))]["round_trip_s"] * record["evaluations"]
     rows = []
     for w in workers:
         name = f"Ray, {w} worker{'s' if w > 1 else ''}"
-        busiest = statistics.median(max(r["worker_cpu_s"]) for r in record["replay"][name])
-        rows.append((w, "measured on Ray (busiest worker's CPU s)", busiest))
+        rows.append({"workers": w, "how": "Ray replay, busiest worker",
+                     "shard_cpu_s": _worker_cpu(record, name), "cold_start_s": 0.0})
     for N, rep in record["simulated"].items():
-        rows.append((int(N), f"simulated (shard of {rep['samples']} samples)",
-                     rep["worker_cpu_s"][0]))
-    out = []
-    for N, how, shard_cpu in rows:
-        predicted = coordinator + shard_cpu + record["evaluations"] * trip
-        out.append({"workers": N, "how": how, "shard_cpu_s": shard_cpu, "predicted_s": predicted,
-                    "speedup": reference_cpu / predicted,
-                    "efficiency": reference_cpu / predicted / N})
-    return out
+        rows.append({"workers": int(N), "how": f"one shard of {rep['samples']} samples",
+                     "shard_cpu_s": rep["worker_cpu_s"][0], "cold_start_s": cold,
+                     "per_sample_cost_vs_whole_split":
+                         rep["worker_cpu_s"][0] * int(N) / in_process})
+    for row in rows:
+        row["predicted_s"] = coordinator + row["cold_start_s"] + row["shard_cpu_s"] + trip
+        row["speedup"] = search / row["predicted_s"]
+        row["efficiency"] = row["speedup"] / row["workers"]
+    return {"search_cpu_s": search, "evaluations_cpu_s": in_process,
+            "coordinator_cpu_s": coordinator, "cold_start_cpu_s": cold,
+            "round_trips_s": trip, "rows": rows}
 
 
 def markdown(record: dict) -> str:
-    m = record["machine"]
-    ref = record["reference_one_thread"]
+    m, first, exp = record["machine"], record["first_run_one_thread"], record["expected"]
     lines = [
         f"# Search scaling: {record['model']}, {record['samples']} validation samples, work "
         f"budget {record['work_budget']:g}", "",
         f"`{record['command']}` on {m['cpu']} ({m['cores']} cores), load average "
         f"{m['load_average_at_start'][0]:.2f} at start, "
         f"{record['load_average_after_timed_runs'][0]:.2f} after the timed runs. The search "
-        f"evaluates {record['evaluations']} schedules (and the uniform sweep); every run's "
-        f"result equals the in-process one. In process, one thread: {ref['wall_s']:.1f} s wall, "
-        f"{ref['cpu_s']:.1f} CPU s. Ray start-up {record['ray_init_s']:.1f} s (not included "
-        f"below); workers up and round trip: "
+        f"evaluates {record['evaluations']} schedules after the uniform sweep; every run's "
+        f"result equals the first one. First run (in process, one thread, cold): "
+        f"{first['wall_s']:.1f} s, {first['cpu_s']:.1f} CPU s. Ray start-up "
+        f"{record['ray_init_s']:.1f} s (not included below); workers up, round trip: "
         + ", ".join(f"{k} worker(s) {v['workers_up_s']:.1f} s, {1e3 * v['round_trip_s']:.1f} ms"
                     for k, v in record["ray"].items()) + ".", "",
-        "`optimize()` end to end (wall clock, includes starting the split's workers):", "",
-        "| run | median s | times s | vs in process | vs in process, 1 thread |",
+        "`optimize()` end to end (wall clock, with starting the workers; CPU seconds of this "
+        "process, which for Ray runs is the coordinator only):", "",
+        "| run | median s | vs in process | vs in process, 1 thread | this process CPU s |",
         "|---|---|---|---|---|"]
-    times = record["optimize_s"]
-    base, single = times["in process"]["median_s"], times["in process, 1 thread"]["median_s"]
-    for name, t in times.items():
-        lines.append(f"| {name} | {t['median_s']:.1f} | "
-                     f"{', '.join(f'{v:.1f}' for v in t['times_s'])} | "
-                     f"{base / t['median_s']:.2f}x | {single / t['median_s']:.2f}x |")
-    lines += ["", "The search's evaluations replayed (wall clock; CPU seconds of each worker):",
-              "", "| run | wall s | worker CPU s |", "|---|---|---|"]
-    for name, runs in record["replay"].items():
-        for r in runs:
+    runs = record["optimize"]
+    base = runs["in process"]["median_wall_s"]
+    single = runs["in process, 1 thread"]["median_wall_s"]
+    for name, r in runs.items():
+        lines.append(f"| {name} | {r['median_wall_s']:.1f} | {base / r['median_wall_s']:.2f}x | "
+                     f"{single / r['median_wall_s']:.2f}x | {r['median_driver_cpu_s']:.1f} |")
+    lines += ["", "The search's evaluations replayed (uniform sweep and every evaluation, in the "
+              "search's order): wall clock and each worker's CPU seconds:", "",
+              "| run | wall s | worker CPU s |", "|---|---|---|"]
+    for name, reps in record["replay"].items():
+        for r in reps:
             lines.append(f"| {name} | {r['wall_s']:.1f} | "
                          f"{', '.join(f'{c:.1f}' for c in r['worker_cpu_s'])} |")
-    per_eval = (statistics.median(r["worker_cpu_s"][0] for r in
-                                  record["replay"]["in process, 1 thread"])
-                / max(1, record["evaluations"]))
-    lines += ["", f"Per-candidate cost, one thread, whole split: {per_eval:.3f} CPU s on "
-              f"average (uniform sweep included).", "",
-              "Expected on N workers, from CPU seconds (coordinator + busiest shard + round "
-              "trips; the parallelism assumed), against the one-thread search:", "",
-              "| workers | shard CPU s from | predicted s | speedup | efficiency |",
-              "|---|---|---|---|---|"]
-    for row in record["expected"]:
-        lines.append(f"| {row['workers']} | {row['how']}: {row['shard_cpu_s']:.1f} | "
+    per_eval = exp["evaluations_cpu_s"] / max(1, record["evaluations"])
+    lines += ["", f"Per-candidate cost (one thread, whole split, warm): {per_eval:.2f} CPU s on "
+              f"average over the {record['evaluations']} evaluations (uniform sweep included). "
+              f"Search {exp['search_cpu_s']:.1f} CPU s = evaluations "
+              f"{exp['evaluations_cpu_s']:.1f} + coordinator {exp['coordinator_cpu_s']:.1f}; a "
+              f"fresh worker spends {exp['cold_start_cpu_s']:.1f} CPU s more (cold start); round "
+              f"trips {exp['round_trips_s']:.2f} s in all.", "",
+              "Expected on N workers (coordinator + cold start + busiest shard + round trips; "
+              "CPU seconds measured here, the parallelism assumed), against the one-thread "
+              "search:", "",
+              "| workers | busiest shard from | its CPU s | predicted s | speedup | efficiency | "
+              "per-sample cost vs whole split |", "|---|---|---|---|---|---|---|"]
+    for row in exp["rows"]:
+        ratio = row.get("per_sample_cost_vs_whole_split")
+        lines.append(f"| {row['workers']} | {row['how']} | {row['shard_cpu_s']:.1f} | "
                      f"{row['predicted_s']:.1f} | {row['speedup']:.2f}x | "
-                     f"{100 * row['efficiency']:.0f} % |")
+                     f"{100 * row['efficiency']:.0f} % | "
+                     f"{'' if ratio is None else f'{ratio:.2f}'} |")
     lines += ["", "Sharding candidates instead of samples (each worker caching its own prefixes "
               "over the whole split; stage work computed, in passes of the given SNN):", "",
               "| workers | total work | busiest worker | sample sharding (total) | "
