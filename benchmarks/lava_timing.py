@@ -57,7 +57,8 @@ def schedules(model, max_drop: float) -> dict[str, Schedule]:
 
 def timed_run(net, schedule: Schedule, kind: str, x: np.ndarray, precision: str = "float"
               ) -> dict:
-    """One run: untimed first period (compile, start-up), timed rest; returns time and readout."""
+    """One run: untimed first period (compile, start-up), timed rest; returns time and readout
+    (for sequence input a sample takes one period per chunk)."""
     runner = to_lava(net, schedule, precision, kind)
     period = stage_windows(schedule, kind)[0].period
     graph = runner.build(x)
@@ -66,7 +67,7 @@ def timed_run(net, schedule: Schedule, kind: str, x: np.ndarray, precision: str 
     timed_steps = graph.num_steps - period
     return {"seconds": seconds, "timed_steps": timed_steps, "period": period,
             "lava_steps": graph.num_steps, "readout": readout,
-            "s_per_sample": seconds * period / timed_steps}
+            "s_per_sample": seconds * period / timed_steps * runner.windows_per_sample}
 
 
 def measure(model_name: str, samples: int, repeats: int, max_drop: float) -> dict:

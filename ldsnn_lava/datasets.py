@@ -16,16 +16,26 @@ Three data sets are registered by name (the CLI's ``--data`` takes these names):
     Install: ``pip install --no-deps animal-mnist==0.4``.
 ``digits``
     scikit-learn's ``load_digits()``: 1,797 8x8 digits, pixel values 0..16.
+``japanese_vowels``
+    A temporal data set: UCI's Japanese Vowels (Kudo, Toyama, Shimbo 1999), 640 utterances of
+    /ae/ by 9 male speakers (the class: who speaks), each 7 to 29 frames of 12 LPC cepstrum
+    coefficients; from sktime's copy in its wheel (``JapaneseVowels_{TRAIN,TEST}.ts``, BSD-3),
+    read as text without importing sktime. Each sample becomes a sequence of spike events
+    ``(232, 24)``, uint8 0/1 (:func:`vowel_events`): every frame is 8 input steps, and
+    each coefficient, standardized, is coded by the rate rule on a positive and a negative
+    channel. Install: ``pip install --no-deps sktime==1.2.0``.
 
-Every sample is a float32 image of layout ``(1, H, W)`` (channel first) scaled to [0, 1]
-(MNIST and Animal-MNIST: /255, digits: /16); labels are int64 in ``0..9``.
+Every image sample is a float32 image of layout ``(1, H, W)`` (channel first) scaled to [0, 1]
+(MNIST and Animal-MNIST: /255, digits: /16); labels are int64 in ``0..9`` (``0..8`` for the
+speakers of ``japanese_vowels``).
 
 Splits are stratified and fixed by a seed (default 0): within every class, the samples are
 shuffled with ``numpy.random.default_rng(seed)`` and cut into 60 % train, 20 % validation and
 20 % test (:data:`SPLIT_FRACTIONS`; counts per class rounded down for validation and test, the
 rest to train). For ``mnist5k`` that is 3,000 / 1,000 / 1,000 samples, for ``animal_mnist``
-5,834 / 1,941 / 1,941, for ``digits`` 1,087 / 355 / 355. The validation split is the one an
-optimizer searches on; the test split is held out.
+5,834 / 1,941 / 1,941, for ``digits`` 1,087 / 355 / 355, for ``japanese_vowels`` 392 / 124 /
+124 (the UCI train/test files pooled first). The validation split is the one an optimizer
+searches on; the test split is held out.
 """
 
 from __future__ import annotations
@@ -52,7 +62,7 @@ class Dataset:
     name : str
         The registry name.
     x_train, x_val, x_test : numpy.ndarray
-        float32 samples, ``(N, 1, H, W)`` in [0, 1].
+        float32 images ``(N, 1, H, W)`` in [0, 1], or uint8 event sequences ``(N, S, C)``.
     y_train, y_val, y_test : numpy.ndarray
         int64 labels in ``0..num_classes-1``.
     num_classes : int
@@ -135,10 +145,74 @@ def _digits() -> tuple[np.ndarray, np.ndarray, str]:
     return images, bunch.target.astype(np.int64), "scikit-learn: load_digits()"
 
 
+VOWEL_STEPS_PER_FRAME = 8
+"""Input steps per Japanese Vowels frame."""
+VOWEL_FRAMES = 29
+"""Frames of the longest utterance; shorter ones are padded with silence (no events)."""
+VOWEL_FULL_SCALE = 2.5
+"""A standardized coefficient of this magnitude fires on every step of its frame."""
+
+
+def _read_ts(path: Path) -> tuple[list[np.ndarray], list[int]]:
+    """The series (each ``(dimensions, length)``) and integer labels of a ``.ts`` file."""
+    series, labels, in_data = [], [], False
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.lower() == "@data":
+            in_data = True
+        elif in_data:
+            *dimensions, label = line.split(":")
+            series.append(np.array([[float(v) for v in d.split(",")] for d in dimensions]))
+            labels.append(int(label))
+    return series, labels
+
+
+def vowel_events(series: list[np.ndarray], mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Japanese Vowels utterances as spike events, ``(N, 232, 24)`` uint8.
+
+    Each frame is :data:`VOWEL_STEPS_PER_FRAME` (R = 8) input steps. Coefficient c of a frame,
+    standardized as ``z = (value - mean[c]) / std[c]``, becomes ``n = min(R, floor(|z| / 2.5 *
+    R + 0.5))`` spikes spread over the frame's R steps by the rate rule's integer accumulator
+    (start ``R // 2``, add n each step, spike and subtract R at R), on channel c if ``z > 0``
+    and on channel ``12 + c`` if ``z < 0``. Frames after an utterance's end stay silent.
+    """
+    steps, dims = VOWEL_STEPS_PER_FRAME, len(mean)
+    events = np.zeros((len(series), VOWEL_FRAMES * steps, 2 * dims), dtype=np.uint8)
+    for n, values in enumerate(series):
+        z = (values - mean[:, None]) / std[:, None]
+        counts = np.minimum(np.floor(np.abs(z) / VOWEL_FULL_SCALE * steps + 0.5), steps)
+        channels = np.where(z > 0, 0, dims) + np.arange(dims)[:, None]
+        acc = np.full(z.shape, steps // 2)
+        for k in range(steps):
+            acc = acc + counts
+            fired = acc >= steps
+            acc = acc - fired * steps
+            coefficient, frame = np.nonzero(fired)
+            events[n, frame * steps + k, channels[coefficient, frame]] = 1
+    return events
+
+
+def _japanese_vowels() -> tuple[np.ndarray, np.ndarray, str]:
+    hint = "pip install --no-deps sktime==1.2.0"
+    folder = "sktime/datasets/data/JapaneseVowels/"
+    series, labels = [], []
+    for part in ("TRAIN", "TEST"):
+        path = _package_file("sktime", f"{folder}JapaneseVowels_{part}.ts", hint)
+        part_series, part_labels = _read_ts(path)
+        series += part_series
+        labels += part_labels
+    frames = np.concatenate(series, axis=1)  # (12, all frames): label-free standardization
+    events = vowel_events(series, frames.mean(axis=1), frames.std(axis=1))
+    return events, np.array(labels, dtype=np.int64) - 1, "sktime: JapaneseVowels_{TRAIN,TEST}.ts"
+
+
 LOADERS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray, str]]] = {
     "mnist5k": _mnist5k,
     "animal_mnist": _animal_mnist,
     "digits": _digits,
+    "japanese_vowels": _japanese_vowels,
 }
 
 
@@ -174,7 +248,7 @@ def load(name: str, seed: int = 0) -> Dataset:
 
     Parameters
     ----------
-    name : {"mnist5k", "animal_mnist", "digits"}
+    name : {"mnist5k", "animal_mnist", "digits", "japanese_vowels"}
     seed : int
         Seed of the split (default 0, the one the zoo models were trained and tested with).
 

@@ -47,17 +47,20 @@ class Model:
     record: dict = field(default_factory=dict)
 
     def preprocess(self, x) -> np.ndarray:
-        """``x * input_scale + input_shift`` as float32, reshaped to ``(N, *input_shape)``.
+        """``x * input_scale + input_shift`` as float32, reshaped to ``(N, *input_shape)``
+        (sequence input: ``(N, S, *input_shape)``, each step reshaped).
 
         Raises
         ------
         InvalidInput
-            If the samples do not hold as many values as the network's input.
+            If the samples (steps) do not hold as many values as the network's input.
         """
         x = np.asarray(x, dtype=np.float32)
         expected = int(np.prod(self.network.input_shape))
-        if x.ndim < 1 or int(np.prod(x.shape[1:])) != expected:
-            raise InvalidInput(f"the data's samples have shape {x.shape[1:]}, model "
+        lead = 2 if self.network.input_encoding.is_sequence else 1
+        if x.ndim < lead or int(np.prod(x.shape[lead:])) != expected:
+            what = "steps" if lead == 2 else "samples"
+            raise InvalidInput(f"the data's {what} have shape {x.shape[lead:]}, model "
                                f"{self.name!r} expects {self.network.input_shape}")
         x = x * np.float32(self.input_scale) + np.float32(self.input_shift)
-        return x.reshape(len(x), *self.network.input_shape)
+        return x.reshape(*x.shape[:lead], *self.network.input_shape)

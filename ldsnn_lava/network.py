@@ -41,18 +41,40 @@ class Stage:
         The population fed by the ops' output; ``None`` marks the readout stage.
     name : str, optional
         A label used in reports.
+    delay : array-like of int, optional
+        Synaptic delay of each neuron's input, in steps (lava-dl netx's per-neuron ``delay``):
+        the current neuron i receives at step t is what the ops produced at step t - d_i.
+        Shaped like the stage's output or broadcastable to it (e.g. one value per channel,
+        ``(C, 1, 1)``); integers >= 0. ``None``: no delay.
     """
 
     ops: tuple[Op, ...]
     neuron: Neuron | None = None
     name: str | None = None
+    delay: np.ndarray | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "ops", tuple(self.ops))
+        if self.delay is not None:
+            object.__setattr__(self, "delay", _delay_array(self.delay, self.name))
 
     @property
     def is_readout(self) -> bool:
         return self.neuron is None
+
+
+def _delay_array(delay, name: str | None) -> np.ndarray:
+    """``delay`` as an int64 array, or an InvalidNetwork naming the stage."""
+    where = f"stage {name!r}" if name else "stage"
+    try:
+        values = np.asarray(delay, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidNetwork(f"{where}: delay must be an array of ints, got {delay!r}") from None
+    if values.size and (not np.isfinite(values).all() or (values < 0).any()
+                        or (values != np.round(values)).any()):
+        bad = values[~np.isfinite(values) | (values < 0) | (values != np.round(values))]
+        raise InvalidNetwork(f"{where}: delays must be integers >= 0 (steps), got {bad[0]}")
+    return values.astype(np.int64)
 
 
 class Network:
@@ -66,7 +88,9 @@ class Network:
         Spiking stages, then exactly one readout stage (``neuron=None``) at the end.
     input_encoding : InputEncoding or str
         ``"direct"``: the input is stage 0's input every step; ``"rate"``: x in [0, 1] is
-        turned into spikes by the rate rule.
+        turned into spikes by the rate rule; ``"events"`` / ``"frames"``: the input is a
+        sequence ``(S, *input_shape)`` of spike events / analog frames, one per input step
+        (see ``docs/design.md``, temporal input).
     name : str, optional
 
     Raises
@@ -123,6 +147,12 @@ class Network:
                     shape = op.output_shape(shape)
                 except InvalidNetwork as err:
                     raise InvalidNetwork(f"{where}: {err}") from None
+            if stage.delay is not None:
+                try:
+                    np.broadcast_to(stage.delay, shape)
+                except ValueError:
+                    raise InvalidNetwork(f"{where}: delay of shape {stage.delay.shape} does not "
+                                         f"fit the stage's output shape {shape}") from None
             shapes.append((in_shape, shape))
         return shapes
 
@@ -147,6 +177,19 @@ class Network:
     def num_classes(self) -> int:
         return self.num_neurons[-1]
 
+    @property
+    def has_delays(self) -> bool:
+        """Whether any stage delays its input (see :class:`Stage`)."""
+        return any(stage.delay is not None and stage.delay.any() for stage in self.stages)
+
+    def delays_of(self, stage: int) -> np.ndarray:
+        """Stage ``stage``'s delay per neuron, int64 of its output shape (zeros if none)."""
+        delay = self.stages[stage].delay
+        shape = self.output_shape_of(stage)
+        if delay is None:
+            return np.zeros(shape, dtype=np.int64)
+        return np.broadcast_to(delay, shape).copy()
+
     @cached_property
     def fan_outs(self) -> list[np.ndarray]:
         """Structural fan-out of each stage's input elements (shape = stage input shape)."""
@@ -157,7 +200,9 @@ class Network:
         for index, stage in enumerate(self.stages):
             ops = "+".join(type(op).__name__ for op in stage.ops)
             neuron = type(stage.neuron).__name__ if stage.neuron else "readout"
-            parts.append(f"{ops}->{neuron}{self.output_shape_of(index)}")
+            has_delay = stage.delay is not None and stage.delay.size
+            delay = f" delay<={int(stage.delay.max())}" if has_delay else ""
+            parts.append(f"{ops}->{neuron}{self.output_shape_of(index)}{delay}")
         return f"Network({' | '.join(parts)})"
 
     # --- files and other tools (delegated to ldsnn_lava.formats) ------------------------------

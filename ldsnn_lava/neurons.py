@@ -108,8 +108,9 @@ class CubaLIF:
         v = v * (1 - voltage_decay) + u + bias
         spike where v > threshold;  v = 0 where spiked   (hard reset)
 
-    Note the strict ``>``, as in Lava. lava-dl 0.6 netx maps CUBA layers to Lava's ``LIF``,
-    which has no refractory period, so a netx ``refDelay`` has no effect and is not modelled.
+    Note the strict ``>``, as in Lava. With ``refractory = r > 0`` it is Lava's
+    ``LIFRefractory``: for the r steps after a spike u still integrates, but v is held (at 0,
+    from the reset) and the state gains a third array, the steps each neuron has left to wait.
 
     Parameters
     ----------
@@ -119,12 +120,15 @@ class CubaLIF:
         Fractions in [0, 1] lost per step (Loihi's du/4096 and dv/4096).
     bias : float
         Constant added to v every step.
+    refractory : int
+        Steps after each spike during which v is held, >= 0 (default 0: Lava's ``LIF``).
     """
 
     threshold: float
     current_decay: float = 0.0
     voltage_decay: float = 0.0
     bias: float = 0.0
+    refractory: int = 0
 
     def __post_init__(self):
         for name in ("threshold", "current_decay", "voltage_decay", "bias"):
@@ -134,10 +138,14 @@ class CubaLIF:
         for name in ("current_decay", "voltage_decay"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"CubaLIF {name} must be in [0, 1], got {getattr(self, name)}")
+        if (isinstance(self.refractory, bool) or int(self.refractory) != self.refractory
+                or self.refractory < 0):
+            raise ValueError(f"CubaLIF refractory must be an int >= 0, got {self.refractory!r}")
+        object.__setattr__(self, "refractory", int(self.refractory))
 
-    def initial_state(self, current: Array, fixed: bool = False) -> tuple[Array, Array]:
+    def initial_state(self, current: Array, fixed: bool = False) -> tuple[Array, ...]:
         zeros = _zeros_like(current)
-        return (zeros, zeros)
+        return (zeros, zeros, zeros) if self.refractory else (zeros, zeros)
 
     def fixed_parameters(self) -> dict[str, int]:
         """The integer parameters of the fixed-point definition (decays in 1/4096 units)."""
@@ -150,23 +158,31 @@ class CubaLIF:
                                     self.voltage_decay * (1 << DECAY_BITS)),
         }
 
-    def step(self, state: tuple[Array, Array], current: Array, fixed: bool = False
-             ) -> tuple[tuple[Array, Array], Array]:
-        u, v = state
+    def step(self, state: tuple[Array, ...], current: Array, fixed: bool = False
+             ) -> tuple[tuple[Array, ...], Array]:
+        u, v_old = state[:2]
         if not fixed:
             u = u * (1.0 - self.current_decay) + current
-            v = v * (1.0 - self.voltage_decay) + u + self.bias
-            spikes = v > self.threshold
+            v = v_old * (1.0 - self.voltage_decay) + u + self.bias
+            threshold = self.threshold
+        else:
+            p = self.fixed_parameters()
+            unity = 1 << DECAY_BITS
+            u = _decay(u, unity - p["du"]) + (current << FIXED_SHIFT)
+            u = u - (u > _STATE_MAX) * (2 * _STATE_MAX)
+            u = u + (u <= -_STATE_MAX) * (2 * _STATE_MAX)
+            v = _decay(v_old, unity - p["dv"]) + u + (p["bias"] << FIXED_SHIFT)
+            v = v.clip(-_STATE_MAX + 1, _STATE_MAX - 1)
+            threshold = p["threshold"] << FIXED_SHIFT
+        if not self.refractory:
+            spikes = v > threshold
             return (u, v * ~spikes), spikes
-        p = self.fixed_parameters()
-        unity = 1 << DECAY_BITS
-        u = _decay(u, unity - p["du"]) + (current << FIXED_SHIFT)
-        u = u - (u > _STATE_MAX) * (2 * _STATE_MAX)
-        u = u + (u <= -_STATE_MAX) * (2 * _STATE_MAX)
-        v = _decay(v, unity - p["dv"]) + u + (p["bias"] << FIXED_SHIFT)
-        v = v.clip(-_STATE_MAX + 1, _STATE_MAX - 1)
-        spikes = v > (p["threshold"] << FIXED_SHIFT)
-        return (u, v * ~spikes), spikes
+        waiting = state[2]
+        held = waiting > 0
+        v = v * ~held + v_old * held
+        spikes = v > threshold
+        waiting = (waiting - held * 1) * ~spikes + spikes * self.refractory
+        return (u, v * ~spikes, waiting), spikes
 
 
 Neuron = IF | CubaLIF

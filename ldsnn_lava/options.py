@@ -37,6 +37,18 @@ class InputEncoding(StrEnum):
     """The input is stage 0's input current on every step of its window."""
     RATE = "rate"
     """An input in [0, 1] becomes a spike train by the rate buffer's integer rule."""
+    EVENTS = "events"
+    """A sequence ``(S, *shape)`` of spike events (0 or 1) per input step (event data, spike
+    trains); stage 0 counts synaptic updates per event."""
+    FRAMES = "frames"
+    """A sequence ``(S, *shape)`` of analog frames, one per input step (time series); stage 0's
+    ops multiply-accumulate every frame, counted as input MACs."""
+
+    @property
+    def is_sequence(self) -> bool:
+        """Whether the input arrives over time, one value per input step (``events``,
+        ``frames``), rather than as one static sample."""
+        return self in (InputEncoding.EVENTS, InputEncoding.FRAMES)
 
 
 class Mode(StrEnum):

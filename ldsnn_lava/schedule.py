@@ -39,6 +39,11 @@ class Schedule:
     mode : Mode or str
         ``"sequential"`` or ``"pipelined"``:
         How a clocked runtime interleaves stages; results per sample are identical.
+    chunk : int, optional
+        For networks with sequence input (``events``/``frames``) only, and required there: the
+        input steps per chunk, C >= 1. The sample's S input steps (S a multiple of C) are cut into
+        S / C chunks and every stage runs its T_l steps per chunk (``docs/design.md``, temporal
+        input); ``Schedule.uniform(net, C)`` is the given SNN at the input's own resolution.
 
     Examples
     --------
@@ -49,6 +54,7 @@ class Schedule:
     timesteps: tuple[int, ...]
     buffers: tuple[BufferKind, ...] | BufferKind | str = BufferKind.RATE
     mode: Mode | str = Mode.SEQUENTIAL
+    chunk: int | None = None
 
     def __post_init__(self):
         if isinstance(self.timesteps, int | str) or not isinstance(self.timesteps, Sequence):
@@ -68,15 +74,27 @@ class Schedule:
                     f"buffer {gap}: 'replay' needs equal timesteps on both sides, got "
                     f"T_{gap}={steps[gap]} and T_{gap + 1}={steps[gap + 1]}; use 'rate'"
                 )
+        if self.chunk is not None:
+            if isinstance(self.chunk, bool) or not isinstance(self.chunk, int) or self.chunk < 1:
+                raise InvalidSchedule(f"chunk must be an int >= 1 (input steps per chunk), got "
+                                      f"{self.chunk!r}")
         object.__setattr__(self, "mode", parse_option(Mode, self.mode, "mode"))
         object.__setattr__(self, "timesteps", steps)
         object.__setattr__(self, "buffers", buffers)
 
     @classmethod
-    def uniform(cls, net: Network | int, T: int, mode: Mode | str = Mode.SEQUENTIAL) -> Schedule:
-        """The given SNN itself: every stage runs T steps, every buffer replays."""
+    def uniform(cls, net: Network | int, T: int, mode: Mode | str = Mode.SEQUENTIAL,
+                chunk: int | None = None) -> Schedule:
+        """Every stage runs T steps, every buffer replays: the given SNN itself.
+
+        For a network with sequence input, ``chunk`` defaults to T: T steps per T input steps,
+        the given SNN at the input's resolution. A ``chunk`` other than T gives the uniform
+        schedule that runs T steps per chunk of ``chunk`` input steps.
+        """
         stages = net if isinstance(net, int) else len(net.stages)
-        return cls((T,) * stages, buffers=BufferKind.REPLAY, mode=mode)
+        if chunk is None and not isinstance(net, int) and net.input_encoding.is_sequence:
+            chunk = T
+        return cls((T,) * stages, buffers=BufferKind.REPLAY, mode=mode, chunk=chunk)
 
     @property
     def num_stages(self) -> int:
@@ -88,8 +106,8 @@ class Schedule:
 
     @property
     def period(self) -> int:
-        """Clock steps per sample, before runtime delays: sum of windows (sequential) or the
-        longest window (pipelined)."""
+        """Clock steps per sample (per chunk, for sequence input), before runtime delays: sum of
+        windows (sequential) or the longest window (pipelined)."""
         return sum(self.timesteps) if self.mode == Mode.SEQUENTIAL else max(self.timesteps)
 
     def check(self, net: Network) -> None:
@@ -98,6 +116,13 @@ class Schedule:
             raise InvalidSchedule(
                 f"schedule has {self.num_stages} stages but the network has {len(net.stages)}"
             )
+        if net.input_encoding.is_sequence and self.chunk is None:
+            raise InvalidSchedule(
+                f"the network takes {net.input_encoding} sequences, so the schedule needs a chunk "
+                f"(input steps per chunk); the given SNN is Schedule.uniform(net, T) with chunk T")
+        if not net.input_encoding.is_sequence and self.chunk is not None:
+            raise InvalidSchedule(f"chunk={self.chunk} applies to sequence input only; the "
+                                  f"network's input encoding is {net.input_encoding!r}")
 
     def with_timestep(self, stage: int, T: int) -> Schedule:
         """A copy with stage ``stage`` at ``T`` steps; gaps whose sides now differ turn ``rate``."""
@@ -107,7 +132,7 @@ class Schedule:
             BufferKind.RATE if kind == BufferKind.REPLAY and steps[g] != steps[g + 1] else kind
             for g, kind in enumerate(self.buffers)
         ]
-        return Schedule(steps, buffers, self.mode)
+        return Schedule(steps, buffers, self.mode, self.chunk)
 
     # --- JSON -------------------------------------------------------------------------------
 
@@ -118,6 +143,7 @@ class Schedule:
             "timesteps": list(self.timesteps),
             "buffers": [str(kind) for kind in self.buffers],
             "mode": str(self.mode),
+            **({} if self.chunk is None else {"chunk": self.chunk}),
         }
 
     def to_json(self) -> str:
@@ -136,7 +162,7 @@ class Schedule:
         missing = {"timesteps", "buffers", "mode"} - set(data)
         if missing:
             raise FileFormatError(f"schedule is missing fields: {sorted(missing)}")
-        return cls(data["timesteps"], data["buffers"], data["mode"])
+        return cls(data["timesteps"], data["buffers"], data["mode"], data.get("chunk"))
 
     @classmethod
     def from_json(cls, text: str) -> Schedule:
@@ -161,4 +187,5 @@ class Schedule:
     def __str__(self) -> str:
         gaps = zip(self.buffers, self.timesteps[1:], strict=True)
         arrows = "".join(f" -{'r' if b == BufferKind.RATE else '='}- {t}" for b, t in gaps)
-        return f"[{self.timesteps[0]}{arrows}] ({self.mode})"
+        chunk = "" if self.chunk is None else f", chunk {self.chunk}"
+        return f"[{self.timesteps[0]}{arrows}] ({self.mode}{chunk})"

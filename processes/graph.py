@@ -48,11 +48,13 @@ from ldsnn_lava.buffers import expected_rate_total, quantize_rate_input
 from ldsnn_lava.clock import stage_windows, total_steps
 from ldsnn_lava.engine.driver import _as_tensor
 from ldsnn_lava.engine.result import EvalResult, count_work
+from ldsnn_lava.engine.temporal import stage0_chunk_input
 from ldsnn_lava.errors import InvalidInput, InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.ops import Scale
 from ldsnn_lava.options import BufferKind, InputEncoding, ModelKind, Precision, parse_option
 from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.sequences import check_delays, check_sequence, scaled_delays
 from ldsnn_lava.torch_ops import torch_op
 
 
@@ -171,6 +173,12 @@ class LavaLDSNN:
             weighted_op_index(stage.ops, f"stage {index}")
             if precision == Precision.FIXED:
                 check_fixed(self.stage_ops[index], stage.neuron, f"stage {index}")
+        self.temporal = net.input_encoding.is_sequence or net.has_delays
+        if self.temporal and model == ModelKind.WINDOW:
+            raise InvalidOption("sequence input and delays run on the step models (model="
+                                "'step'); the window models do not carry state across windows")
+        #: Lava windows per sample: 1, or the chunks of the sequences last encoded
+        self.windows_per_sample = 1
 
     @property
     def tag(self) -> str:
@@ -180,7 +188,10 @@ class LavaLDSNN:
     def encode(self, x) -> np.ndarray:
         """The samples ``x`` as stage 0's input process sends them: rate input as integer
         counts, direct input as values (fixed precision: integers, after a netx input layer's
-        affine map, which the host applies)."""
+        affine map, which the host applies), sequences as chunks ``(N * K, T_0, *shape)`` at
+        stage 0's resolution (the input gap applied on the host)."""
+        if self.net.input_encoding.is_sequence:
+            return self._encode_sequences(x)
         x = _as_tensor(x, self.net)
         if len(x) == 0:
             raise InvalidInput("input holds no samples")
@@ -193,12 +204,35 @@ class LavaLDSNN:
                                "quantize them (QuantizedNetwork.encode_input)")
         return data
 
+    def _encode_sequences(self, x) -> np.ndarray:
+        x = torch.as_tensor(np.asarray(x), dtype=torch.float64)
+        check_sequence(self.net, self.schedule, x.numpy())
+        check_delays(self.net, self.schedule, x.shape[1])
+        chunk = self.schedule.chunk
+        self.windows_per_sample = x.shape[1] // chunk
+        parts = [stage0_chunk_input(self.net, self.schedule, x[:, k * chunk:(k + 1) * chunk])
+                 for k in range(self.windows_per_sample)]
+        data = torch.stack(parts, dim=1).transpose(0, 2)  # (N, K, T_0, *shape)
+        data = data.reshape(-1, *data.shape[2:]).to(torch.float64).numpy()
+        if self.precision == Precision.FIXED and not np.array_equal(data, np.round(data)):
+            raise InvalidInput("fixed precision needs integer-valued frames")
+        return data
+
+    def _stage_delays(self, index: int) -> np.ndarray | None:
+        stage = self.net.stages[index]
+        if stage.delay is None or not stage.delay.any():
+            return None
+        return scaled_delays(self.net.delays_of(index), self.schedule.timesteps[index],
+                             self.schedule.chunk)
+
     def build(self, x) -> LavaGraph:
         """Make and connect the processes for the samples ``x`` (shape ``(N, *input_shape)``)
         and the records they write."""
         net, schedule, precision = self.net, self.schedule, self.precision
         data = self.encode(x)
         n = len(data)
+        if not net.input_encoding.is_sequence and net.has_delays:
+            check_delays(net, schedule)
         window = self.model == ModelKind.WINDOW
         direct_input = net.input_encoding == InputEncoding.DIRECT
         steps = schedule.timesteps
@@ -222,6 +256,7 @@ class LavaLDSNN:
                                  window_steps=per_window(steps[index]),
                                  input_steps=per_window(1 if index == 0 and direct_input
                                                         else None),
+                                 chunks=self.windows_per_sample, delays=self._stage_delays(index),
                                  name=stage.name or f"stage{index}")
             port.connect(proc.a_in)
             port = proc.s_out
@@ -252,12 +287,16 @@ class LavaLDSNN:
         graph = self.build(x)
         graph.run(self.tag)
         readout, counts = graph.readout_sums(), graph.spike_counts()
-        synaptic = self._synaptic_updates(counts, graph)
+        chunks = self.windows_per_sample
+        synaptic = self._synaptic_updates(counts, graph) * chunks
+        if chunks > 1:  # each window was one chunk: sum a sample's chunks
+            readout = readout.reshape(-1, chunks, readout.shape[1]).sum(1)
+            counts = [c.reshape(-1, chunks, *c.shape[1:]).sum(1, dtype=np.int32) for c in counts]
         return EvalResult(
             readout=readout,
             predictions=np.argmax(readout, axis=1),
             spike_counts=counts,
-            counters=count_work(self.net, self.schedule, synaptic),
+            counters=count_work(self.net, self.schedule, synaptic, chunks),
             schedule=self.schedule,
             seconds=time.perf_counter() - start,
         )
@@ -268,6 +307,9 @@ class LavaLDSNN:
         synaptic = np.zeros(net.num_stages)
         if net.input_encoding == InputEncoding.RATE:
             inputs = graph.input.proc_params["data"]
+            synaptic[0] = float((inputs * net.fan_outs[0]).sum()) / graph.num_samples
+        if net.input_encoding == InputEncoding.EVENTS:
+            inputs = graph.input.proc_params["data"].sum(1)
             synaptic[0] = float((inputs * net.fan_outs[0]).sum()) / graph.num_samples
         for stage in range(1, net.num_stages):
             fired = counts[stage - 1].astype(np.int64)

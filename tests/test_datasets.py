@@ -17,7 +17,42 @@ EXPECTED = {  # name: (image shape, train, validation, test)
 
 
 def test_registry_names():
-    assert datasets.names() == ["mnist5k", "animal_mnist", "digits"]
+    assert datasets.names() == ["mnist5k", "animal_mnist", "digits", "japanese_vowels"]
+
+
+def _vowel_rows() -> list[str]:
+    """The data rows of sktime's two Japanese Vowels files, train first."""
+    rows = []
+    for part in ("TRAIN", "TEST"):
+        path = importlib.metadata.distribution("sktime").locate_file(
+            f"sktime/datasets/data/JapaneseVowels/JapaneseVowels_{part}.ts")
+        rows += path.read_text().split("@data")[1].split()
+    return rows
+
+
+def test_japanese_vowels_events_follow_the_packaged_series():
+    """Layout, splits, and every frame's spike count and channel recomputed from the .ts text
+    (parsed here independently) by the documented rule."""
+    data = datasets.load("japanese_vowels")
+    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (392, 124, 124)
+    assert data.num_classes == 9 and data.input_shape == (232, 24)
+    assert data.x_test.dtype == np.uint8 and set(np.unique(data.x_test)) == {0, 1}
+    assert np.bincount(data.y_test).tolist() == [12, 13, 23, 14, 11, 10, 14, 16, 11]
+    rows = _vowel_rows()
+    series = [np.array([d.split(",") for d in row.split(":")[:-1]], dtype=float) for row in rows]
+    labels = np.array([int(row.split(":")[-1]) - 1 for row in rows])
+    frames = np.concatenate(series, axis=1)
+    mean, std = frames.mean(axis=1), frames.std(axis=1)
+    index = datasets.stratified_split(labels)["test"]
+    assert np.array_equal(data.y_test, labels[index])
+    for sample, original in zip(data.x_test[:20], index[:20], strict=True):
+        z = (series[original] - mean[:, None]) / std[:, None]
+        per_frame = sample.reshape(29, 8, 24).sum(axis=1)  # (frames, channels)
+        expected = np.zeros((29, 24))
+        for c, f in np.ndindex(z.shape):
+            expected[f, c if z[c, f] > 0 else 12 + c] = min(8, np.floor(abs(z[c, f]) / 2.5 * 8
+                                                                        + 0.5))
+        assert np.array_equal(per_frame, expected)
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))

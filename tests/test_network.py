@@ -109,3 +109,23 @@ def test_failed_save_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         net.save(target)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stage_delays_are_checked_broadcast_and_saved(tmp_path):
+    stages = [Stage([Conv2d(np.ones((2, 1, 3, 3)), padding=1)], IF(),
+                    delay=np.array([3, 0]).reshape(2, 1, 1)),
+              Stage([Flatten(), Dense(np.ones((2, 8)))], None)]
+    net = Network((1, 2, 2), stages, input_encoding="frames")
+    assert net.has_delays and net.delays_of(0).shape == (2, 2, 2)
+    assert net.delays_of(0)[0].tolist() == [[3, 3], [3, 3]] and not net.delays_of(1).any()
+    net.save(tmp_path / "delayed.npz")
+    loaded = Network.load(tmp_path / "delayed.npz")
+    assert loaded.input_encoding == "frames" and np.array_equal(loaded.stages[0].delay,
+                                                                 stages[0].delay)
+    for bad, match in ((np.array([1, -1]).reshape(2, 1, 1), "delays must be integers >= 0"),
+                       (np.array([0.5, 1]).reshape(2, 1, 1), "delays must be integers >= 0"),
+                       ([[np.nan]], "delays must be integers >= 0")):
+        with pytest.raises(ValueError, match=match):
+            Stage(stages[0].ops, IF(), delay=bad)
+    with pytest.raises(ValueError, match=r"stage 0: delay of shape \(3,\) does not fit"):
+        Network((1, 2, 2), [Stage(stages[0].ops, IF(), delay=[1, 2, 3]), stages[1]])

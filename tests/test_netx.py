@@ -86,8 +86,20 @@ def _dense(out, inp, **extra):
 
 
 @pytest.mark.parametrize(("layers", "message"), [
-    ([INPUT, _dense(3, 4, neuron=CUBA, delay=np.ones(3)), _dense(2, 3)],
-     "synaptic delays are not supported"),
+    ([INPUT, _dense(3, 4, neuron=CUBA, delay=np.ones(4)), _dense(2, 3)],
+     "delay has 4 values; expected one per output neuron"),
+    ([INPUT, _dense(3, 4, neuron=CUBA, delay=np.array([1, 63, 0])), _dense(2, 3)],
+     "delay 63 exceeds 62"),
+    ([INPUT, _dense(3, 4, neuron=CUBA, delay=np.array([1.5, 0, 0])), _dense(2, 3)],
+     "delays must be integers >= 0"),
+    ([INPUT, _dense(3, 4, neuron=CUBA), {"type": np.array([b"average"]),
+                                          "shape": np.array([2, 1, 1])}],
+     "3 inputs do not split into 2 equal groups"),
+    ([INPUT, _dense(4, 4, neuron=CUBA), {"type": np.array([b"average"]),
+                                          "shape": np.array([2, 1, 1])}, _dense(2, 2)],
+     "an average layer must be the last layer"),
+    ([INPUT, _dense(3, 4, neuron=CUBA | {"refDelay": 0}), _dense(2, 3)],
+     "refDelay must be >= 1"),
     ([INPUT, {"type": np.array([b"concat"])}, _dense(2, 4)], "concat layers are not supported"),
     ([INPUT, {"type": np.array([b"dense_rec"])}, _dense(2, 4)], "recurrent dense layers"),
     ([INPUT, _dense(3, 4, neuron=CUBA | {"type": "SDNN"}), _dense(2, 3)],
@@ -114,6 +126,26 @@ def test_unsupported_features_name_the_problem(tmp_path, layers, message):
     path = _write(tmp_path / "bad.net", layers)
     with pytest.raises(ValueError, match=message):
         from_netx(path)
+
+
+def test_delays_average_readout_refdelay_and_encoding(tmp_path):
+    """Per-neuron delays, an average readout (group sums), refDelay as a refractory period on
+    request, and events input for a file whose input layer has no neurons."""
+    spiking_input = {"type": np.array([b"input"]), "shape": np.array([1, 1, 4])}
+    layers = [spiking_input, {"type": np.array([b"flatten"]), "shape": np.array([4, 1, 1])},
+              _dense(6, 4, neuron=CUBA | {"refDelay": 3}, delay=np.array([0, 1, 2, 3, 4, 5])),
+              {"type": np.array([b"average"]), "shape": np.array([3, 1, 1])}]
+    path = _write(tmp_path / "temporal.net", layers)
+    net = from_netx(path)
+    assert net.input_encoding == "events"
+    assert net.stages[0].delay.tolist() == [0, 1, 2, 3, 4, 5]
+    assert net.stages[0].neuron.refractory == 0
+    readout = net.stages[1].ops[-1]
+    assert readout.weight.tolist() == [[1, 1, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1]]
+    assert from_netx(path, loihi_refractory=True).stages[0].neuron.refractory == 2
+    assert from_netx(path, input_encoding="direct").input_encoding == "direct"
+    assert from_netx(_write(tmp_path / "static.net", [INPUT, _dense(2, 4)])
+                     ).input_encoding == "direct"
 
 
 def test_small_file_imports_and_unreadable_files(tmp_path):

@@ -15,7 +15,8 @@ def any_schedule(draw):
     steps = draw(st.lists(st.integers(1, 200), min_size=1, max_size=8))
     buffers = [draw(st.sampled_from(["rate", "replay"])) if a == b else "rate"
                for a, b in zip(steps, steps[1:], strict=False)]
-    return Schedule(steps, buffers, draw(st.sampled_from(["sequential", "pipelined"])))
+    chunk = draw(st.none() | st.integers(1, 400))
+    return Schedule(steps, buffers, draw(st.sampled_from(["sequential", "pipelined"])), chunk)
 
 
 @given(any_schedule())
@@ -57,6 +58,8 @@ def test_with_timestep_turns_unequal_replay_gaps_to_rate():
     (([4, 4], ["rate", "rate"]), "2 stages have 1 buffers, got 2"),
     (([4, 4], "hold"), "buffer 0 must be one of"),
     (([4, 4], "rate", "parallel"), "mode must be one of"),
+    (([4, 4], "rate", "sequential", 0), "chunk must be an int >= 1"),
+    (([4, 4], "rate", "sequential", 2.0), "chunk must be an int >= 1"),
 ])
 def test_invalid_schedules_name_the_problem(args, match):
     with pytest.raises(ValueError, match=match):
@@ -75,3 +78,18 @@ def test_invalid_schedules_name_the_problem(args, match):
 def test_malformed_json_is_a_clear_error(text, match):
     with pytest.raises(ValueError, match=match):
         Schedule.from_json(text)
+
+
+def test_sequence_networks_need_a_chunk_and_static_ones_refuse_it():
+    static = Network((2,), [Stage([Dense(np.eye(2))], IF()), Stage([Dense(np.eye(2))], None)])
+    events = Network((2,), static.stages, input_encoding="events")
+    assert Schedule.uniform(events, 8).chunk == 8
+    assert Schedule.uniform(events, 4, chunk=8).chunk == 8
+    assert Schedule.uniform(static, 4).chunk is None
+    Schedule([4, 2], chunk=8).check(events)
+    with pytest.raises(ValueError, match="takes events sequences, so the schedule needs a chunk"):
+        Schedule([4, 2]).check(events)
+    with pytest.raises(ValueError, match="chunk=8 applies to sequence input only"):
+        Schedule([4, 2], chunk=8).check(static)
+    assert Schedule([4, 2], chunk=8).with_timestep(0, 3).chunk == 8
+    assert str(Schedule([4, 2], chunk=8)) == "[4 -r- 2] (sequential, chunk 8)"

@@ -13,7 +13,26 @@ from ldsnn_lava.zoo import train
 
 
 def test_names():
-    assert zoo.names() == ["lenet_mnist5k", "vgg_animal_mnist", "mlp_digits", "lava_dl_mnist"]
+    assert zoo.names() == ["lenet_mnist5k", "vgg_animal_mnist", "mlp_digits", "slayer_vowels",
+                           "lava_dl_mnist"]
+
+
+def test_slayer_vowels_reproduces_its_recorded_curve():
+    """The temporal zoo model (a SLAYER-trained netx file, fixed point) gives its recorded test
+    accuracy at T = 8 and T = 3 per chunk of 8 input steps, and agrees with SLAYER's own."""
+    model = zoo.load("slayer_vowels")
+    record = model.record
+    assert model.base_T == record["chunk"] == 8 and model.precision == "fixed"
+    assert model.network.input_encoding == "events" and model.network.has_delays
+    data = datasets.load(model.dataset)
+    x = model.preprocess(data.x_test)
+    assert x.shape == (len(data.x_test), 232, 24)
+    for T in (8, 3):
+        result = evaluate(model.network, Schedule.uniform(model.network, T, chunk=8), x,
+                          precision="fixed", record_spikes=False)
+        assert result.accuracy(data.y_test) == record["uniform_accuracy"]["test"][T - 1]
+    assert record["test_accuracy_at_base_T"] == pytest.approx(record["slayer_accuracy"]["test"],
+                                                              abs=2.5 / len(x))
 
 
 @pytest.mark.parametrize("name", [

@@ -156,6 +156,7 @@ def evaluate(
     dtype: torch.dtype = torch.float32,
     precision: Precision | str = Precision.FLOAT,
     record_spikes: bool = True,
+    record_rasters: bool = False,
     progress: bool | None = None,
 ) -> EvalResult:
     """Evaluate ``net`` under ``schedule`` on a batch of inputs.
@@ -166,7 +167,8 @@ def evaluate(
     schedule : Schedule
         Must have one timestep per stage of ``net``.
     x : array-like or torch.Tensor
-        (N, *net.input_shape) inputs.
+        (N, *net.input_shape) inputs; for sequence input (``events``/``frames``) (N, S,
+        *net.input_shape), S a multiple of ``schedule.chunk``.
     device : str or torch.device
         ``"cpu"`` or ``"cuda"``.
     batch_size : int, optional
@@ -177,6 +179,9 @@ def evaluate(
         ``"fixed"``: the Loihi-style integer definition (see :class:`StageEngine`).
     record_spikes : bool
         Keep each spiking stage's per-neuron spike counts.
+    record_rasters : bool
+        Also keep each spiking stage's spikes step by step (``EvalResult.rasters``), to compare
+        traces with another simulator.
     progress : bool, optional
         Show a progress bar; default: when writing to a terminal.
 
@@ -191,6 +196,12 @@ def evaluate(
     """
     start = time.perf_counter()
     schedule.check(net)
+    if net.input_encoding.is_sequence or net.has_delays:
+        from ldsnn_lava.engine.temporal import evaluate_chunked
+
+        return evaluate_chunked(net, schedule, x, device=device, batch_size=batch_size,
+                                dtype=dtype, precision=precision, record_spikes=record_spikes,
+                                record_rasters=record_rasters, progress=progress, start=start)
     x = _as_tensor(x, net)
     n = x.shape[0]
     if n == 0:
@@ -202,6 +213,7 @@ def evaluate(
     steps = schedule.timesteps
     readouts, synaptic = [], np.zeros(net.num_stages)
     counts: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]
+    rasters: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]
     count_dtypes = [np.uint8 if T <= 255 else np.int32 for T in steps]
     batches = range(0, n, batch_size)
     bar = tqdm(batches, desc="evaluate", unit="batch", leave=False,
@@ -218,6 +230,8 @@ def evaluate(
                 if record_spikes:
                     counts[stage].append(
                         spike_counts(out.raster).cpu().numpy().astype(count_dtypes[stage]))
+                if record_rasters:
+                    rasters[stage].append(out.raster.transpose(0, 1).cpu().numpy())
                 inp = engine.buffer(out.raster, schedule.buffers[stage], steps[stage],
                                     steps[stage + 1])
     readout = np.concatenate(readouts)
@@ -228,4 +242,5 @@ def evaluate(
         counters=count_work(net, schedule, synaptic / n),
         schedule=schedule,
         seconds=time.perf_counter() - start,
+        rasters=[np.concatenate(r) for r in rasters] if record_rasters else None,
     )

@@ -12,7 +12,7 @@ arithmetic in the same order, but:
   all T steps), so a block's state stays in cache while its currents stream past.
 
 Supported: :class:`~ldsnn_lava.neurons.IF` (float and fixed) and
-:class:`~ldsnn_lava.neurons.CubaLIF` (float). Anything else (CubaLIF fixed point) falls back to
+:class:`~ldsnn_lava.neurons.CubaLIF` (float, no refractory period). Anything else falls back to
 looping the definition's ``step``, so every neuron model runs through this one entry point.
 """
 
@@ -89,7 +89,7 @@ def run_neuron(neuron, currents: torch.Tensor, fixed: bool = False, block: int =
     if block < 1:
         raise ValueError(f"block must be >= 1, got {block}")
     is_if = isinstance(neuron, IF)
-    if not (is_if or (isinstance(neuron, CubaLIF) and not fixed)):
+    if not (is_if or (isinstance(neuron, CubaLIF) and not fixed and not neuron.refractory)):
         return _loop_definition(neuron, currents, fixed)
     steps, shape = currents.shape[0], currents.shape[1:]
     flat = currents.reshape(steps, -1)

@@ -57,6 +57,10 @@ class EvalResult:
     schedule : Schedule
     seconds : float
         Wall-clock time of the evaluation.
+    rasters : list of numpy.ndarray or None
+        With ``evaluate(..., record_rasters=True)``: one boolean (N, steps, *stage_output_shape)
+        array per spiking stage, its spikes step by step (for sequence input all chunks in order:
+        K * T_l steps).
     """
 
     readout: np.ndarray
@@ -65,6 +69,7 @@ class EvalResult:
     counters: Counters
     schedule: Schedule
     seconds: float
+    rasters: list[np.ndarray] | None = None
 
     def accuracy(self, labels) -> float:
         """Top-1 accuracy against integer labels."""
@@ -75,13 +80,16 @@ class EvalResult:
         return float(np.mean(self.predictions == labels))
 
 
-def count_work(net: Network, schedule: Schedule, synaptic: np.ndarray) -> Counters:
+def count_work(net: Network, schedule: Schedule, synaptic: np.ndarray,
+               chunks: int = 1) -> Counters:
     """Per-sample mean counters of ``schedule`` from the measured per-stage synaptic updates.
 
     Everything but synaptic updates follows from the network and schedule alone: neurons
     evaluated ``N_l * T_l``, rate-buffer updates ``N_l * T_{l+1}``, and under direct input
-    stage 0's multiply-accumulates ``sum(fan_out_0) * T_0``. Every backend reports its work
-    through this function.
+    stage 0's multiply-accumulates ``sum(fan_out_0) * T_0``. For sequence input each of these
+    is per chunk, times the sample's ``chunks``; ``frames`` count input MACs as ``direct`` does,
+    and an ``events`` input gap that re-emits counts (T_0 != chunk) adds ``N_in * T_0`` buffer
+    updates per chunk to stage 0's. Every backend reports its work through this function.
     """
     steps = np.array(schedule.timesteps, dtype=np.float64)
     neurons = np.array(net.num_neurons, dtype=np.float64)
@@ -89,8 +97,10 @@ def count_work(net: Network, schedule: Schedule, synaptic: np.ndarray) -> Counte
     for gap, mode in enumerate(schedule.buffers):
         if mode == BufferKind.RATE:
             buffer_updates[gap] = neurons[gap] * steps[gap + 1]
+    if net.input_encoding == InputEncoding.EVENTS and schedule.timesteps[0] != schedule.chunk:
+        buffer_updates[0] += float(np.prod(net.input_shape)) * steps[0]
     input_macs = np.zeros(net.num_stages)
-    if net.input_encoding == InputEncoding.DIRECT:
+    if net.input_encoding in (InputEncoding.DIRECT, InputEncoding.FRAMES):
         input_macs[0] = float(net.fan_outs[0].sum()) * steps[0]
-    return Counters({"synaptic_updates": synaptic, "neurons_evaluated": neurons * steps,
-                     "buffer_updates": buffer_updates, "input_macs": input_macs})
+    return Counters({"synaptic_updates": synaptic, "neurons_evaluated": chunks * neurons * steps,
+                     "buffer_updates": chunks * buffer_updates, "input_macs": chunks * input_macs})

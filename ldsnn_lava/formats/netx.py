@@ -14,7 +14,9 @@ Mapping, following what ``lava.lib.dl.netx.hdf5.Network`` builds in lava-dl 0.6 
   ``bias_mant`` = ``int32(weight * x + bias)`` (truncation toward zero, as lava-dl's data
   loaders do) with ``bias_exp = 6``; our Scale output enters as current (``I << 6``), which is
   the same as a bias when ``iDecay = 4096`` (the current does not persist), the only case
-  accepted. An ``input`` layer without neuron only gives the input shape.
+  accepted. An ``input`` layer without neuron only gives the input shape; lava-dl then sends
+  the input's spikes straight into the first layer's synapses, step after step, so the network
+  takes ``events`` sequences (unless ``input_encoding`` says otherwise).
 - ``dense``: :class:`~ldsnn_lava.ops.Dense` (weight reshaped to (outputs, -1));
   ``conv``: :class:`~ldsnn_lava.ops.Conv2d` (netx stores (C, H, W) shapes and
   (out, in, kH, kW, 1) kernels, as we do; groups and dilation 1; a neuron is required, as in
@@ -24,8 +26,19 @@ Mapping, following what ``lava.lib.dl.netx.hdf5.Network`` builds in lava-dl 0.6 
   its (W, H, C).
 - ``CUBA``/``LOIHI`` neurons: Lava ``LIF`` with ``du = iDecay - 1``, ``dv = vDecay``,
   ``vth = vThMant`` and Lava's built-in ``+1`` on du, i.e. ``CubaLIF(threshold=vThMant,
-  current_decay=iDecay/4096, voltage_decay=vDecay/4096)``. ``refDelay`` has no effect in
-  Lava's LIF and is ignored.
+  current_decay=iDecay/4096, voltage_decay=vDecay/4096)``. lava-dl maps ``LOIHI`` to the
+  same neuron. ``refDelay`` has no effect in Lava's LIF and is ignored (lava-dl's SLAYER
+  trains with ``refDelay`` 1 only); ``loihi_refractory=True`` gives the neuron a refractory
+  period of ``refDelay - 1`` steps instead, as a Loihi compartment has.
+- a dense layer's ``delay`` (one integer per output neuron, 0..62) becomes the stage's
+  ``delay``: lava-dl builds a Lava ``DelayDense`` whose rows carry the delay of their output
+  neuron, so each neuron's input current arrives d steps late (SLAYER trained it as the delay
+  of that neuron's output spikes: the same spikes downstream).
+- an ``average`` last layer (lava-dl SLAYER's ``Average`` block; lava-dl 0.6's netx cannot load
+  it) becomes the readout: a Dense op summing each group of consecutive input neurons, one
+  group per class. SLAYER's block returns the group means, so our readout is its value times
+  the group size, with the same argmax. The work counters count it by the Dense rule (every
+  class output per input spike), though one output per spike is reached.
 - a layer ``bias`` is lava-dl's ``bias_mant``, added to the voltage every step. A uniform
   bias becomes the CubaLIF bias (exact for any decay). A per-neuron (dense) or per-channel
   (conv, pool) bias becomes the op's bias, i.e. enters the current: the same thing when
@@ -41,9 +54,9 @@ Mapping, following what ``lava.lib.dl.netx.hdf5.Network`` builds in lava-dl 0.6 
 
 Weights: lava-dl rescales integer weights to Loihi's 8-bit synapse and shifts the sums back
 (``optimize_weight_bits``), which is exact for integer weights in [-256, 254]; other weights
-are refused. Unsupported features (delays, recurrent or complex dense, concat, average,
-sigma-delta or resonate-and-fire neurons, graded spikes, message bits) raise a ValueError
-naming the layer and the feature.
+are refused. Unsupported features (recurrent or complex dense, concat, delays on conv layers
+or per input, delays above 62, sigma-delta or resonate-and-fire neurons, graded spikes, message
+bits) raise a FileFormatError naming the layer and the feature.
 
 Timing: Lava adds one step of delay per hop, so a netx network of L layers run for N steps in
 Lava gives the readout of the first ``N - (L - 1)`` steps of our delay-free semantics, and
@@ -109,16 +122,17 @@ from ldsnn_lava.model import Model
 from ldsnn_lava.network import Network, Stage, register_format
 from ldsnn_lava.neurons import DECAY_BITS, IF, CubaLIF
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten, Op, Scale, SumPool2d
-from ldsnn_lava.options import InputEncoding, Mode, Precision
+from ldsnn_lava.options import InputEncoding, Mode, Precision, parse_option
 from ldsnn_lava.schedule import Schedule
 
-SUPPORTED_LAYERS = ("input", "dense", "conv", "pool", "flatten")
+SUPPORTED_LAYERS = ("input", "dense", "conv", "pool", "flatten", "average")
 UNSUPPORTED_LAYERS = {
     "dense_rec": "recurrent dense layers", "dense_comp": "complex dense layers",
-    "concat": "concat layers", "average": "average layers", "convT": "transposed convolutions",
-    "unpool": "unpool layers",
+    "concat": "concat layers", "convT": "transposed convolutions", "unpool": "unpool layers",
 }
 DECAY_UNITY = 1 << DECAY_BITS
+MAX_DELAY = 62
+"""The largest synaptic delay lava-dl 0.6 keeps (Loihi's 6-bit delay); it clamps larger ones."""
 
 
 def _raw(group, key):
@@ -149,7 +163,7 @@ def _pair(group, key) -> tuple[int, int]:
     return (int(value[0]), int(value[0])) if value.size == 1 else (int(value[0]), int(value[1]))
 
 
-def _neuron(group) -> CubaLIF:
+def _neuron(group, loihi_refractory: bool = False) -> CubaLIF:
     config = group["neuron"]
     kind = _value(config, "type")
     if kind not in ("CUBA", "LOIHI"):
@@ -159,9 +173,33 @@ def _neuron(group) -> CubaLIF:
         raise ValueError("graded spikes are not supported")
     if "messageBits" in config and int(_scalar(config, "messageBits")) != 0:
         raise ValueError("message bits (graded spikes) are not supported")
+    ref_delay = int(_scalar(config, "refDelay")) if "refDelay" in config else 1
+    if ref_delay < 1:
+        raise ValueError(f"refDelay must be >= 1, got {ref_delay}")
     return CubaLIF(threshold=_scalar(config, "vThMant"),
                    current_decay=_scalar(config, "iDecay") / DECAY_UNITY,
-                   voltage_decay=_scalar(config, "vDecay") / DECAY_UNITY)
+                   voltage_decay=_scalar(config, "vDecay") / DECAY_UNITY,
+                   refractory=ref_delay - 1 if loihi_refractory else 0)
+
+
+def _delay(group, kind: str, outputs: int) -> np.ndarray | None:
+    """A layer's ``delay``: one value per output neuron (or one for all), integers in
+    [0, MAX_DELAY]; ``None`` when the layer has none or all are 0."""
+    if "delay" not in group:
+        return None
+    if kind != "dense":
+        raise ValueError(f"delays on {kind} layers are not supported (lava-dl 0.6 reads delays "
+                         f"of dense layers only)")
+    delay = np.asarray(_raw(group, "delay"), dtype=np.float64).reshape(-1)
+    if delay.size not in (1, outputs):
+        raise ValueError(f"delay has {delay.size} values; expected one per output neuron "
+                         f"({outputs}) (per-input delays are not supported)")
+    if not np.isfinite(delay).all() or (delay != np.round(delay)).any() or delay.min() < 0:
+        raise ValueError("delays must be integers >= 0")
+    if delay.max() > MAX_DELAY:
+        raise ValueError(f"delay {int(delay.max())} exceeds {MAX_DELAY} (Loihi's limit; lava-dl "
+                         f"would clamp it)")
+    return np.broadcast_to(delay, (outputs,)).astype(np.int64) if delay.any() else None
 
 
 def _weights(group) -> np.ndarray:
@@ -205,8 +243,8 @@ def _layer_ops(group, kind: str, bias: np.ndarray | None) -> list[Op]:
     return [pool, Scale(weight=scale, bias=bias.reshape(-1, 1, 1) if bias.size > 1 else bias[0])]
 
 
-def _input_stage(group) -> Stage:
-    neuron = _neuron(group)
+def _input_stage(group, loihi_refractory: bool) -> Stage:
+    neuron = _neuron(group, loihi_refractory)
     if neuron.current_decay != 1.0:
         raise ValueError("an input layer with iDecay != 4096 is not supported (its "
                          "image drives v through the bias)")
@@ -216,11 +254,9 @@ def _input_stage(group) -> Stage:
 
 
 def _synaptic_stage(group, kind: str, index: int, last: bool, pending: list[Op],
-                    readout_integrator: bool) -> Stage:
+                    readout_integrator: bool, loihi_refractory: bool) -> Stage:
     """The stage of a dense, conv or pool layer (after any pending flatten)."""
-    if "delay" in group:
-        raise ValueError("synaptic delays are not supported")
-    neuron = _neuron(group) if "neuron" in group else None
+    neuron = _neuron(group, loihi_refractory) if "neuron" in group else None
     integrator = False
     if neuron is None and not last:
         raise ValueError("only the last layer may have no neuron")
@@ -245,11 +281,26 @@ def _synaptic_stage(group, kind: str, index: int, last: bool, pending: list[Op],
                          "the readout's sum, not once per step)")
     ops = list(pending) + _layer_ops(group, kind, bias)
     name = "readout" if neuron is None else f"layer{index}"
-    return Stage(ops, neuron, name)
+    outputs = int(np.prod(_shape(group))) if kind == "dense" else 0
+    return Stage(ops, neuron, name, _delay(group, kind, outputs))
+
+
+def _average_stage(group, shape: tuple[int, ...], last: bool, pending: list[Op]) -> Stage:
+    """lava-dl SLAYER's ``Average`` block as the readout: the spikes of each group of
+    consecutive neurons (C order) summed, one group per class."""
+    if not last:
+        raise ValueError("an average layer must be the last layer (the readout)")
+    groups = int(np.prod(_shape(group)))
+    size = int(np.prod(shape))
+    if groups < 1 or size % groups:
+        raise ValueError(f"{size} inputs do not split into {groups} equal groups")
+    weight = np.kron(np.eye(groups), np.ones((1, size // groups)))
+    ops = list(pending) + ([Flatten()] if len(shape) > 1 and not pending else [])
+    return Stage([*ops, Dense(weight)], None, "readout")
 
 
 def _read_layer(group, kind: str, index: int, count: int, shape: tuple[int, ...] | None,
-                pending: list[Op], readout_integrator: bool
+                pending: list[Op], readout_integrator: bool, loihi_refractory: bool
                 ) -> tuple[Stage | None, tuple[int, ...]]:
     """One layer: its stage (None for a flatten or a neuron-less input layer) and the shape
     after it. A flatten is appended to ``pending``, which the next synaptic layer takes."""
@@ -261,13 +312,18 @@ def _read_layer(group, kind: str, index: int, count: int, shape: tuple[int, ...]
         if index != 0:
             raise ValueError("an input layer must come first")
         shape = _shape(group)
-        return (_input_stage(group), shape) if "neuron" in group else (None, shape)
+        stage = _input_stage(group, loihi_refractory) if "neuron" in group else None
+        return stage, shape
     if shape is None:
         raise ValueError("the file has no input layer giving the input shape")
     if kind == "flatten":
         pending.append(Flatten())
         return None, shape
-    stage = _synaptic_stage(group, kind, index, index == count - 1, pending, readout_integrator)
+    if kind == "average":
+        stage = _average_stage(group, shape, index == count - 1, pending)
+    else:
+        stage = _synaptic_stage(group, kind, index, index == count - 1, pending,
+                                readout_integrator, loihi_refractory)
     pending.clear()
     for op in stage.ops:
         shape = op.output_shape(shape)
@@ -278,7 +334,8 @@ def _read_layer(group, kind: str, index: int, count: int, shape: tuple[int, ...]
 
 
 def read_network(path: str | Path, name: str | None = None, *,
-                 readout_integrator: bool = False) -> Network:
+                 readout_integrator: bool = False, loihi_refractory: bool = False,
+                 input_encoding: InputEncoding | str | None = None) -> Network:
     """Read a lava-dl netx HDF5 file (feed-forward subset) into a :class:`Network`.
 
     Parameters
@@ -291,12 +348,21 @@ def read_network(path: str | Path, name: str | None = None, *,
         Also accept, as the readout, a last layer whose neuron never leaks (``vDecay = 0``,
         ``iDecay = 4096``), such as lava-dl's PilotNet output layer; its bias goes into the
         readout op.
+    loihi_refractory : bool
+        Give neurons the refractory period of their ``refDelay`` (d - 1 held steps after a
+        spike, as Loihi's compartments). Default: ignore it, as lava-dl does (its netx builds
+        Lava ``LIF`` neurons, its SLAYER trains with ``refDelay`` 1).
+    input_encoding : InputEncoding or str, optional
+        Default: the encoding a file written by :func:`write_network` records; otherwise
+        ``direct`` when the input layer has neurons (lava-dl drives them with the image) and
+        ``events`` when it has none (lava-dl sends input spikes straight into the first
+        layer's synapses, one time step after another, e.g. ``ntidigits.net``).
 
     Returns
     -------
     Network
-        Direct input encoding; meant for ``precision="fixed"``, which reproduces Lava's
-        bit-accurate LIF (see the module docstring for the mapping and the Lava step offset).
+        Meant for ``precision="fixed"``, which reproduces Lava's bit-accurate LIF (see the
+        module docstring for the mapping and the Lava step offset).
 
     Raises
     ------
@@ -323,7 +389,7 @@ def read_network(path: str | Path, name: str | None = None, *,
             kind = _value(group, "type") if "type" in group else "no type"
             try:
                 stage, shape = _read_layer(group, kind, index, count, shape, pending,
-                                           readout_integrator)
+                                           readout_integrator, loihi_refractory)
             except ValueError as err:
                 raise FileFormatError(f"{path.name}: layer {index} ({kind}): {err}") from None
             if index == 0:
@@ -332,7 +398,13 @@ def read_network(path: str | Path, name: str | None = None, *,
                 stages.append(stage)
         if not stages or stages[-1].neuron is not None:
             raise FileFormatError(f"{path.name}: the last layer must be a readout without neuron")
-    return Network(input_shape, stages, name=name or path.stem)
+        if input_encoding is None and "ldsnn" in handle:
+            input_encoding = handle["ldsnn"].attrs.get("input_encoding")
+        if input_encoding is None:
+            has_input_neurons = "neuron" in layers["0"]
+            input_encoding = InputEncoding.DIRECT if has_input_neurons else InputEncoding.EVENTS
+    encoding = parse_option(InputEncoding, input_encoding, "input_encoding")
+    return Network(input_shape, stages, encoding, name=name or path.stem)
 
 
 # --- writing ----------------------------------------------------------------------------

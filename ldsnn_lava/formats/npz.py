@@ -2,7 +2,8 @@
 
 ``write_network(net, path)`` stores each op's arrays under ``s{stage}_o{op}_{name}`` and a
 ``__meta__`` entry with the format name, version, input shape and encoding, and per stage its
-ops (type, scalar fields, array names) and neuron (type and parameters). ``read_network(path)``
+ops (type, scalar fields, array names), neuron (type and parameters) and whether it has a
+per-neuron delay array (stored as ``s{stage}_delay``). ``read_network(path)``
 reads it back into an identical network. Writes are atomic.
 """
 
@@ -42,7 +43,10 @@ def write_network(net: Network, path: str | Path) -> None:
         if stage.neuron is not None:
             neuron = {"type": type(stage.neuron).__name__,
                       "params": dataclasses.asdict(stage.neuron)}
-        stages.append({"name": stage.name, "ops": ops, "neuron": neuron})
+        if stage.delay is not None:
+            arrays[f"s{s}_delay"] = stage.delay
+        stages.append({"name": stage.name, "ops": ops, "neuron": neuron,
+                       "delay": stage.delay is not None})
     meta = {"format": NETWORK_FORMAT, "version": NETWORK_VERSION, "name": net.name,
             "input_shape": list(net.input_shape), "input_encoding": str(net.input_encoding),
             "stages": stages}
@@ -86,7 +90,8 @@ def read_network(path: str | Path) -> Network:
         neuron = None
         if spec["neuron"] is not None:
             neuron = NEURON_TYPES[spec["neuron"]["type"]](**spec["neuron"]["params"])
-        stages.append(Stage(ops, neuron, spec.get("name")))
+        delay = arrays[f"s{s}_delay"] if spec.get("delay") else None
+        stages.append(Stage(ops, neuron, spec.get("name"), delay))
     try:
         return Network(meta["input_shape"], stages, meta["input_encoding"], meta.get("name"))
     except InvalidNetwork as err:

@@ -5,7 +5,8 @@ k-1's per-neuron spike counts and on T_{k-1}, T_k (``docs/design.md``). So the s
 of stages 0..k-1 are a function of the prefix ``(T_0, ..., T_{k-1})`` alone: this module keeps
 them, keyed by prefix, and a schedule that shares a prefix with one evaluated before re-runs
 only the stages after it. The optimizer's moves change one stage at a time, so a move at
-stage k re-evaluates stages k..L only.
+stage k re-evaluates stages k..L only. For sequence input the same holds chunk by chunk: the
+cache keeps each stage's counts per chunk, which determine the next stage's whole input.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import torch
 from ldsnn_lava.buffers import rate_raster
 from ldsnn_lava.engine.driver import StageEngine, StageInput, _as_tensor
 from ldsnn_lava.engine.result import Counters, count_work
+from ldsnn_lava.engine.temporal import SequenceEngine
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind, Precision
 from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.sequences import check_delays, check_sequence
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,10 @@ class Evaluation:
     counters: Counters
 
 
-def ld_schedule(timesteps: Sequence[int]) -> Schedule:
-    """The LD schedule with these timesteps: a ``rate`` buffer on every gap."""
-    return Schedule(tuple(int(t) for t in timesteps), buffers=BufferKind.RATE)
+def ld_schedule(timesteps: Sequence[int], chunk: int | None = None) -> Schedule:
+    """The LD schedule with these timesteps: a ``rate`` buffer on every gap (``chunk``: input
+    steps per chunk, for sequence input)."""
+    return Schedule(tuple(int(t) for t in timesteps), buffers=BufferKind.RATE, chunk=chunk)
 
 
 def count_dtype(timesteps: Sequence[int]) -> torch.dtype:
@@ -57,10 +61,11 @@ class PrefixIndex:
     """Which prefixes' spike counts a :class:`PrefixCache` keeps, and how often each stage ran.
 
     The bookkeeping of the cache without the data: a prefix of k stages takes ``samples`` times
-    stage k-1's output size times the count type's bytes; prefixes are kept least recently
-    used first within ``max_bytes``. What it holds depends only on the schedules evaluated and
-    their order, so a coordinator that holds no data (:class:`ldsnn_lava.optimize.split.
-    ShardedSplit`) knows what each evaluation re-runs, exactly as a single cache would.
+    ``chunks`` times stage k-1's output size times the count type's bytes; prefixes are kept
+    least recently used first within ``max_bytes``. What it holds depends only on the schedules
+    evaluated and their order, so a coordinator that holds no data
+    (:class:`ldsnn_lava.optimize.split.ShardedSplit`) knows what each evaluation re-runs,
+    exactly as a single cache would.
 
     Parameters
     ----------
@@ -69,6 +74,8 @@ class PrefixIndex:
         Samples of the split.
     max_bytes : float
         Bound on the bytes of the kept spike counts.
+    chunks : int
+        Chunks per sample (sequence input keeps counts per chunk; else 1).
 
     Attributes
     ----------
@@ -76,8 +83,8 @@ class PrefixIndex:
         How many times each stage was run over the whole split.
     """
 
-    def __init__(self, net: Network, samples: int, max_bytes: float):
-        self.net, self.samples, self.max_bytes = net, samples, max_bytes
+    def __init__(self, net: Network, samples: int, max_bytes: float, chunks: int = 1):
+        self.net, self.samples, self.max_bytes, self.chunks = net, samples, max_bytes, chunks
         self._sizes: OrderedDict[tuple[int, ...], int] = OrderedDict()
         self._bytes = 0
         self.stage_runs = np.zeros(net.num_stages, dtype=np.int64)
@@ -105,7 +112,7 @@ class PrefixIndex:
     def store(self, prefix: tuple[int, ...], timesteps: Sequence[int]) -> list[tuple[int, ...]]:
         """Keep ``prefix`` (of a schedule with these timesteps); returns the prefixes evicted
         to make room (``prefix`` itself, alone, if it is larger than ``max_bytes``)."""
-        size = (self.samples * int(np.prod(self.net.output_shape_of(len(prefix) - 1)))
+        size = (self.samples * self.chunks * int(np.prod(self.net.output_shape_of(len(prefix) - 1)))
                 * count_dtype(timesteps).itemsize)
         if size > self.max_bytes:
             return [prefix]
@@ -127,6 +134,11 @@ class PrefixIndex:
         return start
 
 
+def chunks_of(net: Network, x, chunk: int | None) -> int:
+    """Chunks per sample of the inputs ``x`` (sequence input: input steps over ``chunk``)."""
+    return x.shape[1] // chunk if net.input_encoding.is_sequence else 1
+
+
 class PrefixCache:
     """Evaluates all-``rate`` schedules of ``net`` on ``(x, y)``, caching stage spike counts.
 
@@ -134,7 +146,8 @@ class PrefixCache:
     ----------
     net : Network
     x, y : array-like
-        The split: ``(N, *net.input_shape)`` inputs and ``(N,)`` integer labels.
+        The split: ``(N, *net.input_shape)`` inputs (``(N, S, *net.input_shape)`` sequences)
+        and ``(N,)`` integer labels.
     device : str
     precision : Precision or str
         Engine precision (see :class:`ldsnn_lava.engine.StageEngine`).
@@ -142,6 +155,8 @@ class PrefixCache:
         Samples per engine batch.
     max_bytes : float
         Bound on the memory of cached spike counts; least recently used prefixes go first.
+    chunk : int, optional
+        Input steps per chunk, for sequence input (required there).
 
     Attributes
     ----------
@@ -152,9 +167,13 @@ class PrefixCache:
 
     def __init__(self, net: Network, x, y, *, device: str = "cpu",
                  precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
-                 max_bytes: float = 512e6):
-        self.net = net
-        self.x = _as_tensor(x, net)
+                 max_bytes: float = 512e6, chunk: int | None = None):
+        self.net, self.chunk = net, chunk
+        if net.input_encoding.is_sequence:
+            self.x = torch.as_tensor(np.asarray(x), dtype=torch.float64)
+            check_sequence(net, ld_schedule([chunk] * net.num_stages, chunk), self.x.numpy())
+        else:
+            self.x = _as_tensor(x, net)
         self.y = np.asarray(y)
         if self.x.shape[0] == 0:
             raise ValueError("the split holds no samples")
@@ -164,7 +183,7 @@ class PrefixCache:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.engine = StageEngine(net, device, precision=precision)
         self.batch_size = batch_size
-        self.index = PrefixIndex(net, self.x.shape[0], max_bytes)
+        self.index = PrefixIndex(net, self.x.shape[0], max_bytes, chunks_of(net, self.x, chunk))
         # prefix -> (spike counts of its last stage, summed synaptic updates of its stages)
         self._counts: dict[tuple[int, ...], tuple[torch.Tensor, np.ndarray]] = {}
         self._results: dict[tuple[int, ...], Evaluation] = {}
@@ -195,7 +214,7 @@ class PrefixCache:
 
     def evaluate(self, timesteps: Sequence[int]) -> Evaluation:
         """Accuracy and counters of the all-``rate`` schedule with these timesteps."""
-        schedule = ld_schedule(timesteps)
+        schedule = ld_schedule(timesteps, self.chunk)
         schedule.check(self.net)
         steps = schedule.timesteps
         if steps in self._results:
@@ -204,6 +223,8 @@ class PrefixCache:
         synaptic = np.zeros(self.net.num_stages)  # summed over samples: exact integers
         if start:
             synaptic[:start] = self._counts[steps[:start]][1]
+        if self.net.input_encoding.is_sequence or self.net.has_delays:
+            return self._evaluate_chunked(schedule, start, synaptic)
         dtype = count_dtype(steps)
         new_counts = [[] for _ in range(self.net.num_stages - 1)]
         predictions = []
@@ -229,5 +250,37 @@ class PrefixCache:
             self._store(steps[:k + 1], steps, torch.cat(new_counts[k]), synaptic[:k + 1].copy())
         accuracy = float(np.mean(np.concatenate(predictions) == self.y))
         result = Evaluation(schedule, accuracy, count_work(self.net, schedule, synaptic / n))
+        self._results[steps] = result
+        return result
+
+    def _evaluate_chunked(self, schedule: Schedule, start: int, synaptic: np.ndarray
+                          ) -> Evaluation:
+        """:meth:`evaluate` for sequence input or delays: stages ``start..L`` chunk by chunk,
+        from the cached per-chunk counts of stage ``start - 1``."""
+        steps, n = schedule.timesteps, self.x.shape[0]
+        sequence = self.net.input_encoding.is_sequence
+        check_delays(self.net, schedule, self.x.shape[1] if sequence else None)
+        engine = SequenceEngine(self.engine, schedule)
+        dtype = count_dtype(steps)
+        new_counts = [[] for _ in range(self.net.num_stages - 1)]
+        predictions = []
+        with torch.inference_mode():
+            for begin in range(0, n, self.batch_size):
+                stop = min(n, begin + self.batch_size)
+                upstream = None
+                if start:
+                    upstream = self._counts[steps[:start]][0][begin:stop].to(self.engine.device)
+                run = engine.run(self.x[begin:stop].to(self.engine.device) if not start else None,
+                                 record_counts=False, start=start, upstream=upstream,
+                                 keep_chunk_counts=True)
+                synaptic += run.synaptic
+                predictions.append(run.readout.argmax(1).cpu().numpy())
+                for k in range(start, self.net.num_stages - 1):
+                    new_counts[k].append(torch.stack(run.chunk_counts[k], dim=1).to(dtype).cpu())
+        for k in range(start, self.net.num_stages - 1):
+            self._store(steps[:k + 1], steps, torch.cat(new_counts[k]), synaptic[:k + 1].copy())
+        accuracy = float(np.mean(np.concatenate(predictions) == self.y))
+        result = Evaluation(schedule, accuracy,
+                            count_work(self.net, schedule, synaptic / n, self.index.chunks))
         self._results[steps] = result
         return result

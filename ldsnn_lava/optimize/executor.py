@@ -18,8 +18,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import numpy as np
+import torch
 
-from ldsnn_lava.engine.driver import _as_tensor
 from ldsnn_lava.errors import InvalidInput, InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.optimize.shards import ShardWorker, shard_bounds
@@ -41,15 +41,16 @@ class Executor(ABC):
     @abstractmethod
     def open_split(self, net: Network, x, y, *, device: str = "cpu",
                    precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
-                   max_bytes: float = 512e6) -> ShardedSplit:
+                   max_bytes: float = 512e6, chunk: int | None = None) -> ShardedSplit:
         """Cut ``(x, y)`` into :attr:`workers` contiguous shards and place one on each worker.
 
         Parameters
         ----------
         net : Network
         x, y : array-like
-            The split: ``(N, *net.input_shape)`` inputs and ``(N,)`` integer labels.
-        device, precision, batch_size
+            The split: ``(N, *net.input_shape)`` inputs (sequences: ``(N, S,
+            *net.input_shape)``) and ``(N,)`` integer labels.
+        device, precision, batch_size, chunk
             As for :class:`~ldsnn_lava.optimize.cache.PrefixCache`, on every worker.
         max_bytes : float
             Cache bound of the whole split: charges follow it exactly; each worker keeps its
@@ -67,11 +68,12 @@ class Executor(ABC):
         self.close()
 
 
-def check_split(net: Network, x, y) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, y)`` as numpy arrays, checked as the prefix cache checks them."""
-    x = _as_tensor(x, net).numpy()
+def check_split(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` as numpy arrays with as many labels as samples (each worker's prefix cache
+    checks the inputs themselves)."""
+    x = x.numpy(force=True) if isinstance(x, torch.Tensor) else np.asarray(x)
     y = np.asarray(y)
-    if x.shape[0] == 0:
+    if x.ndim == 0 or x.shape[0] == 0:
         raise InvalidInput("the split holds no samples")
     if y.shape != (x.shape[0],):
         raise InvalidInput(f"labels must have shape ({x.shape[0]},), got {y.shape}")
@@ -96,16 +98,17 @@ class InProcessExecutor(Executor):
 
     def open_split(self, net: Network, x, y, *, device: str = "cpu",
                    precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
-                   max_bytes: float = 512e6) -> ShardedSplit:
-        x, y = check_split(net, x, y)
+                   max_bytes: float = 512e6, chunk: int | None = None) -> ShardedSplit:
+        x, y = check_split(x, y)
         workers = [ShardWorker(net, x[a:b], y[a:b], device=device, precision=precision,
-                               batch_size=batch_size, max_bytes=max_bytes * (b - a) / len(y))
+                               batch_size=batch_size, max_bytes=max_bytes * (b - a) / len(y),
+                               chunk=chunk)
                    for a, b in shard_bounds(len(y), self.workers)]
 
         def call(method: str, *args) -> list:
             return [getattr(w, method)(*args) for w in workers]
 
-        return ShardedSplit(net, y, call, workers.clear, max_bytes)
+        return ShardedSplit(net, x, y, call, workers.clear, max_bytes, chunk)
 
     def close(self) -> None:
         """Nothing to release: each split's workers go with the split."""

@@ -55,10 +55,12 @@ def optimize(
     net : Network
         The given SNN.
     base_T : int
-        Its timesteps: the uniform schedule at ``base_T`` is the given SNN.
+        Its timesteps: the uniform schedule at ``base_T`` is the given SNN. For sequence input
+        it is also the chunk (input steps per chunk) every schedule of the search uses: the
+        given SNN runs base_T steps per base_T input steps, its own resolution.
     val : tuple of (x, y)
-        The validation split the search sees: ``(N, *net.input_shape)`` inputs and ``(N,)``
-        integer labels. Never pass the test split here.
+        The validation split the search sees: ``(N, *net.input_shape)`` inputs (sequences:
+        ``(N, S, *net.input_shape)``) and ``(N,)`` integer labels. Never pass the test split.
     max_drop : float or None
         The budget: at most this much validation accuracy (a fraction, 0.01 = one point) below
         the given SNN. ``None`` selects the cost-target mode.
@@ -115,10 +117,11 @@ def optimize(
     precision = parse_option(Precision, precision, "precision")
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
-    batch_size = batch_size or auto_batch_size(net, Schedule.uniform(net, max_T))
+    chunk = base_T if net.input_encoding.is_sequence else None
+    batch_size = batch_size or auto_batch_size(net, Schedule.uniform(net, max_T, chunk=chunk))
     executor = executor or InProcessExecutor()
     with executor.open_split(net, x, y, device=device, precision=precision,
-                             batch_size=batch_size) as split:
+                             batch_size=batch_size, chunk=chunk) as split:
         result = _search(split, base_T, max_drop, cost_fn, cost_target, max_T, restarts,
                          work_budget, seed, progress)
     result.seconds = time.perf_counter() - start_time

@@ -100,9 +100,9 @@ class RayExecutor(Executor):
 
     def open_split(self, net: Network, x, y, *, device: str = "cpu",
                    precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
-                   max_bytes: float = 512e6) -> ShardedSplit:
+                   max_bytes: float = 512e6, chunk: int | None = None) -> ShardedSplit:
         ray = self._ray
-        x, y = check_split(net, x, y)
+        x, y = check_split(x, y)
         bounds = shard_bounds(len(y), self.workers)
         remote = ray.remote(self.worker_class).options(
             num_cpus=self.cpus_per_worker, num_gpus=self.gpus_per_worker,
@@ -113,7 +113,7 @@ class RayExecutor(Executor):
         shards = [(ray.put(np.ascontiguousarray(x[a:b])), ray.put(y[a:b])) for a, b in bounds]
         actors = [remote.remote(net_ref, xs, ys, device=device, precision=precision,
                                 batch_size=batch_size, max_bytes=max_bytes * (b - a) / len(y),
-                                threads=self.cpus_per_worker)
+                                chunk=chunk, threads=self.cpus_per_worker)
                   for (xs, ys), (a, b) in zip(shards, bounds, strict=True)]
         arguments = [net_ref, shards]
         self._actors += actors
@@ -139,7 +139,7 @@ class RayExecutor(Executor):
             self._kill(actors)
             arguments.clear()
 
-        return ShardedSplit(net, y, call, close, max_bytes)
+        return ShardedSplit(net, x, y, call, close, max_bytes, chunk)
 
     def _kill(self, actors: list) -> None:
         for actor in actors:

@@ -47,6 +47,7 @@ class Point:
         return {
             "timesteps": list(self.schedule.timesteps),
             "buffers": list(self.schedule.buffers),
+            **({} if self.schedule.chunk is None else {"chunk": self.schedule.chunk}),
             "accuracy": self.accuracy,
             "cost": self.cost,
             "kind": self.kind,
@@ -57,7 +58,7 @@ class Point:
 
     @classmethod
     def from_dict(cls, data: dict) -> Point:
-        schedule = Schedule(data["timesteps"], data["buffers"])
+        schedule = Schedule(data["timesteps"], data["buffers"], chunk=data.get("chunk"))
         counters = Counters({name: np.asarray(v, dtype=np.float64)
                              for name, v in data["per_stage"].items()})
         return cls(schedule, float(data["accuracy"]), float(data["cost"]), counters,

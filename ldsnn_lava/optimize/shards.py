@@ -102,6 +102,8 @@ class ShardWorker:
     batch_size : int
     max_bytes : float
         Bound on the memory of this shard's cached spike counts.
+    chunk : int, optional
+        Input steps per chunk, for sequence input.
     threads : int, optional
         Torch threads of this worker's process (``torch.set_num_threads``); default: leave
         torch's setting alone.
@@ -109,7 +111,8 @@ class ShardWorker:
 
     def __init__(self, net: Network, x, y, *, device: str = "cpu",
                  precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
-                 max_bytes: float = 512e6, threads: int | None = None):
+                 max_bytes: float = 512e6, chunk: int | None = None,
+                 threads: int | None = None):
         if threads is not None:
             torch.set_num_threads(threads)
         # arrays from Ray's object store are read-only, which torch warns about: copy those
@@ -117,8 +120,9 @@ class ShardWorker:
         self.net, self.x = copy.deepcopy(net), x if x.flags.writeable else x.copy()
         self.y = np.array(y)  # small: always a (writable) copy
         self.device, self.precision, self.batch_size = device, precision, batch_size
+        self.chunk = chunk
         self.cache = PrefixCache(self.net, self.x, self.y, device=device, precision=precision,
-                                 batch_size=batch_size, max_bytes=max_bytes)
+                                 batch_size=batch_size, max_bytes=max_bytes, chunk=chunk)
         self._cpu_seconds = 0.0
 
     @property
@@ -140,7 +144,8 @@ class ShardWorker:
         """Totals of the uniform schedules T = 1..max_T (see :func:`uniform_sweep`)."""
         start = time.process_time()
         points = uniform_sweep(self.net, self.x, self.y, max_T, device=self.device,
-                               batch_size=self.batch_size, precision=self.precision)
+                               batch_size=self.batch_size, precision=self.precision,
+                               chunk=self.chunk)
         self._cpu_seconds += time.process_time() - start
         return [totals_of(p.accuracy, p.counters.per_stage["synaptic_updates"], self.samples)
                 for p in points]

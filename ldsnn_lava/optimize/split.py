@@ -19,7 +19,7 @@ import numpy as np
 
 from ldsnn_lava.engine.result import count_work
 from ldsnn_lava.network import Network
-from ldsnn_lava.optimize.cache import Evaluation, PrefixIndex, ld_schedule
+from ldsnn_lava.optimize.cache import Evaluation, PrefixIndex, chunks_of, ld_schedule
 from ldsnn_lava.optimize.shards import ShardTotals, sum_totals
 from ldsnn_lava.optimize.uniform import UniformPoint
 from ldsnn_lava.schedule import Schedule
@@ -38,8 +38,8 @@ class ShardedSplit:
     Parameters
     ----------
     net : Network
-    y : numpy.ndarray
-        The labels of the whole split (their number is the split's size).
+    x, y : numpy.ndarray
+        The whole split (only its shape is used here: the samples live on the workers).
     call : callable
         ``call(method, *args)`` runs a :class:`~ldsnn_lava.optimize.shards.ShardWorker` method
         on every shard and returns the results in shard order.
@@ -47,12 +47,14 @@ class ShardedSplit:
         Releases the workers' shards.
     max_bytes : float
         The cache bound the search is charged against (as ``PrefixCache``'s ``max_bytes``).
+    chunk : int, optional
+        Input steps per chunk, for sequence input.
     """
 
-    def __init__(self, net: Network, y: np.ndarray, call: ShardCall, close: Callable[[], None],
-                 max_bytes: float = 512e6):
-        self.net, self.y = net, np.asarray(y)
-        self.index = PrefixIndex(net, len(self.y), max_bytes)
+    def __init__(self, net: Network, x: np.ndarray, y: np.ndarray, call: ShardCall,
+                 close: Callable[[], None], max_bytes: float = 512e6, chunk: int | None = None):
+        self.net, self.y, self.chunk = net, np.asarray(y), chunk
+        self.index = PrefixIndex(net, len(self.y), max_bytes, chunks_of(net, x, chunk))
         self._call, self._close = call, close
         self._results: dict[tuple[int, ...], Evaluation] = {}
 
@@ -84,7 +86,7 @@ class ShardedSplit:
 
     def evaluate(self, timesteps: Sequence[int]) -> Evaluation:
         """Accuracy and counters of the all-``rate`` schedule with these timesteps."""
-        schedule = ld_schedule(timesteps)
+        schedule = ld_schedule(timesteps, self.chunk)
         schedule.check(self.net)
         steps = schedule.timesteps
         if steps not in self._results:
@@ -97,7 +99,7 @@ class ShardedSplit:
     def uniform_sweep(self, max_T: int) -> list[UniformPoint]:
         """As :func:`ldsnn_lava.optimize.uniform.uniform_sweep` on the whole split."""
         parts = self._call("uniform_sweep", max_T)
-        schedules = [Schedule.uniform(self.net, T) for T in range(1, max_T + 1)]
+        schedules = [Schedule.uniform(self.net, T, chunk=self.chunk) for T in range(1, max_T + 1)]
         return [UniformPoint(s, *self._combine(s, [p[i] for p in parts]))
                 for i, s in enumerate(schedules)]
 
@@ -113,4 +115,5 @@ class ShardedSplit:
     def _combine(self, schedule: Schedule, parts: list[ShardTotals]):
         total = sum_totals(parts)
         n = len(self.y)
-        return total.correct / n, count_work(self.net, schedule, total.synaptic / n)
+        return total.correct / n, count_work(self.net, schedule, total.synaptic / n,
+                                             self.index.chunks)

@@ -7,7 +7,8 @@ spikes, hence its synaptic updates (input spikes of the first T steps times fan-
 readout at T is the readout stage's input summed over the first T steps (computed per T with
 the engine's own readout, so results equal :func:`ldsnn_lava.evaluate` at that T bit for bit;
 tests check it). Under ``rate`` input encoding the input raster itself depends on T, so each T
-is evaluated separately.
+is evaluated separately; so it is for sequence input (each T runs T steps per chunk of
+``chunk`` input steps, its input gap depending on T) and for networks with delays.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def uniform_sweep(
     batch_size: int = 128,
     dtype: torch.dtype = torch.float32,
     precision: Precision | str = Precision.FLOAT,
+    chunk: int | None = None,
 ) -> list[UniformPoint]:
     """Accuracy and counters of ``net`` under ``Schedule.uniform(net, T)`` for T = 1..max_T.
 
@@ -57,6 +59,9 @@ def uniform_sweep(
         Largest T.
     device, batch_size, dtype, precision
         As in :func:`ldsnn_lava.evaluate`.
+    chunk : int, optional
+        For sequence input: input steps per chunk (default ``max_T``, so that the point at
+        ``max_T`` is the given SNN at the input's resolution).
 
     Returns
     -------
@@ -65,12 +70,15 @@ def uniform_sweep(
     """
     if max_T < 1 or batch_size < 1:
         raise ValueError(f"max_T and batch_size must be >= 1, got {max_T}, {batch_size}")
-    x, y = _as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x, net), np.asarray(y)
+    sequence = net.input_encoding.is_sequence
+    x = np.asarray(x) if not isinstance(x, torch.Tensor) else x
+    x, y = (torch.as_tensor(x) if sequence else _as_tensor(x, net)), np.asarray(y)
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"x and y must hold the same number N >= 1 of samples, got "
                          f"{len(x)} and {len(y)}")
-    schedules = [Schedule.uniform(net, T) for T in range(1, max_T + 1)]
-    if net.input_encoding == InputEncoding.RATE:
+    chunk = (chunk or max_T) if sequence else None
+    schedules = [Schedule.uniform(net, T, chunk=chunk) for T in range(1, max_T + 1)]
+    if net.input_encoding == InputEncoding.RATE or sequence or net.has_delays:
         results = [evaluate(net, s, x, device=device, batch_size=batch_size, dtype=dtype,
                             precision=precision, record_spikes=False, progress=False)
                    for s in schedules]

@@ -13,6 +13,14 @@ the ANN's accuracy, the base T and how it was chosen):
 - ``vgg_animal_mnist``: VGG style conv SNN (batch norm folded) on ``animal_mnist``;
 - ``mlp_digits``: MLP SNN on ``digits``.
 
+Trained with lava-dl's SLAYER (by ``python -m ldsnn_lava.zoo.train_slayer``, see
+:mod:`ldsnn_lava.zoo.train_slayer`), stored as a netx file ``models/slayer_vowels.net`` with
+``models/slayer_vowels.json``:
+
+- ``slayer_vowels``: a temporal CUBA network with axonal delays and an average readout on the
+  ``japanese_vowels`` event sequences, run in Loihi fixed point; its base T is its chunk, 8 steps
+  per 8 input steps (one frame).
+
 Wrapped from lava-dl:
 
 - ``lava_dl_mnist``: lava-dl's ``mnist.net`` (netx HDF5, shipped in the lava-dl wheel), imported
@@ -32,13 +40,14 @@ from ldsnn_lava.options import Precision
 
 MODELS_DIR = Path(__file__).parent / "models"
 TRAINED = ("lenet_mnist5k", "vgg_animal_mnist", "mlp_digits")
+SLAYER_VOWELS = "slayer_vowels"
 LAVA_DL_MNIST = "lava_dl_mnist"
 LAVA_DL_MNIST_BASE_T = 16
 
 
 def names() -> list[str]:
     """All zoo model names."""
-    return [*TRAINED, LAVA_DL_MNIST]
+    return [*TRAINED, SLAYER_VOWELS, LAVA_DL_MNIST]
 
 
 def lava_dl_mnist_path() -> Path:
@@ -71,6 +80,8 @@ def load(name: str) -> Model:
     if name == LAVA_DL_MNIST:
         return Model(name, Network.from_netx(lava_dl_mnist_path()), LAVA_DL_MNIST_BASE_T,
                      Precision.FIXED, input_scale=2.0, input_shift=-1.0, dataset="mnist5k")
+    if name == SLAYER_VOWELS:
+        return _slayer_vowels()
     if name not in TRAINED:
         raise InvalidOption(f"unknown zoo model {name!r}; available: {', '.join(names())}")
     weights, meta = MODELS_DIR / f"{name}.npz", MODELS_DIR / f"{name}.json"
@@ -80,3 +91,13 @@ def load(name: str) -> Model:
     record = json.loads(meta.read_text())
     return Model(name, Network.load(weights), int(record["base_T"]), dataset=record["dataset"],
                  record=record)
+
+
+def _slayer_vowels() -> Model:
+    path, meta = MODELS_DIR / f"{SLAYER_VOWELS}.net", MODELS_DIR / f"{SLAYER_VOWELS}.json"
+    if not path.is_file() or not meta.is_file():
+        raise FileNotFoundError(f"zoo model {SLAYER_VOWELS!r} has no files in {MODELS_DIR}; "
+                                f"rebuild them with: python -m ldsnn_lava.zoo.train_slayer")
+    record = json.loads(meta.read_text())
+    return Model(SLAYER_VOWELS, Network.from_netx(path), int(record["base_T"]), Precision.FIXED,
+                 dataset=record["dataset"], record=record)

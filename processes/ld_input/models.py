@@ -33,6 +33,7 @@ class InputModel(LDProcessModel):
         data = proc_params["data"]
         self._data = data.astype(self.dtype)
         self._rate = proc_params["encoding"] == InputEncoding.RATE
+        self._sequence = InputEncoding(proc_params["encoding"]).is_sequence
         self._zeros = np.zeros(data.shape[1:], dtype=self.dtype)
 
     def configure(self) -> None:
@@ -57,6 +58,8 @@ class _StepInputModel(InputModel):
         if self._rate:
             self._acc, spikes = rate_step(self._acc, self._sample, self._steps)
             self.s_out.send(spikes.astype(self.dtype))
+        elif self._sequence:
+            self.s_out.send(self._sample[phase])
         else:
             self.s_out.send(self._sample)
 

@@ -19,6 +19,9 @@ class LDInput(LDProcess):
     """Sends sample k to stage 0 in every step of stage 0's window in period k.
 
     ``direct``: ``data[k]`` itself, every step (stage 0 turns it into a current each step).
+    ``events``/``frames``: ``data[k]`` is one chunk of a sequence already at stage 0's
+    resolution, ``(T, *input_shape)`` (the builder applies the input gap on the host); step t of
+    the window sends row t.
     ``rate``: ``data[k]`` holds integer spike counts ``c`` in ``[0, T]`` (from
     :func:`ldsnn_lava.buffers.quantize_rate_input`, which the builder applies on the host), sent
     as spikes with the buffer's integer rule :func:`ldsnn_lava.buffers.rate_step` over the
@@ -62,9 +65,13 @@ class LDInput(LDProcess):
         if precision == Precision.FIXED and not np.array_equal(data, np.round(data)):
             raise InvalidInput("fixed precision needs integer-valued input data; quantize it "
                                "(QuantizedNetwork.encode_input)")
+        if encoding.is_sequence and (window_steps is not None or data.ndim < 3
+                                     or data.shape[1] != steps):
+            raise InvalidInput(f"{encoding} input data must be (chunks, T, *input_shape) rows "
+                               f"for the step models, T = {steps}; got {data.shape}")
         super().__init__(data=data, encoding=encoding, precision=precision,
                          window_steps=window_steps, name=name or "LDInput")
-        shape = data.shape[1:]
+        shape = data.shape[2:] if encoding.is_sequence else data.shape[1:]
         if window_steps is not None:
             shape = (1 if encoding == InputEncoding.DIRECT else steps, *shape)
         self.s_out = OutPort(shape=shape)

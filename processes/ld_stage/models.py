@@ -45,6 +45,22 @@ class StageModel(LDProcessModel):
         self._record = proc_params["counts_record"]
         self._every_step = proc_params["every_step"]
         self._zeros = np.zeros(proc_params["out_shape"], dtype=self.dtype)
+        self._chunks = proc_params.get("chunks", 1)
+        self._delays = proc_params.get("delays")
+        self._line = None  # the delay line: the last max(delays) currents, flattened
+
+    def _delayed(self, current: np.ndarray, first: bool) -> np.ndarray:
+        """``current`` as the neurons receive it through their delays (zeros before the
+        sample's first step)."""
+        if self._delays is None:
+            return current
+        depth = int(self._delays.max())
+        if first or self._line is None:
+            self._line = np.zeros((depth, current.size), dtype=current.dtype)
+        full = np.concatenate([self._line, current.reshape(1, -1)])
+        self._line = full[1:]
+        picked = full[depth - self._delays, np.arange(current.size)]
+        return picked.reshape(current.shape)
 
     def configure(self) -> None:
         ops = list(self.proc_params["ops"])
@@ -75,15 +91,17 @@ class _StepStageModel(StageModel):
                 self.a_in.recv()
                 self.s_out.send(self._zeros)
             return
-        current = self._ops(self.a_in.recv())
+        first = phase == 0 and self._window.sample(step) % self._chunks == 0
+        current = self._delayed(self._ops(self.a_in.recv()), first)
         if self._neuron is None:
             self.s_out.send(current)
             return
-        if phase == 0:
+        if first:
             state = self._neuron.initial_state(current, fixed=self.fixed)
-            self.counts[...] = 0
         else:
             state = self._load_state()
+        if phase == 0:
+            self.counts[...] = 0
         state, spikes = self._neuron.step(state, current, fixed=self.fixed)
         self._store_state(state)
         self.counts += spikes

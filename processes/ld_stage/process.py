@@ -47,7 +47,8 @@ class LDStage(LDProcess):
     In each step of its window the stage applies its ops to the input on ``a_in`` (no delay),
     advances its neurons with the one definition of :mod:`ldsnn_lava.neurons`, and sends the
     spikes on ``s_out`` (a readout stage sends its synaptic current). State is reset to the
-    neuron's initial state at the first step of every window: a new sample. Outside the window
+    neuron's initial state at the first step of every window: a new sample (with ``chunks``,
+    of every ``chunks``-th window: a sequence's chunks share it). Outside the window
     it does no work; with ``every_step`` it still receives and sends (zeros) every step, as
     Lava's own processes do, so Lava's sinks and ``Monitor`` can be connected to its ports.
 
@@ -85,6 +86,14 @@ class LDStage(LDProcess):
         direct input, whose one current row holds for every step.
     every_step : bool
         Receive and send every step (step models only); default: only inside the window.
+    chunks : int
+        Windows per sample (step models only): for sequence input each window is one chunk of
+        the sample, and state (neurons, delay line) is reset only at the first window of every
+        ``chunks`` windows, carried from chunk to chunk otherwise.
+    delays : array-like of int, optional
+        Each neuron's delay in the stage's own steps (step models only, already scaled): the
+        current it receives is the ops' output ``d`` active steps earlier, through a delay line
+        reset with the state.
     name : str, optional
     """
 
@@ -94,7 +103,8 @@ class LDStage(LDProcess):
     def __init__(self, *, ops: Sequence[Op], neuron, in_shape: Sequence[int], window: Window,
                  precision: Precision | str = Precision.FLOAT, counts_record: Record | None = None,
                  window_steps: int | None = None, input_steps: int | None = None,
-                 every_step: bool = False, name: str | None = None):
+                 every_step: bool = False, chunks: int = 1, delays: np.ndarray | None = None,
+                 name: str | None = None):
         precision = parse_option(Precision, precision, "precision")
         name = name or type(self).__name__
         if type(neuron) is not self.neuron_type and not (neuron is None
@@ -114,10 +124,19 @@ class LDStage(LDProcess):
             check_fixed(ops, neuron, name)
         if window_steps is not None and every_step:
             raise InvalidNetwork(f"{name}: every_step is for the step models (no window_steps)")
+        if window_steps is not None and (chunks != 1 or delays is not None):
+            raise InvalidNetwork(f"{name}: chunks and delays are for the step models (no "
+                                 f"window_steps)")
+        if getattr(neuron, "refractory", 0):
+            raise InvalidNetwork(f"{name}: the Lava stage processes do not model a refractory "
+                                 f"period yet (CubaLIF refractory={neuron.refractory})")
+        if delays is not None:
+            delays = np.broadcast_to(np.asarray(delays, dtype=np.int64), out_shape).reshape(-1)
         super().__init__(ops=ops, in_shape=in_shape, out_shape=out_shape, weighted=weighted,
                          precision=precision, counts_record=counts_record,
                          window_steps=window_steps,
-                         every_step=bool(every_step), name=name)
+                         every_step=bool(every_step), chunks=int(chunks), delays=delays,
+                         name=name)
         self.out_shape = out_shape
         port_in, port_out = in_shape, out_shape
         if window_steps is not None:
