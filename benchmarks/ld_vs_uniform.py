@@ -109,7 +109,8 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
     work = {k: t["synaptic_updates"] + t["input_macs"] for k, t in totals.items()}
     record = {
         "model": name, "dataset": model.dataset, "base_T": model.base_T, "precision": precision,
-        "test_samples": len(x), "max_drop": max_drop, "work_budget": work_budget,
+        "test_samples": len(x), "max_drop": max_drop, "max_drop_unit": "points",
+        "work_budget": work_budget,
         "optimize_seconds": chosen["seconds"],
         "schedules": {k: str(s) for k, s in schedules.items()},
         "best_uniform_schedule": str(chosen["best_uniform"]),
@@ -145,7 +146,7 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=None, help="default: every zoo model")
-    parser.add_argument("--max-drop", type=float, default=0.01)
+    parser.add_argument("--max-drop", type=float, default=1.0, help="points (default 1)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--test-samples", type=int, default=None, help="default: whole split")

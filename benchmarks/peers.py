@@ -1,6 +1,7 @@
-"""Our engine beside SpikingJelly and snnTorch: same network, same weights, same T.
+"""Our engine beside SpikingJelly, snnTorch, sinabs and Norse: same network, weights and T.
 
-Builds a zoo IF network (default ``lenet_mnist5k``) in each peer framework:
+Builds a zoo IF network (default ``lenet_mnist5k``) in each peer framework, as a user of that
+framework would write it:
 
 - SpikingJelly 2.0 (optional): multi-step ``IFNode`` (its torch code: 2.0 has no ``backend``
   option; ``v_reset=None``: reset by subtraction), its initial membrane potential set to
@@ -9,7 +10,13 @@ Builds a zoo IF network (default ``lenet_mnist5k``) in each peer framework:
 - snnTorch 1.0 (optional): ``Leaky(beta=1, reset_mechanism="subtract")`` stepped T times,
   ``mem`` starting at ours. snnTorch fires on ``mem > threshold`` (ours ``>=``) and resets one
   step late, so its spikes can differ where a membrane lands exactly on the threshold: the
-  script reports the prediction agreement instead of assuming it.
+  script reports the prediction agreement instead of assuming it;
+- sinabs 3.1 (optional): ``IAFSqueeze`` with ``SingleSpike`` (fires on ``v - threshold >= 0``,
+  one spike per step) and ``MembraneSubtract`` (reset by subtraction), ``v_mem`` starting at
+  ours; time folded into the batch, so each stage applies its ops to all T steps at once;
+- Norse 1.1 (optional): its integrate-and-fire step ``iaf_feed_forward_step`` stepped T times,
+  ``v`` starting at ours. Norse's IAF fires on ``v > threshold`` and resets to 0 (not by
+  subtraction): a different neuron, so only the prediction agreement says how close it is.
 
 It checks each peer's predictions against our uniform schedule, then times all frameworks
 round-robin in one run and writes images/s and the ratio to ours to
@@ -117,14 +124,82 @@ def snntorch_runner(net, device):
     return run
 
 
+def sinabs_runner(net, device):
+    """``run(x, T) -> readout`` in sinabs, or None when it is not installed."""
+    if importlib.util.find_spec("sinabs") is None:
+        return None
+    from sinabs.activation import MembraneSubtract, SingleSpike
+    from sinabs.layers import IAFSqueeze
+
+    _check_if(net)
+    ops = [torch_ops(stage.ops, device) for stage in net.stages]
+
+    def run(x: torch.Tensor, T: int) -> torch.Tensor:
+        batch, modules = x.shape[0], []
+        for index, stage in enumerate(net.stages):
+            modules.append(ops[index])
+            if stage.neuron is not None:
+                neurons = IAFSqueeze(batch_size=batch, spike_threshold=stage.neuron.threshold,
+                                     spike_fn=SingleSpike, reset_fn=MembraneSubtract(),
+                                     min_v_mem=None).to(device)
+                neurons.init_state_with_shape((batch, *net.output_shape_of(index)))
+                neurons.v_mem.fill_(stage.neuron.initial_v)
+                modules.append(neurons)
+        folded = x.unsqueeze(1).expand(batch, T, *x.shape[1:]).reshape(batch * T, *x.shape[1:])
+        return nn.Sequential(*modules)(folded).view(batch, T, -1).sum(1)
+
+    return run
+
+
+def norse_runner(net, device):
+    """``run(x, T) -> readout`` in Norse, or None when it is not installed."""
+    if importlib.util.find_spec("norse") is None:
+        return None
+    from norse.torch.functional.iaf import (
+        IAFFeedForwardState,
+        IAFParameters,
+        iaf_feed_forward_step,
+    )
+
+    _check_if(net)
+    ops = [torch_ops(stage.ops, device) for stage in net.stages]
+    params = [IAFParameters(v_th=torch.as_tensor(s.neuron.threshold, device=device),
+                            v_reset=torch.as_tensor(0.0, device=device))
+              for s in net.stages[:-1]]
+
+    def run(x: torch.Tensor, T: int) -> torch.Tensor:
+        states: list = [None] * len(params)
+        total = 0
+        for _ in range(T):
+            signal = x
+            for index, p in enumerate(params):
+                current = ops[index](signal)
+                if states[index] is None:
+                    states[index] = IAFFeedForwardState(
+                        v=torch.full_like(current, net.stages[index].neuron.initial_v))
+                signal, states[index] = iaf_feed_forward_step(current, states[index], p)
+            total = total + ops[-1](signal)
+        return total
+
+    return run
+
+
+SAME_NEURON = ("spikingjelly", "snntorch", "sinabs")
+"""Peers that run our IF neuron (snnTorch up to membranes landing exactly on the threshold);
+Norse's IAF resets to zero instead."""
+RUNNERS = {"spikingjelly": spikingjelly_runner, "snntorch": snntorch_runner,
+           "sinabs": sinabs_runner, "norse": norse_runner}
+"""Each peer's runner factory: ``factory(net, device)`` gives ``run(x, T) -> readout`` or
+``None`` when the peer is not installed."""
+
+
 def compare(model_name: str, steps: list[int], device: str, n: int, repeats: int) -> dict:
     """Agreement and speed of every available framework at each T."""
     model = zoo.load(model_name)
     net = model.network
     x_np = model.preprocess(load_dataset(model.dataset).split("test")[0])[:n]
     x = torch.as_tensor(x_np, dtype=torch.float32, device=device)
-    peers = {"spikingjelly": spikingjelly_runner(net, device),
-             "snntorch": snntorch_runner(net, device)}
+    peers = {name: factory(net, device) for name, factory in RUNNERS.items()}
     rows = []
     for T in steps:
         schedule = Schedule.uniform(net, T)

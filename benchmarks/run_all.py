@@ -33,11 +33,19 @@ def _run_line(run: dict) -> str:
             f"{m['torch']}, Python {m['python']}; {'/'.join(map(str, samples))} test images")
 
 
+def _points(record: dict) -> float:
+    """A record's accuracy budget in points (records before the unit was stored held a
+    fraction)."""
+    if record.get("max_drop_unit") == "points":
+        return record["max_drop"]
+    return 100 * record["max_drop"]
+
+
 def table(runs: list[dict], peer: dict | None, gpu: dict | None) -> str:
     """The Markdown results table, one row per model of the ``ld_vs_uniform`` runs."""
     gpu_speedup = {row["model"]: row["speedup"] for row in (gpu or {}).get("engine", [])}
     models = [r for run in runs for r in run["models"]]
-    drops = sorted({r["max_drop"] * 100 for r in models})
+    drops = sorted({_points(r) for r in models})
     lines = [
         "# LD-SNN vs the given SNN", "",
         "Speedup = time per image of the uniform schedule at base T / time of the LD schedule, "

@@ -45,13 +45,11 @@ from benchmarks.common import RESULTS, machine, write_json
 from ldsnn_lava import zoo
 from ldsnn_lava._io import atomic_write_text
 from ldsnn_lava.datasets import load as load_dataset
-from ldsnn_lava.engine.driver import auto_batch_size
 from ldsnn_lava.optimize import optimize
 from ldsnn_lava.optimize.cache import PrefixIndex
 from ldsnn_lava.optimize.executor import Executor, InProcessExecutor
 from ldsnn_lava.optimize.ray_executor import RayExecutor
 from ldsnn_lava.optimize.search import stage_work
-from ldsnn_lava.schedule import Schedule
 
 
 def one_thread(fn: Callable):
@@ -140,8 +138,8 @@ def main(argv=None) -> dict:
     x, y = model.preprocess(x[:args.limit]), y[:args.limit]
     net = model.network
     problem = {"net": net, "val": (x, y), "base_T": model.base_T, "precision": model.precision,
-               "batch_size": auto_batch_size(net, Schedule.uniform(net, 2 * model.base_T))}
-    kwargs = dict(base_T=model.base_T, val=(x, y), max_drop=0.01, precision=model.precision,
+               "batch_size": None}  # the engine's default, as optimize() uses
+    kwargs = dict(base_T=model.base_T, val=(x, y), max_drop=1.0, precision=model.precision,
                   work_budget=args.work_budget, progress=False)
     record = {"command": "python -m benchmarks.scaling "
               + " ".join(sys.argv[1:] if argv is None else argv),

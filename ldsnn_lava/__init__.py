@@ -6,6 +6,7 @@ The public API in one place::
     from ldsnn_lava import IF, CubaLIF, Schedule, evaluate, quantize, optimize
     from ldsnn_lava import datasets, zoo, load_model
     from ldsnn_lava import to_lava          # imports lava on first use
+    from ldsnn_lava import to_brian2        # imports brian2 on first use
 
 ``docs/design.md`` defines the semantics every backend implements. Only the Lava backend
 (``ldsnn_lava.processes``) imports lava; everything else works without it.
@@ -31,6 +32,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "to_lava": ("ldsnn_lava.processes.graph", "to_lava"),
     "LavaLDSNN": ("ldsnn_lava.processes.graph", "LavaLDSNN"),
+    "to_brian2": ("ldsnn_lava.brian2_backend", "to_brian2"),
+    "Brian2LDSNN": ("ldsnn_lava.brian2_backend", "Brian2LDSNN"),
     "datasets": ("ldsnn_lava.datasets", None),
     "zoo": ("ldsnn_lava.zoo", None),
     "load_model": ("ldsnn_lava.resolve", "load_model"),
@@ -38,7 +41,7 @@ _LAZY = {
 
 
 def __getattr__(name: str):
-    """Import the Lava backend, data sets and zoo only when they are used."""
+    """Import the Lava and Brian2 backends, data sets and zoo only when they are used."""
     if name not in _LAZY:
         raise AttributeError(f"module 'ldsnn_lava' has no attribute {name!r}")
     import importlib
@@ -49,9 +52,9 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "COUNTER_NAMES", "AvgPool2d", "BufferKind", "Conv2d", "Counters", "CubaLIF", "Dense",
-    "EvalResult", "Flatten", "IF", "InputEncoding", "LDSNNError", "LavaLDSNN", "Mode", "Model",
-    "ModelKind", "Network", "OptimizeResult", "Precision", "QuantizedNetwork", "Scale",
+    "COUNTER_NAMES", "AvgPool2d", "Brian2LDSNN", "BufferKind", "Conv2d", "Counters", "CubaLIF",
+    "Dense", "EvalResult", "Flatten", "IF", "InputEncoding", "LDSNNError", "LavaLDSNN", "Mode",
+    "Model", "ModelKind", "Network", "OptimizeResult", "Precision", "QuantizedNetwork", "Scale",
     "Schedule", "Stage", "StageEngine", "SumPool2d", "datasets", "evaluate", "load_model",
-    "optimize", "quantization_report", "quantize", "to_lava", "zoo",
+    "optimize", "quantization_report", "quantize", "to_brian2", "to_lava", "zoo",
 ]

@@ -7,8 +7,9 @@ accumulator::
     acc = t_in // 2
     each emit step:  acc += c;  if acc >= t_in: emit 1, acc -= t_in
 
-``rate_step`` is that rule, one step at a time (what the Lava buffer process runs).
-``rate_raster`` is its closed form for a whole window at once (what the engine runs): since
+``rate_step`` is that rule, one step at a time (what the Lava buffer process runs; the engine
+runs it in place, chunk by chunk: :class:`ldsnn_lava.engine.kernels.RateEmitter`).
+``rate_raster`` is its closed form for a whole window at once: since
 ``0 <= acc < t_in`` holds throughout, the number emitted after k steps is
 ``(t_in // 2 + k * c) // t_in``, so the total is ``round(c * t_out / t_in)`` with halves
 rounded up, spread evenly, at most one spike per step. Tests prove the two agree.
@@ -66,6 +67,11 @@ def quantize_rate_input(x: torch.Tensor, t: int) -> torch.Tensor:
     return torch.floor(x * t + 0.5).to(torch.int64)
 
 
-def expected_rate_total(counts: np.ndarray, t_in: int, t_out: int) -> np.ndarray:
-    """``round(c * t_out / t_in)`` with halves up: the number of spikes a window emits."""
-    return (t_in // 2 + np.asarray(counts, dtype=np.int64) * t_out) // t_in
+def expected_rate_total(counts: Array, t_in: int, t_out: int) -> Array:
+    """``round(c * t_out / t_in)`` with halves up: the number of spikes a window emits
+    (int64, numpy or torch like ``counts``)."""
+    if isinstance(counts, torch.Tensor):
+        counts = counts.to(torch.int64)
+    else:
+        counts = np.asarray(counts, dtype=np.int64)
+    return (t_in // 2 + counts * t_out) // t_in

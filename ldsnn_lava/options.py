@@ -68,6 +68,53 @@ class ModelKind(StrEnum):
     results, fewer Lava steps, for simulation speed."""
 
 
+class Reset(StrEnum):
+    """What a neuron's membrane potential does where it spiked (``docs/design.md``, neurons)."""
+
+    SUBTRACT = "subtract"
+    """``v -= threshold`` right after the spike."""
+    HARD = "hard"
+    """``v = v_reset``."""
+    DELAYED_SUBTRACT = "delayed_subtract"
+    """``v`` is kept; the threshold is subtracted at the next step, after the decay (snnTorch's
+    default ``reset_delay``)."""
+
+    def __repr__(self) -> str:  # neurons print as IF(..., reset='subtract', ...)
+        return repr(self.value)
+
+
+class Comparison(StrEnum):
+    """Where a neuron fires."""
+
+    AT_OR_ABOVE = ">="
+    """``v >= threshold``."""
+    ABOVE = ">"
+    """``v > threshold`` (Loihi, NIR)."""
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+class NIRConvention(StrEnum):
+    """How a NIR graph's neuron nodes are read (see :mod:`ldsnn_lava.formats.nir_neurons`)."""
+
+    NIR = "nir"
+    """NIR's own definitions, forward Euler at the time step."""
+    LDSNN = "ldsnn"
+    """Graphs ldsnn-lava wrote: each neuron's exact parameters from node metadata."""
+    SNNTORCH = "snntorch"
+    """As snnTorch 1.0 simulates what its exporter writes."""
+    SINABS = "sinabs"
+    """As sinabs 3.1 simulates its defaults: refuses neurons, whose default ``MultiSpike`` (several
+    spikes per step) no ldsnn neuron has."""
+    SINABS_SINGLE_SPIKE = "sinabs_single_spike"
+    """As sinabs 3.1 simulates what its exporter writes for ``spike_fn=SingleSpike``."""
+    NORSE = "norse"
+    """As Norse 1.1 simulates what its exporter writes."""
+    SPIKINGJELLY = "spikingjelly"
+    """As SpikingJelly 2.0 simulates what its exporter writes."""
+
+
 Option = TypeVar("Option", bound=StrEnum)
 
 
@@ -91,4 +138,5 @@ def parse_option(kind: type[Option], value: object, what: str | None = None) -> 
                             f"got {value!r}") from None
 
 
-__all__ = ["BufferKind", "InputEncoding", "Mode", "ModelKind", "Precision", "parse_option"]
+__all__ = ["BufferKind", "Comparison", "InputEncoding", "Mode", "ModelKind", "NIRConvention",
+           "Precision", "Reset", "parse_option"]

@@ -5,9 +5,10 @@ its largest weight fills a signed ``weight_bits`` mantissa: ``w_q = round(w * 2*
 ``[-2**(b-1), 2**(b-1) - 1]``. ``AvgPool2d`` becomes ``SumPool2d``, whose factor ``k_h * k_w``
 is folded into the stage's scale. The stage's currents then approximate ``S * I`` for the
 product ``S`` of these factors, and every quantity added to or compared with them is scaled
-by the same ``S`` and rounded: biases (by the factor reached at their op), IF thresholds and
-``v_init``, CubaLIF thresholds and biases. IF spikes are invariant to that common scaling, so
-the only change is rounding. CubaLIF decays are rounded to multiples of 1/4096.
+by the same ``S`` and rounded: biases (by the factor reached at their op), IF thresholds,
+``v_init`` and ``v_reset``, CubaLIF thresholds, biases, ``v_reset`` and ``v_init``. IF spikes
+are invariant to that common scaling, so the only change is rounding. CubaLIF decays are rounded
+to multiples of 1/4096.
 
 Stage 0 under ``direct`` input needs integer currents, so its input is quantized too:
 ``x_q = round(x * 2**input_exponent)`` (:meth:`QuantizedNetwork.encode_input`), and the
@@ -18,6 +19,7 @@ unchanged). Rounding uses numpy's round-half-to-even.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import singledispatch
@@ -130,15 +132,21 @@ def _(op: Op, factor: float, weight_bits: int) -> tuple[Op, float, int | None]:
 
 
 def _quantize_neuron(neuron, factor: float):
+    def scaled(value: float) -> float:
+        return float(np.round(value * factor))
+
     if isinstance(neuron, IF):
-        return IF(max(1.0, float(np.round(neuron.threshold * factor))),
-                  v_init=float(np.round(neuron.initial_v * factor)))
+        return dataclasses.replace(neuron, threshold=max(1.0, scaled(neuron.threshold)),
+                                   v_init=scaled(neuron.initial_v),
+                                   v_reset=scaled(neuron.v_reset))
     if isinstance(neuron, CubaLIF):
         unit = 1 << DECAY_BITS
-        return CubaLIF(threshold=float(np.round(neuron.threshold * factor)),
-                       current_decay=round(neuron.current_decay * unit) / unit,
-                       voltage_decay=round(neuron.voltage_decay * unit) / unit,
-                       bias=float(np.round(neuron.bias * factor)))
+        return dataclasses.replace(
+            neuron, threshold=scaled(neuron.threshold),
+            current_decay=round(neuron.current_decay * unit) / unit,
+            voltage_decay=round(neuron.voltage_decay * unit) / unit,
+            bias=scaled(neuron.bias), v_reset=scaled(neuron.v_reset),
+            v_init=scaled(neuron.v_init))
     return None
 
 

@@ -2,12 +2,14 @@
 
 :func:`write_report` writes into one folder:
 
-- ``report.md``: the setup, the held-out comparison table, the search summary;
+- ``report.md``: the setup (model, data, preprocessing, seed, command lines, versions, the Lava
+  check), warnings, the held-out comparison table with how its wall-clock was measured, the
+  schedule notation, the search summary;
 - ``pareto.png``: validation accuracy vs cost of every point visited, the Pareto front, the
   given SNN, the cheapest uniform schedule in budget and the LD schedule marked;
 - ``timesteps.png``: per-stage T of the given SNN, the cheapest uniform and the LD schedule;
-- ``synaptic_per_stage.png``: per-stage synaptic updates (input MACs for a direct-input stage 1)
-  on the held-out split, uniform vs LD;
+- ``synaptic_per_stage.png``: per-stage synaptic updates on the held-out split, uniform vs LD,
+  with stage 0's input MACs (direct input) hatched and labelled apart;
 - ``result.json``: the whole :class:`ldsnn_lava.optimize.OptimizeResult`.
 
 Every file is written atomically.
@@ -22,11 +24,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import ticker  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from ldsnn_lava._io import atomic_write, atomic_write_text  # noqa: E402
 from ldsnn_lava.compare import LABELS, comparison_table  # noqa: E402
 from ldsnn_lava.engine import EvalResult  # noqa: E402
 from ldsnn_lava.optimize import OptimizeResult  # noqa: E402
+from ldsnn_lava.optimize.result import BUDGET_UNIT  # noqa: E402
+from ldsnn_lava.schedule import NOTATION  # noqa: E402
 
 FILES = ("report.md", "pareto.png", "timesteps.png", "synaptic_per_stage.png", "result.json")
 
@@ -57,8 +63,17 @@ def _pareto_panel(ax, result: OptimizeResult) -> None:
     if result.cost_target is not None:
         ax.axvline(result.cost_target, c="tab:red", ls=":", lw=1, label="cost target")
     ax.set_xscale("log")
+    _readable_log_ticks(ax.xaxis)
     ax.set_xlabel(f"{result.cost_name} ({result.cost_unit})")
     ax.grid(alpha=0.3)
+
+
+def _readable_log_ticks(axis) -> None:
+    """At most three labelled ticks per decade (1, 2, 5) in short engineering notation
+    (``200k``, ``1M``), no labels on the minor ticks: labels never overlap."""
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=12))
+    axis.set_major_formatter(ticker.EngFormatter(sep=""))
+    axis.set_minor_formatter(ticker.NullFormatter())
 
 
 def plot_pareto(result: OptimizeResult, path: str | Path) -> None:
@@ -88,6 +103,7 @@ def _bars(ax, series: dict[str, np.ndarray], ylabel: str) -> None:
         ax.bar(np.arange(len(values)) + (i - (len(series) - 1) / 2) * width, values, width,
                label=label)
     ax.set_xticks(np.arange(len(next(iter(series.values())))))
+    ax.yaxis.set_major_formatter(ticker.EngFormatter(sep=""))  # 800k, not 800000
     ax.set_xlabel("stage")
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8, ncol=len(series), loc="lower center", bbox_to_anchor=(0.5, 1.0),
@@ -105,28 +121,56 @@ def plot_timesteps(result: OptimizeResult, path: str | Path) -> None:
 
 
 def plot_synaptic(test: dict[str, EvalResult], path: str | Path) -> None:
-    """Per-stage synaptic updates (plus input MACs) on the held-out split."""
+    """Per-stage synaptic updates on the held-out split, with stage 0's input MACs (direct
+    input) hatched and labelled apart: they are multiply-accumulates, not spike-driven updates.
+    The y axis turns logarithmic when the values span more than two decades, so that small
+    stages stay visible."""
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    _bars(ax, {LABELS[key]: res.counters.per_stage["synaptic_updates"]
-               + res.counters.per_stage["input_macs"] for key, res in test.items()},
-          "synaptic updates / sample")
+    work = {LABELS[key]: res.counters.per_stage["synaptic_updates"]
+            + res.counters.per_stage["input_macs"] for key, res in test.items()}
+    _bars(ax, work, "synaptic updates / sample")
+    macs = [res.counters.per_stage["input_macs"] for res in test.values()]
+    if any(values.any() for values in macs):
+        width = 0.8 / len(macs)
+        for i, values in enumerate(macs):  # hatch the MAC bars drawn by _bars
+            stages = np.flatnonzero(values)
+            ax.bar(stages + (i - (len(macs) - 1) / 2) * width, values[stages], width,
+                   color=f"C{i}", hatch="//", edgecolor="white")
+        handles, labels = ax.get_legend_handles_labels()
+        handles.append(Patch(facecolor="white", edgecolor="0.3", hatch="//"))
+        labels.append("hatched: input MACs (direct input)")
+        ax.legend(handles, labels, fontsize=8, ncol=2, loc="lower center",
+                  bbox_to_anchor=(0.5, 1.0), frameon=False)
+        ax.set_ylabel("synaptic updates or input MACs / sample", fontsize=8)
+    positive = np.concatenate([values[values > 0] for values in work.values()])
+    if positive.size and positive.max() > 100 * positive.min():
+        ax.set_yscale("log")
+        _readable_log_ticks(ax.yaxis)
     _save(fig, Path(path))
 
 
 def render_markdown(result: OptimizeResult, test: dict[str, EvalResult], y_test, *,
-                    title: str, setup: dict[str, str]) -> str:
-    """The report's Markdown text."""
-    budget = (f"at most {100 * result.max_drop:g} points of validation accuracy below the "
-              f"given SNN" if result.max_drop is not None
+                    title: str, setup: dict[str, str], timings=None, timing_setup=None,
+                    lava_check: str | None = None) -> str:
+    """The report's Markdown text (``timings``/``timing_setup`` from
+    :func:`ldsnn_lava.compare.time_held_out`: without them the wall-clock is left out)."""
+    unit = BUDGET_UNIT[:-1] if result.max_drop == 1 else BUDGET_UNIT  # 1 point, 2 points
+    budget = (f"at most {result.max_drop:g} {unit} of top-1 validation accuracy below "
+              f"the given SNN" if result.max_drop is not None
               else f"cost at most {result.cost_target:g} {result.cost_unit}")
     lines = [f"# {title}", ""]
+    lines += [f"**Warning**: {text}" for text in result.warnings]
+    lines += [""] if result.warnings else []
     lines += [f"- **{key}**: {value}" for key, value in setup.items()]
     lines += [f"- **cost minimized**: {result.cost_name} ({result.cost_unit})",
-              f"- **budget**: {budget}", "",
+              f"- **budget**: {budget}",
+              f"- **Lava check**: {lava_check or 'not run (--lava-samples N runs it)'}", "",
               "## Held-out test split", "",
               "Per-sample means; synaptic updates exclude input MACs (counted apart). Ratios are "
               "baseline / LD (above 1: the LD-SNN does less).", "",
-              comparison_table(test, y_test), "",
+              comparison_table(test, y_test, timings), "",
+              timing_setup.describe() if timing_setup is not None else
+              "Wall-clock: not measured (no timing repeats asked for).", "", NOTATION, "",
               "## Search (validation split only)", "",
               "| | schedule | validation accuracy | cost |", "|---|---|---|---|"]
     for key, point in (("given", result.given), ("best_uniform", result.best_uniform),
@@ -143,7 +187,8 @@ def render_markdown(result: OptimizeResult, test: dict[str, EvalResult], y_test,
 
 def write_report(out_dir: str | Path, result: OptimizeResult, test: dict[str, EvalResult],
                  y_test, *, title: str = "LD-SNN optimization report",
-                 setup: dict[str, str] | None = None) -> list[Path]:
+                 setup: dict[str, str] | None = None, timings=None, timing_setup=None,
+                 lava_check: str | None = None) -> list[Path]:
     """Write the report, plots and result JSON into ``out_dir``; returns the paths written.
 
     Parameters
@@ -157,6 +202,10 @@ def write_report(out_dir: str | Path, result: OptimizeResult, test: dict[str, Ev
     title : str
     setup : dict of str to str, optional
         Lines such as model and data set shown at the top.
+    timings, timing_setup : optional
+        From :func:`ldsnn_lava.compare.time_held_out`; without them no wall-clock is shown.
+    lava_check : str, optional
+        The outcome of running the LD schedule in Lava against the engine.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -165,5 +214,7 @@ def write_report(out_dir: str | Path, result: OptimizeResult, test: dict[str, Ev
     plot_synaptic(test, out / "synaptic_per_stage.png")
     result.save(out / "result.json")
     atomic_write_text(out / "report.md",
-                      render_markdown(result, test, y_test, title=title, setup=setup or {}))
+                      render_markdown(result, test, y_test, title=title, setup=setup or {},
+                                      timings=timings, timing_setup=timing_setup,
+                                      lava_check=lava_check))
     return [out / name for name in FILES]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from ldsnn_lava import zoo
@@ -10,9 +11,14 @@ from ldsnn_lava.formats import MODEL_SUFFIXES, read_model
 from ldsnn_lava.model import Model
 
 
-def load_model(spec: str | Path) -> Model:
+def load_model(spec: str | Path, *, input_scale: float | None = None,
+               input_shift: float | None = None) -> Model:
     """The model ``spec`` names: a zoo name (:func:`ldsnn_lava.zoo.names`) or a file ending in
     one of :data:`ldsnn_lava.formats.MODEL_SUFFIXES`.
+
+    ``input_scale`` / ``input_shift`` replace the model's own input preprocessing (the network
+    then sees ``x * input_scale + input_shift``), as the command line's ``--input-scale`` /
+    ``--input-shift`` do.
 
     Raises
     ------
@@ -22,9 +28,13 @@ def load_model(spec: str | Path) -> Model:
         From reading the file.
     """
     if str(spec) in zoo.names():
-        return zoo.load(str(spec))
-    if Path(spec).suffix not in MODEL_SUFFIXES:
+        model = zoo.load(str(spec))
+    elif Path(spec).suffix not in MODEL_SUFFIXES:
         raise InvalidOption(f"unknown model {str(spec)!r}: not a zoo model "
                             f"({', '.join(zoo.names())}) and not a file name ending in "
                             f"{', '.join(MODEL_SUFFIXES)}")
-    return read_model(spec)
+    else:
+        model = read_model(spec)
+    changes = {key: value for key, value in (("input_scale", input_scale),
+                                             ("input_shift", input_shift)) if value is not None}
+    return dataclasses.replace(model, **changes) if changes else model

@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 
 SCHEDULE_FORMAT = "ldsnn-schedule"
 SCHEDULE_VERSION = 1
+NOTATION = ("Schedules read [T_0 -r- T_1 -=- T_2 ...] (mode): the timesteps of each stage in "
+            "order; between two stages -r- is a rate buffer (the spike counts of one window "
+            "re-emitted evenly over the next) and -=- a replay buffer (equal windows, spikes "
+            "replayed unchanged); the mode is how a clocked runtime such as Lava interleaves "
+            "the stages (sequential or pipelined; the same results per sample).")
+"""How to read :meth:`Schedule.__str__`; printed wherever schedules are printed for users."""
 
 
 def _check_timestep(value, index: int) -> int:
@@ -185,6 +191,7 @@ class Schedule:
         return schedule
 
     def __str__(self) -> str:
+        """``[T_0 -r- T_1 -=- T_2] (mode)``: see :data:`NOTATION`."""
         gaps = zip(self.buffers, self.timesteps[1:], strict=True)
         arrows = "".join(f" -{'r' if b == BufferKind.RATE else '='}- {t}" for b, t in gaps)
         chunk = "" if self.chunk is None else f", chunk {self.chunk}"

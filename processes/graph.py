@@ -3,7 +3,9 @@
 :func:`to_lava` checks a network, schedule and precision and returns a :class:`LavaLDSNN`.
 Its :meth:`LavaLDSNN.build` makes the connected processes for one batch of samples::
 
-    LDInput -> LDStage 0 -> LDBuffer 0 -> LDStage 1 -> ... -> LDStage L-1 (readout) -> LDReadout
+    LDInput -> stage 0 -> LDBuffer 0 -> stage 1 -> ... -> stage L-1 (readout) -> LDReadout
+
+(each stage the process class of its neuron kind, picked by ``stage_process``)
 
 and :meth:`LavaLDSNN.run` builds, runs them with ``Loihi2SimCfg`` and always stops the runtime
 (also on error or KeyboardInterrupt), returning the torch engine's :class:`EvalResult` fields.
@@ -44,15 +46,21 @@ from ldsnn_lava.processes.records import Record
 from ldsnn_lava.processes.runtime import create_runtime
 from ldsnn_lava.processes.tags import TAGS
 
-from ldsnn_lava.buffers import expected_rate_total, quantize_rate_input
+from ldsnn_lava.buffers import quantize_rate_input
 from ldsnn_lava.clock import stage_windows, total_steps
-from ldsnn_lava.engine.driver import _as_tensor
-from ldsnn_lava.engine.result import EvalResult, count_work
+from ldsnn_lava.engine.driver import as_input
+from ldsnn_lava.engine.result import (
+    EvalResult,
+    buffered_input_counts,
+    count_work,
+    fan_out_vectors,
+    synaptic_updates,
+)
 from ldsnn_lava.engine.temporal import stage0_chunk_input
 from ldsnn_lava.errors import InvalidInput, InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.ops import Scale
-from ldsnn_lava.options import BufferKind, InputEncoding, ModelKind, Precision, parse_option
+from ldsnn_lava.options import InputEncoding, ModelKind, Precision, parse_option
 from ldsnn_lava.schedule import Schedule
 from ldsnn_lava.sequences import check_delays, check_sequence, scaled_delays
 from ldsnn_lava.torch_ops import torch_op
@@ -192,7 +200,7 @@ class LavaLDSNN:
         stage 0's resolution (the input gap applied on the host)."""
         if self.net.input_encoding.is_sequence:
             return self._encode_sequences(x)
-        x = _as_tensor(x, self.net)
+        x = as_input(x, self.net)
         if len(x) == 0:
             raise InvalidInput("input holds no samples")
         if self.net.input_encoding == InputEncoding.RATE:
@@ -303,20 +311,13 @@ class LavaLDSNN:
 
     def _synaptic_updates(self, counts: list[np.ndarray], graph: LavaGraph) -> np.ndarray:
         """Per-sample mean synaptic updates per stage, from the input spikes each stage got."""
-        net, steps = self.net, self.schedule.timesteps
-        synaptic = np.zeros(net.num_stages)
-        if net.input_encoding == InputEncoding.RATE:
-            inputs = graph.input.proc_params["data"]
-            synaptic[0] = float((inputs * net.fan_outs[0]).sum()) / graph.num_samples
-        if net.input_encoding == InputEncoding.EVENTS:
-            inputs = graph.input.proc_params["data"].sum(1)
-            synaptic[0] = float((inputs * net.fan_outs[0]).sum()) / graph.num_samples
-        for stage in range(1, net.num_stages):
-            fired = counts[stage - 1].astype(np.int64)
-            if self.schedule.buffers[stage - 1] == BufferKind.RATE:
-                fired = expected_rate_total(fired, steps[stage - 1], steps[stage])
-            synaptic[stage] = float((fired * net.fan_outs[stage]).sum()) / graph.num_samples
-        return synaptic
+        rate_input = None
+        if self.net.input_encoding == InputEncoding.RATE:
+            rate_input = graph.input.proc_params["data"]
+        if self.net.input_encoding == InputEncoding.EVENTS:
+            rate_input = graph.input.proc_params["data"].sum(1)
+        inputs = buffered_input_counts(self.net, self.schedule, counts, rate_input)
+        return synaptic_updates(inputs, fan_out_vectors(self.net)) / graph.num_samples
 
 
 def to_lava(net: Network, schedule: Schedule, precision: Precision | str = Precision.FLOAT,
@@ -345,7 +346,7 @@ def to_lava(net: Network, schedule: Schedule, precision: Precision | str = Preci
     ------
     InvalidOption, InvalidSchedule, InvalidNetwork
         On an unknown precision or model, a schedule that does not fit the network, a stage
-        without exactly one weighted op (Dense, Conv2d or Scale), or (fixed) a network with
+        with more than one weighted op (Dense, Conv2d or Scale), or (fixed) a network with
         non-integer parameters or an AvgPool2d.
 
     Examples

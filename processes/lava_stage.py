@@ -76,6 +76,9 @@ def refusal(stage: Stage, precision: Precision) -> str | None:
     if not isinstance(stage.neuron, CubaLIF):
         return ("its neurons are not CubaLIF (Lava's LIF resets to 0; IF resets by "
                 "subtraction from v_init)")
+    if not stage.neuron.is_loihi:
+        return ("its CubaLIF is a variant (reset, comparison or initial potential) that Lava's "
+                "LIF does not have")
     ops = stage.ops[1:] if isinstance(stage.ops[0], Flatten) else stage.ops
     if len(ops) != 1 or not isinstance(ops[0], Dense | Conv2d) or (
             isinstance(ops[0], Conv2d) and len(stage.ops) != 1):

@@ -39,8 +39,10 @@ Lava's own ``AbstractProcess.run`` gets Lava's plain ``Runtime``.
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import os
 import signal
+import socket
 import threading
 import time
 from multiprocessing import connection, current_process
@@ -89,10 +91,45 @@ def _install_fork_hook() -> None:
         _fork_hook_installed = True
 
 
-class _StartingChildren:
-    """Context of a runtime's start: children get the fork guard; a daemonic process may fork."""
+HELD_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGALRM")
+"""Signals whose Python handlers wait while a runtime is compiled and started."""
+
+
+class _HeldSignals:
+    """Holds the Python handlers of :data:`HELD_SIGNALS` back (main thread only) and runs them,
+    in order, when the context exits: an exception they raise then leaves a consistent state.
+    Raised anywhere inside, it could land in the middle of an import (a half-initialized module
+    breaks every later run in the process), between a fork and Lava's record of the child (a
+    child nobody knows cannot be killed) or in a finalizer (where Python swallows it)."""
 
     def __enter__(self):
+        self._held, self._handlers = [], {}
+        if threading.current_thread() is threading.main_thread():
+            for name in HELD_SIGNALS:
+                signum = getattr(signal, name)
+                handler = signal.getsignal(signum)
+                if callable(handler):
+                    self._handlers[signum] = handler
+                    signal.signal(signum, self._hold)
+        return self
+
+    def _hold(self, signum, frame):
+        self._held.append((signum, frame))
+
+    def __exit__(self, *exc):
+        for signum, handler in self._handlers.items():
+            signal.signal(signum, handler)
+        for signum, frame in self._held:
+            self._handlers[signum](signum, frame)
+        return False
+
+
+class _StartingChildren(_HeldSignals):
+    """Context of a runtime's start: signals are held (see :class:`_HeldSignals`), children get
+    the fork guard, and a daemonic process may fork."""
+
+    def __enter__(self):
+        super().__enter__()
         _install_fork_hook()
         self._process = current_process()
         self._daemon = self._process._config.get("daemon")
@@ -105,7 +142,7 @@ class _StartingChildren:
         _starting.parent = None
         if self._daemon:
             self._process._config["daemon"] = self._daemon
-        return False
+        return super().__exit__(*exc)
 
 
 class GuardedRuntime(Runtime):
@@ -116,14 +153,17 @@ class GuardedRuntime(Runtime):
         super().__init__(exe, message_infrastructure_type, loglevel)
         self._failed = False
         self._killed = False
-        self._wake_read, self._wake_write = os.pipe()
-        os.set_blocking(self._wake_read, False)
-        os.set_blocking(self._wake_write, False)
+        # the answer channel's observer wakes the wait through it; a socket, not a pipe, so a
+        # late wake after close() raises instead of writing to a reused file descriptor
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._wake_read.setblocking(False)
+        self._wake_write.setblocking(False)
 
     # --- start ---------------------------------------------------------------------------------
 
     def initialize(self, node_cfg_idx: int = 0):
         """Lava's ``initialize`` with guarded children and a build check that cannot hang."""
+        earlier = set(multiprocessing.active_children())
         try:
             with _StartingChildren():
                 self._build_watchdog_manager()
@@ -137,6 +177,7 @@ class GuardedRuntime(Runtime):
         except BaseException:
             self._failed = True
             self.kill()
+            _kill_children_since(earlier)
             raise
         del self.exception_q
         self._is_initialized = True
@@ -245,10 +286,15 @@ class GuardedRuntime(Runtime):
 
     def kill(self) -> None:
         """Kill every child that is still alive, reap them all, unlink the shared memory.
-        Idempotent; the runtime cannot run again afterwards."""
+        Idempotent; the runtime cannot run again afterwards. Signal handlers are held back
+        meanwhile (a Ctrl-C raised halfway would leave children alive)."""
         if self._killed:
             return
         self._killed = True
+        with _HeldSignals():
+            self._kill()
+
+    def _kill(self) -> None:
         actors = [actor for actor in self._actors() if actor._popen is not None]
         for actor in actors:
             if actor.is_alive():
@@ -262,8 +308,8 @@ class GuardedRuntime(Runtime):
         _shut_down_shared_memory(self._messaging_infrastructure)
         if self._watchdog_manager is not None:
             self._watchdog_manager.stop()
-        os.close(self._wake_read)
-        os.close(self._wake_write)
+        self._wake_read.close()
+        self._wake_write.close()
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -284,13 +330,13 @@ class GuardedRuntime(Runtime):
 
     def _wake(self) -> None:
         try:
-            os.write(self._wake_write, b"!")
+            self._wake_write.send(b"!")
         except OSError:  # full (a wake is pending anyway) or closed
             pass
 
     def _drain_wakes(self) -> None:
         try:
-            while os.read(self._wake_read, 4096):
+            while self._wake_read.recv(4096):
                 pass
         except BlockingIOError:
             pass
@@ -314,6 +360,15 @@ def _shut_down_shared_memory(infrastructure) -> None:
     infrastructure.smm._manager = None
 
 
+def _kill_children_since(earlier: set) -> None:
+    """Kill and reap every multiprocessing child started after ``earlier`` was taken: an
+    interruption can land inside Lava's start-up after a child (e.g. the shared-memory
+    manager's server) was forked but before the runtime recorded it."""
+    for child in set(multiprocessing.active_children()) - earlier:
+        child.kill()
+        child.join()
+
+
 def create_runtime(process, run_cfg, compile_config: dict | None = None) -> GuardedRuntime:
     """Compile the graph of ``process`` and start it on a :class:`GuardedRuntime`.
 
@@ -329,7 +384,8 @@ def create_runtime(process, run_cfg, compile_config: dict | None = None) -> Guar
     compile_config : dict, optional
         Passed to Lava's compiler.
     """
-    executable = process.compile(run_cfg, compile_config)
+    with _HeldSignals():  # the compiler imports modules lazily
+        executable = process.compile(run_cfg, compile_config)
     runtime = GuardedRuntime(executable, ActorType.MultiProcessing,
                              loglevel=process._log_config.level)
     process._runtime = runtime

@@ -19,17 +19,27 @@ def _weights(rng, shape, fixed: bool) -> np.ndarray:
     return w if fixed else w / 4
 
 
+def _variant(rng, resets: tuple[str, ...], compares: tuple[str, ...], scale: float) -> dict:
+    """A random reset and comparison (the NIR and peer-tool variants of the neurons)."""
+    reset = str(rng.choice(resets))
+    v_reset = float(rng.integers(-1, 2)) * scale if reset == "hard" else 0.0
+    return {"reset": reset, "v_reset": v_reset, "compare": str(rng.choice(compares))}
+
+
 def _neuron(rng, kind: str, fixed: bool):
+    scale = 1.0 if fixed else 0.25
     if kind == "IF":
+        variant = _variant(rng, ("subtract", "hard"), (">=", ">"), scale)
         if fixed:  # an integer v_init, as the fixed definition needs
             threshold = int(rng.integers(2, 7))
-            return IF(threshold, v_init=threshold // 2)
-        return IF(float(rng.integers(2, 7)) / 4)
-    scale = 1.0 if fixed else 0.25
+            return IF(threshold, v_init=threshold // 2, **variant)
+        return IF(float(rng.integers(2, 7)) / 4, **variant)
     return CubaLIF(threshold=float(rng.integers(2, 7)) * scale,
                    current_decay=float(rng.choice(DECAYS)),
                    voltage_decay=float(rng.choice(DECAYS)),
-                   bias=float(rng.integers(-1, 2)) * scale)
+                   bias=float(rng.integers(-1, 2)) * scale,
+                   v_init=float(rng.integers(-1, 2)) * scale,
+                   **_variant(rng, ("hard", "subtract", "delayed_subtract"), (">", ">="), scale))
 
 
 def random_network(seed: int, arch: str, neuron: str, fixed: bool,

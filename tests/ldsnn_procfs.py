@@ -69,10 +69,10 @@ def existing(segments) -> list[str]:
     return sorted(name for name in segments if (SHM / name).exists())
 
 
-def children_of_this_process() -> list[int]:
+def children_of_this_process() -> set[int]:
     """This process's live children, except Python's resource tracker (it serves the whole
     interpreter session, not one run)."""
     me = os.getpid()
-    return [pid for pid in descendants(me)
+    return {pid for pid in descendants(me)
             if (fields := _stat_fields(pid)) and fields[1] == str(me)
-            and "resource_tracker" not in command_line(pid)]
+            and "resource_tracker" not in command_line(pid)}

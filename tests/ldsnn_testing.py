@@ -66,19 +66,28 @@ def neuron_init_ref(neuron, shape):
     if isinstance(neuron, IF):
         v0 = 0.5 * neuron.threshold if neuron.v_init is None else neuron.v_init
         return {"v": np.full(shape, v0)}
-    return {"u": np.zeros(shape), "v": np.zeros(shape)}
+    return {"u": np.zeros(shape), "v": np.full(shape, neuron.v_init)}
+
+
+def _fired(v, neuron):
+    return v >= neuron.threshold if neuron.compare == ">=" else v > neuron.threshold
 
 
 def neuron_step_ref(neuron, state, current) -> np.ndarray:
     if isinstance(neuron, IF):
         state["v"] = state["v"] + current
-        spikes = state["v"] >= neuron.threshold
+    else:
+        state["u"] = state["u"] * (1 - neuron.current_decay) + current
+        previous = state["v"]
+        state["v"] = state["v"] * (1 - neuron.voltage_decay) + state["u"] + neuron.bias
+        if neuron.reset == "delayed_subtract":  # snnTorch: subtract for last step's spike
+            state["v"] = np.where(_fired(previous, neuron), state["v"] - neuron.threshold,
+                                  state["v"])
+    spikes = _fired(state["v"], neuron)
+    if neuron.reset == "subtract":
         state["v"] = np.where(spikes, state["v"] - neuron.threshold, state["v"])
-        return spikes
-    state["u"] = state["u"] * (1 - neuron.current_decay) + current
-    state["v"] = state["v"] * (1 - neuron.voltage_decay) + state["u"] + neuron.bias
-    spikes = state["v"] > neuron.threshold
-    state["v"] = np.where(spikes, 0.0, state["v"])
+    elif neuron.reset == "hard":
+        state["v"] = np.where(spikes, neuron.v_reset, state["v"])
     return spikes
 
 
@@ -245,12 +254,20 @@ def neurons(draw, fixed_friendly: bool = False):
     if kind == "IF":
         threshold = draw(st.sampled_from([0.5, 1.0, 2.0]))
         v_init = draw(st.sampled_from([None, 0.0, 0.25]))
-        return IF(threshold, v_init)
+        reset = draw(st.sampled_from(["subtract", "hard"]))
+        v_reset = draw(st.sampled_from([0.0, -0.25])) if reset == "hard" else 0.0
+        return IF(threshold, v_init, reset=reset, v_reset=v_reset,
+                  compare=draw(st.sampled_from([">=", ">"])))
+    reset = draw(st.sampled_from(["hard", "subtract", "delayed_subtract"]))
     return CubaLIF(
         threshold=draw(st.sampled_from([0.5, 1.0, 1.5])),
         current_decay=draw(st.sampled_from([0.0, 0.25, 0.5, 1.0])),
         voltage_decay=draw(st.sampled_from([0.0, 0.125, 0.5])),
         bias=draw(st.sampled_from([0.0, 0.125])),
+        reset=reset,
+        v_reset=draw(st.sampled_from([0.0, 0.25])) if reset == "hard" else 0.0,
+        compare=draw(st.sampled_from([">", ">="])),
+        v_init=draw(st.sampled_from([0.0, -0.125])),
     )
 
 

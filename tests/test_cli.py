@@ -26,7 +26,7 @@ def assert_user_error(proc, *words):
 
 
 @pytest.mark.parametrize("command", [[], ["optimize"], ["evaluate"], ["report"], ["demo"],
-                                     ["estimate"], ["export"]])
+                                     ["estimate"], ["export"], ["quantize"]])
 def test_help(command):
     proc = run(*command, "--help")
     assert proc.returncode == 0 and "usage: ldsnn" in proc.stdout
@@ -36,7 +36,8 @@ def test_help(command):
 def optimized(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli")
     proc = run("optimize", "mlp_digits", "--data", "digits", "--limit", "150", "--restarts", "1",
-               "--max-drop", "1.0", "--out", out / "schedule.json", "--report", out / "report")
+               "--max-drop", "1.0", "--timing-repeats", "2", "--out", out / "schedule.json",
+               "--report", out / "report")
     assert proc.returncode == 0, proc.stderr
     return out, proc
 
@@ -46,7 +47,7 @@ def test_optimize_writes_schedule_result_and_report(optimized):
     schedule = Schedule.load(out / "schedule.json")
     result = json.loads((out / "schedule.result.json").read_text())
     assert result["schedule"]["timesteps"] == list(schedule.timesteps)
-    assert result["max_drop"] == pytest.approx(0.01)
+    assert (result["max_drop"], result["max_drop_unit"]) == (1.0, "points")
     assert "Held-out test split" in proc.stdout and "cheapest uniform in budget" in proc.stdout
     for name in ("report.md", "pareto.png", "timesteps.png", "synaptic_per_stage.png"):
         assert (out / "report" / name).stat().st_size > 0
@@ -59,7 +60,7 @@ def test_evaluate_and_report_commands(optimized, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "accuracy:" in proc.stdout and "synaptic_updates:" in proc.stdout
     proc = run("report", "mlp_digits", "--result", out / "schedule.result.json", "--limit",
-               "100", "--out", tmp_path / "rep")
+               "100", "--timing-repeats", "1", "--out", tmp_path / "rep")
     assert proc.returncode == 0, proc.stderr
     assert "LD-SNN" in (tmp_path / "rep" / "report.md").read_text()
 
@@ -104,11 +105,24 @@ def test_evaluate_on_lava_and_demo(tmp_path, optimized):
                "--backend", "lava")
     assert proc.returncode == 0, proc.stderr
     assert "backend lava" in proc.stdout
+    assert "lava: 0/3 samples" in proc.stderr and "lava: 3/3 samples" in proc.stderr
     proc = run("demo", "--model", "mlp_digits", "--limit", "100", "--restarts", "0",
-               "--lava-samples", "2", "--out", tmp_path / "demo")
+               "--lava-samples", "2", "--timing-repeats", "1", "--out", tmp_path / "demo")
     assert proc.returncode == 0, proc.stderr
     assert "Lava simulation agrees with the engine on 2 test samples" in proc.stdout
-    assert (tmp_path / "demo" / "report.md").is_file()
+    report = (tmp_path / "demo" / "report.md").read_text()
+    assert "**Lava check**: Lava simulation agrees with the engine on 2 test samples" in report
+    for field in ("**search command**: `ldsnn demo --model mlp_digits", "**versions**: python",
+                  "lava-nc 0.10.0", "**seed of the search**: 0"):
+        assert field in report
+    demo_schedule = Schedule.load(tmp_path / "demo" / "schedule.json")
+    assert str(demo_schedule) in proc.stdout  # the LD schedule the table shows
+    proc = run("report", "mlp_digits", "--result", out / "schedule.result.json", "--limit",
+               "50", "--timing-repeats", "0", "--lava-samples", "2", "--mode", "pipelined",
+               "--out", tmp_path / "rep")
+    assert proc.returncode == 0, proc.stderr
+    assert ("**Lava check**: Lava simulation agrees with the engine on 2 test samples "
+            "(pipelined)") in (tmp_path / "rep" / "report.md").read_text()
 
 
 def test_estimate_prints_uniform_and_ld_for_a_zoo_model(optimized):

@@ -1,4 +1,10 @@
-"""The fused neuron kernels equal looping the one definition in ldsnn_lava.neurons, exactly."""
+"""The fused kernels equal looping the one definition in ldsnn_lava.neurons / buffers, exactly:
+spikes and state, bit for bit (signs of zeros included), on both paths (compiled C loops and
+torch operations) and when a window is cut into chunks."""
+
+import shutil
+from contextlib import contextmanager
+from unittest import mock
 
 import pytest
 import torch
@@ -8,13 +14,35 @@ from ldsnn_testing import cuba_lif_fixed_ref, neurons
 
 from ldsnn_lava import IF, CubaLIF
 from ldsnn_lava.buffers import rate_initial_accumulator, rate_raster, rate_step
-from ldsnn_lava.engine.kernels import rate_emit, run_neuron, spike_counts
+from ldsnn_lava.engine import kernels, native
+from ldsnn_lava.engine.kernels import (
+    DefinitionLoop,
+    RateEmitter,
+    event_driven_linear,
+    neuron_kernel,
+    run_neuron,
+)
 
-SETTINGS = settings(max_examples=80, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PATHS = ["compiled", "torch"]
+HAVE_COMPILER = shutil.which("cc") is not None or shutil.which("gcc") is not None
+
+
+@contextmanager
+def kernel_path(path: str):
+    """Run the kernels on one path: ``compiled`` (the C loops) or ``torch`` (what a machine
+    without a C compiler runs)."""
+    if path == "compiled":
+        if native.library() is None:
+            pytest.skip("no C compiler: the compiled kernels are not built here")
+        yield
+    else:
+        with mock.patch.object(native, "library", lambda: None):
+            yield
 
 
 def loop_step(neuron, currents, fixed=False):
+    currents = currents.to(torch.int64) if fixed else currents
     state = neuron.initial_state(currents[0], fixed=fixed)
     spikes = []
     for t in range(currents.shape[0]):
@@ -33,13 +61,36 @@ def assert_same(got, want):
         assert torch.equal(torch.signbit(a), torch.signbit(b))  # even the sign of zeros
 
 
+def run_in_chunks(neuron, currents, fixed, cuts):
+    """run_neuron over pieces of the window, carrying the state between them."""
+    state, rasters, start = None, [], 0
+    for stop in sorted({c for c in cuts if 0 < c < currents.shape[0]}) + [currents.shape[0]]:
+        state, raster = run_neuron(neuron, currents[start:stop], fixed, state=state)
+        rasters.append(raster)
+        start = stop
+    return state, torch.cat(rasters)
+
+
+@st.composite
+def fixed_neurons(draw):
+    """Integer IF and CubaLIF parameters, decays in 1/4096 units."""
+    if draw(st.booleans()):
+        return IF(draw(st.integers(1, 300)), draw(st.integers(-50, 50)))
+    return CubaLIF(threshold=draw(st.integers(1, 200)),
+                   current_decay=draw(st.integers(0, 4096)) / 4096,
+                   voltage_decay=draw(st.integers(0, 4096)) / 4096,
+                   bias=draw(st.integers(-20, 20)))
+
+
+@pytest.mark.parametrize("path", PATHS)
 @SETTINGS
-@given(neuron=neurons(), steps=st.integers(1, 12), shape=st.lists(st.integers(1, 5), min_size=1,
-       max_size=3), dtype=st.sampled_from([torch.float32, torch.float64]),
-       block=st.sampled_from([1, 3, 7, 1 << 15]), expand=st.booleans(),
-       seed=st.integers(0, 2**31 - 1), scale=st.sampled_from([0.37, 1.0, 3.1]))
-def test_float_kernels_equal_looping_the_definition(neuron, steps, shape, dtype, block, expand,
-                                                    seed, scale):
+@given(neuron=neurons(), steps=st.integers(1, 12),
+       shape=st.lists(st.integers(1, 40), min_size=1, max_size=3),
+       dtype=st.sampled_from([torch.float32, torch.float64]), expand=st.booleans(),
+       seed=st.integers(0, 2**31 - 1), scale=st.sampled_from([0.37, 1.0, 3.1]),
+       cuts=st.lists(st.integers(1, 11), max_size=3))
+def test_float_kernels_equal_looping_the_definition(path, neuron, steps, shape, dtype, expand,
+                                                    seed, scale, cuts):
     generator = torch.Generator().manual_seed(seed)
     if expand:  # direct input: one current repeated every step, as a broadcast view
         one = torch.randn(shape, generator=generator, dtype=torch.float64) * scale
@@ -47,41 +98,43 @@ def test_float_kernels_equal_looping_the_definition(neuron, steps, shape, dtype,
     else:
         currents = (torch.randn((steps, *shape), generator=generator, dtype=torch.float64)
                     * scale).to(dtype)
-    assert_same(run_neuron(neuron, currents, block=block), loop_step(neuron, currents))
+    want = loop_step(neuron, currents)
+    with kernel_path(path):
+        assert_same(run_neuron(neuron, currents), want)
+        assert_same(run_in_chunks(neuron, currents, False, cuts), want)
 
 
-@pytest.mark.parametrize("threshold", [0.1, 1 / 3, 0.7])
-def test_if_threshold_not_representable_in_float32(threshold):
-    """float64 state is reset by the float64 threshold, not a float32-rounded one."""
-    currents = torch.full((40, 3), threshold, dtype=torch.float64)
-    neuron = IF(threshold)
-    assert_same(run_neuron(neuron, currents, block=2), loop_step(neuron, currents))
-
-
+@pytest.mark.parametrize("path", PATHS)
 @SETTINGS
-@given(threshold=st.integers(1, 9), v_init=st.integers(-4, 4), steps=st.integers(1, 12),
-       seed=st.integers(0, 2**31 - 1), block=st.sampled_from([2, 1 << 15]))
-def test_fixed_if_kernel_equals_looping_the_definition(threshold, v_init, steps, seed, block):
+@given(neuron=fixed_neurons(), steps=st.integers(1, 12), size=st.integers(1, 3000),
+       dtype=st.sampled_from([torch.float32, torch.float64]), seed=st.integers(0, 2**31 - 1),
+       span=st.sampled_from([10, 1000, 200_000]), cuts=st.lists(st.integers(1, 11), max_size=3))
+def test_fixed_kernels_equal_looping_the_definition(path, neuron, steps, size, dtype, seed, span,
+                                                    cuts):
+    """Integer-valued float currents; spans large enough to wrap u and saturate v."""
     generator = torch.Generator().manual_seed(seed)
-    currents = torch.randint(-6, 10, (steps, 4, 3), generator=generator)
-    neuron = IF(threshold, v_init)
-    assert_same(run_neuron(neuron, currents, fixed=True, block=block),
-                loop_step(neuron, currents, fixed=True))
+    currents = torch.randint(-span, span, (steps, size), generator=generator).to(dtype)
+    want = loop_step(neuron, currents, fixed=True)
+    with kernel_path(path):
+        assert_same(run_neuron(neuron, currents, fixed=True), want)
+        assert_same(run_in_chunks(neuron, currents, True, cuts), want)
 
 
+@pytest.mark.parametrize("path", PATHS)
 @SETTINGS
 @given(threshold=st.integers(0, 2000), du=st.integers(0, 4096), dv=st.integers(0, 4096),
        bias=st.integers(-300, 300), steps=st.integers(1, 15), size=st.integers(1, 6),
        seed=st.integers(0, 2**31 - 1), scale=st.sampled_from([100, 10_000, 200_000]))
-def test_fixed_cuba_lif_equals_lavas_bit_accurate_rule(threshold, du, dv, bias, steps, size,
+def test_fixed_cuba_lif_equals_lavas_bit_accurate_rule(path, threshold, du, dv, bias, steps, size,
                                                        seed, scale):
-    """The fixed-point CubaLIF (fused or not) against an independent scalar transcription of
-    Lava's bit-accurate LIF; large currents exercise u's wrap-around and v's saturation."""
+    """The fixed-point CubaLIF kernel against an independent scalar transcription of Lava's
+    bit-accurate LIF; large currents exercise u's wrap-around and v's saturation."""
     currents = torch.randint(-scale, scale, (steps, size),
                              generator=torch.Generator().manual_seed(seed))
     neuron = CubaLIF(threshold=threshold, current_decay=du / 4096, voltage_decay=dv / 4096,
                      bias=bias)
-    (u, v), raster = run_neuron(neuron, currents, fixed=True)
+    with kernel_path(path):
+        (u, v), raster = run_neuron(neuron, currents.to(torch.float64), fixed=True)
     for n in range(size):
         spikes, u_ref, v_ref = cuba_lif_fixed_ref(threshold, du, dv, bias,
                                                   currents[:, n].tolist())
@@ -89,35 +142,91 @@ def test_fixed_cuba_lif_equals_lavas_bit_accurate_rule(threshold, du, dv, bias, 
         assert (int(u[n]), int(v[n])) == (u_ref, v_ref)
 
 
-def test_rejects_bad_block():
-    with pytest.raises(ValueError, match="block"):
-        run_neuron(IF(), torch.zeros(2, 3), block=0)
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("threshold", [0.1, 1 / 3, 0.7])
+def test_if_threshold_not_representable_in_float32(path, threshold):
+    """float64 state is reset by the float64 threshold, not a float32-rounded one."""
+    currents = torch.full((40, 3), threshold, dtype=torch.float64)
+    neuron = IF(threshold)
+    with kernel_path(path):
+        assert_same(run_neuron(neuron, currents), loop_step(neuron, currents))
 
 
+def test_a_neuron_without_a_kernel_loops_its_definition():
+    """Dispatch is per neuron type: an unregistered model runs its own ``step``."""
+
+    class Doubling(IF):  # a subclass is a different model: v += 2 I
+        def step(self, state, current, fixed=False):
+            return super().step(state, 2 * current, fixed)
+
+    neuron = Doubling(1.0)
+    assert isinstance(neuron_kernel(neuron), kernels.IFKernel)  # singledispatch follows the MRO
+    currents = torch.randn((7, 5), generator=torch.Generator().manual_seed(0))
+    loop = DefinitionLoop(neuron, False)
+    assert_same(run_neuron(neuron, currents, kernel=loop), loop_step(neuron, currents))
+    assert not torch.equal(run_neuron(neuron, currents)[1], loop_step(neuron, currents)[1])
+
+
+@pytest.mark.parametrize("path", PATHS)
 @SETTINGS
 @given(t_in=st.integers(1, 40), t_out=st.integers(1, 40),
-       shape=st.lists(st.integers(1, 5), min_size=0, max_size=3),
-       seed=st.integers(0, 2**31 - 1), block=st.sampled_from([1, 4, 1 << 15]))
-def test_rate_emit_equals_the_closed_form_and_the_step_rule(t_in, t_out, shape, seed, block):
+       shape=st.lists(st.integers(1, 50), min_size=0, max_size=3),
+       seed=st.integers(0, 2**31 - 1), cut=st.integers(0, 40))
+def test_rate_emitter_equals_the_closed_form_and_the_step_rule(path, t_in, t_out, shape, seed,
+                                                               cut):
     counts = torch.randint(0, t_in + 1, shape, generator=torch.Generator().manual_seed(seed))
-    got = rate_emit(counts, t_in, t_out, block=block)
-    assert got.dtype == torch.bool and torch.equal(got, rate_raster(counts, t_in, t_out))
+    want = rate_raster(counts, t_in, t_out)
     acc = rate_initial_accumulator(counts, t_in)
     for t in range(t_out):
         acc, spikes = rate_step(acc, counts, t_in)
-        assert torch.equal(got[t], spikes)
+        assert torch.equal(want[t], spikes)
+    cut = min(cut, t_out)
+    with kernel_path(path):
+        emitter = RateEmitter(counts, t_in, torch.float32)
+        emitted = torch.zeros(counts.numel(), dtype=torch.int32)
+        parts = [emitter.emit(steps, emitted) for steps in (cut, t_out - cut) if steps]
+    got = torch.cat(parts).view(t_out, *shape)
+    assert got.dtype == torch.float32 and torch.equal(got.bool(), want)
+    assert torch.equal(emitted.view(shape).long(), want.sum(0))
 
 
-@pytest.mark.parametrize("steps", [1, 7, 255, 256, 300])
-def test_spike_counts_equal_sum(steps):
-    raster = torch.rand((steps, 3, 4), generator=torch.Generator().manual_seed(steps)) < 0.9
-    counts = spike_counts(raster)
-    assert torch.equal(counts.to(torch.int64), raster.sum(0))
-    assert counts.dtype == (torch.uint8 if steps <= 255 else torch.int32)
-
-
-def test_spike_counts_and_rate_emit_reject_bad_arguments():
-    with pytest.raises(ValueError, match="boolean"):
-        spike_counts(torch.zeros(2, 3))
+def test_rate_emitter_rejects_a_bad_window():
     with pytest.raises(ValueError, match="t_in"):
-        rate_emit(torch.zeros(3, dtype=torch.int64), 0, 4)
+        RateEmitter(torch.zeros(3, dtype=torch.int64), 0, torch.float32)
+
+
+@pytest.mark.skipif(not HAVE_COMPILER, reason="no C compiler")
+def test_the_compiled_library_is_built_once_and_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    first = native._build(compiler)
+    assert first.parent == tmp_path / "ldsnn-lava" and first.exists()
+    stamp = first.stat().st_mtime_ns
+    assert native._build(compiler) == first and first.stat().st_mtime_ns == stamp
+    assert list(first.parent.iterdir()) == [first]  # no temporary files left behind
+
+
+@SETTINGS
+@given(rows=st.integers(1, 40), inputs=st.integers(1, 300), outputs=st.integers(1, 600),
+       density=st.floats(0, 1), bias=st.booleans(), dtype=st.sampled_from([torch.float32,
+                                                                              torch.float64]),
+       seed=st.integers(0, 2**31 - 1))
+def test_event_driven_linear_equals_the_dense_product_on_integers(rows, inputs, outputs, density,
+                                                                  bias, dtype, seed):
+    """Integer inputs (spikes and pooled counts) and weights: every order of additions is
+    exact, so skipping the zero inputs gives the dense product exactly."""
+    if native.library() is None:
+        pytest.skip("no C compiler: the compiled kernels are not built here")
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randint(1, 4, (rows, inputs), generator=generator).to(dtype)
+    x *= torch.rand((rows, inputs), generator=generator) < density
+    weight = torch.randint(-128, 128, (outputs, inputs), generator=generator).to(dtype)
+    b = torch.randint(-1000, 1000, (outputs,), generator=generator).to(dtype) if bias else None
+    got = event_driven_linear(x, weight.t().contiguous(), b, 1.0)
+    assert torch.equal(got, torch.nn.functional.linear(x, weight, b))
+    nonzero = int((x != 0).sum())  # the density bound is on the non-zero inputs
+    assert event_driven_linear(x, weight.t().contiguous(), b,
+                               (nonzero + 0.5) / x.numel()) is not None
+    if nonzero:
+        assert event_driven_linear(x, weight.t().contiguous(), b,
+                                   (nonzero - 0.5) / x.numel()) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 
 import numpy as np
@@ -158,25 +159,32 @@ def test_bad_inputs():
 
 @pytest.mark.lava
 @pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
-def test_runtime_stopped_when_run_is_interrupted(error):
+def test_runtime_stopped_when_run_is_interrupted(error, monkeypatch):
     """An exception raised in the host while Lava runs (here from a signal handler, as a
     Ctrl-C would) propagates, and no Lava runtime process is left behind.
 
-    The signal repeats every half second until the run gives up: one that lands while Lava
-    forks its processes is swallowed by the interpreter's at-fork handlers (Python reports it as
-    "Exception ignored"), which says nothing about the runtime, so the next one is sent."""
+    One exception is raised. If it lands while Lava forks its processes, the interpreter's
+    at-fork handlers swallow it (and report it as unraisable), which says nothing about the
+    runtime: the hook below sees that and the signal is sent again."""
     lava_net = to_lava(small_net(), Schedule([8, 8], "replay"))
     x = np.ones((4000, 4))  # 64,000 steps: far longer than the signals take to arrive
-    stop = threading.Event()
+    raised, stop = threading.Event(), threading.Event()
 
     def handler(signum, frame):
-        if not stop.is_set():
+        if not raised.is_set():
+            raised.set()
             raise error("interrupted by the test")
+
+    def unraisable(hook_args) -> None:
+        if isinstance(hook_args.exc_value, error):
+            raised.clear()  # swallowed: try again
 
     def send() -> None:
         while not stop.wait(0.5):
-            os.kill(os.getpid(), signal.SIGUSR1)
+            if not raised.is_set():
+                os.kill(os.getpid(), signal.SIGUSR1)
 
+    monkeypatch.setattr(sys, "unraisablehook", unraisable)
     previous = signal.signal(signal.SIGUSR1, handler)
     sender = threading.Thread(target=send, daemon=True)
     try:

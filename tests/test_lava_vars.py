@@ -101,3 +101,25 @@ def test_var_set_of_weights_takes_effect():
     ref = evaluate(changed, schedule, x, dtype=torch.float64)
     np.testing.assert_array_equal(graph.readout_sums(), ref.readout)
     assert not np.array_equal(ref.readout, evaluate(net, schedule, x, dtype=torch.float64).readout)
+
+
+def test_a_stage_of_pools_only_gets_identity_vars_and_runs_exactly():
+    """A netx pool layer of weight 1 is a stage of a SumPool2d alone: it holds an identity
+    Scale's Vars, and Lava still equals the engine."""
+    from ldsnn_lava.processes.graph import to_lava
+
+    from ldsnn_lava import Conv2d, Flatten
+    from ldsnn_lava.ops import SumPool2d
+
+    net = Network((1, 4, 4), [Stage([Conv2d(np.ones((2, 1, 3, 3)), padding=1)], IF(4.0, 2.0)),
+                              Stage([SumPool2d(2)], IF(3.0, 1.0)),
+                              Stage([Flatten(), Dense(np.ones((3, 8)))], None)])
+    schedule, x = Schedule([3, 2, 2], "rate"), np.arange(32.0).reshape(2, 1, 4, 4) % 3
+    runner = to_lava(net, schedule, "fixed")
+    graph = runner.build(x)
+    np.testing.assert_array_equal(graph.stages[1].weights.init, np.ones((2, 2, 2)))
+    graph.run(runner.tag)
+    ref = evaluate(net, schedule, x, dtype=torch.float64, precision="fixed")
+    np.testing.assert_array_equal(graph.readout_sums(), ref.readout)
+    np.testing.assert_array_equal(graph.spike_counts()[1], ref.spike_counts[1])
+    assert ref.spike_counts[1].sum() > 0

@@ -8,10 +8,12 @@ from ldsnn_lava.formats.nir import op_to_nir
 from ldsnn_lava.numpy_ops import numpy_op
 from ldsnn_lava.ops import OP_TYPES
 from ldsnn_lava.quantize import quantize_op
+from ldsnn_lava.sparse_ops import sparse_op
 from ldsnn_lava.torch_ops import torch_op
 
 DISPATCHERS = {"torch engine": torch_op, "numpy (Lava models)": numpy_op,
-               "quantizer": quantize_op, "netx writer": netx_layer, "NIR writer": op_to_nir}
+               "sparse maps (Brian2)": sparse_op, "quantizer": quantize_op,
+               "netx writer": netx_layer, "NIR writer": op_to_nir}
 
 
 @pytest.mark.parametrize("name", sorted(DISPATCHERS))

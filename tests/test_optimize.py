@@ -2,6 +2,7 @@
 digits."""
 
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from ldsnn_optimize_nets import digits_snn, digits_splits
 
 from ldsnn_lava import evaluate
 from ldsnn_lava.engine import Counters
-from ldsnn_lava.optimize import optimize, pareto_front
+from ldsnn_lava.optimize import OptimizeResult, optimize, pareto_front
 from ldsnn_lava.optimize.cache import PrefixCache, ld_schedule
 from ldsnn_lava.optimize.costs import LoihiEnergy, get_cost, measure_latency_profile
 
@@ -59,7 +60,7 @@ def _within(result, point):
 
 
 def test_result_is_in_budget_and_beats_both_baselines(net, val):
-    result = optimize(net, base_T=8, val=val, max_drop=0.01, restarts=2, progress=False)
+    result = optimize(net, base_T=8, val=val, max_drop=1.0, restarts=2, progress=False)
     assert result.given.schedule.is_uniform and result.given.schedule.timesteps == (8, 8, 8)
     assert result.chosen.accuracy >= result.given.accuracy - 0.01 - 1e-12
     assert result.best_uniform.schedule.is_uniform and _within(result, result.best_uniform)
@@ -78,8 +79,22 @@ def test_result_is_in_budget_and_beats_both_baselines(net, val):
     assert result.stage_runs[0] < result.stage_runs[-1]
 
 
+def test_budget_is_in_points_and_saved_with_its_unit(net, val, tmp_path):
+    """``max_drop=1.0`` is one point of accuracy, as ``--max-drop 1.0`` on the command line."""
+    result = optimize(net, base_T=4, val=val, max_drop=1.0, restarts=0, progress=False)
+    assert result.min_accuracy == pytest.approx(result.given.accuracy - 0.01, abs=1e-9)
+    result.save(tmp_path / "r.json")
+    saved = json.loads((tmp_path / "r.json").read_text())
+    assert (saved["max_drop"], saved["max_drop_unit"]) == (1.0, "points")
+    assert OptimizeResult.load(tmp_path / "r.json").max_drop == 1.0
+    # a version-1 result stored the budget as a fraction: read back in points
+    saved |= {"version": 1, "max_drop": 0.01}
+    (tmp_path / "v1.json").write_text(json.dumps(saved))
+    assert OptimizeResult.load(tmp_path / "v1.json").max_drop == pytest.approx(1.0)
+
+
 def test_front_is_the_pareto_front_of_visited(net, val):
-    result = optimize(net, base_T=6, val=val, max_drop=0.02, restarts=1, progress=False)
+    result = optimize(net, base_T=6, val=val, max_drop=2.0, restarts=1, progress=False)
     front = result.front
     assert [p.cost for p in front] == sorted(p.cost for p in front)
     assert all(a.accuracy < b.accuracy for a, b in zip(front, front[1:], strict=False))
@@ -90,7 +105,7 @@ def test_front_is_the_pareto_front_of_visited(net, val):
 
 
 def test_deterministic_for_a_seed(net, val):
-    runs = [optimize(net, base_T=6, val=val, max_drop=0.02, restarts=3, seed=s, progress=False)
+    runs = [optimize(net, base_T=6, val=val, max_drop=2.0, restarts=3, seed=s, progress=False)
             for s in (5, 5)]
     assert runs[0].history == runs[1].history
     assert runs[0].schedule == runs[1].schedule
@@ -103,7 +118,7 @@ def grid(net, val):
     return [cache.evaluate(s) for s in itertools.product(range(1, 9), repeat=3)]
 
 
-@pytest.mark.parametrize("max_drop", [0.01, 0.03])
+@pytest.mark.parametrize("max_drop", [1.0, 3.0])
 def test_reaches_the_exhaustive_optimum(net, val, grid, max_drop):
     cost = get_cost("synaptic_updates")
     result = optimize(net, base_T=8, max_T=8, val=val, max_drop=max_drop, progress=False)
@@ -133,10 +148,10 @@ def test_cost_target_mode(net, val):
 
 
 def test_work_budget_stops_the_search_in_budget(net, val):
-    full = optimize(net, base_T=8, val=val, max_drop=0.03, restarts=2, work_budget=None,
+    full = optimize(net, base_T=8, val=val, max_drop=3.0, restarts=2, work_budget=None,
                     progress=False)
     assert full.work > 2.0
-    cut = optimize(net, base_T=8, val=val, max_drop=0.03, restarts=2, work_budget=2.0,
+    cut = optimize(net, base_T=8, val=val, max_drop=3.0, restarts=2, work_budget=2.0,
                    progress=False)
     assert 0 < cut.work <= 2.0 and len(cut.visited) < len(full.visited)
     # the visited points of the cut search are the first ones of the full search
@@ -149,7 +164,7 @@ def test_work_budget_stops_the_search_in_budget(net, val):
 
 @pytest.mark.parametrize("cost", ["neurons_evaluated", "energy"])
 def test_other_costs(net, val, cost):
-    result = optimize(net, base_T=6, val=val, max_drop=0.01, cost=cost, restarts=0,
+    result = optimize(net, base_T=6, val=val, max_drop=1.0, cost=cost, restarts=0,
                       progress=False)
     fn = get_cost(cost)
     assert result.cost_name == cost
@@ -171,12 +186,12 @@ def test_energy_model_from_the_cited_figures_worked_by_hand():
 
 
 def test_latency_profile_cost(net, val, tmp_path):
-    profile = measure_latency_profile(net, val[0][:200], steps=(2, 16), repeats=3)
+    profile = measure_latency_profile(net, val[0][:200], steps=(2, 32), repeats=3)
     assert len(profile.per_step) == net.num_stages and sum(profile.per_step) > 0
     profile.save(tmp_path / "p.json")
     loaded = type(profile).load(tmp_path / "p.json")
     assert loaded == profile
-    result = optimize(net, base_T=6, val=val, max_drop=0.01, cost="latency", profile=profile,
+    result = optimize(net, base_T=6, val=val, max_drop=1.0, cost="latency", profile=profile,
                       restarts=0, progress=False)
     assert result.cost_unit == "s/sample" and result.chosen.cost <= result.given.cost
     with pytest.raises(ValueError, match="needs a measured profile"):
@@ -184,8 +199,9 @@ def test_latency_profile_cost(net, val, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"max_drop": -0.1}, "max_drop must be a fraction"),
-    ({"max_drop": 1.5}, "max_drop must be a fraction"),
+    ({"max_drop": -0.1}, "max_drop is in points of accuracy"),
+    ({"max_drop": 100.5}, "allowed 0..100"),
+    ({"max_drop": float("nan")}, "max_drop is in points"),
     ({"base_T": 0}, "base_T must be an int"),
     ({"cost": "joules"}, "unknown cost"),
     ({"max_drop": None}, "cost_target"),

@@ -54,7 +54,7 @@ def test_ray_search_equals_in_process_search(local_ray, name, workers, samples):
     model = zoo.load(name)
     x, y = load_dataset(model.dataset).split("validation")
     kwargs = dict(base_T=model.base_T, val=(model.preprocess(x[:samples]), y[:samples]),
-                  max_drop=0.01, restarts=1, work_budget=4, precision=model.precision,
+                  max_drop=1.0, restarts=1, work_budget=4, precision=model.precision,
                   progress=False)
     single = optimize(model.network, **kwargs)
     with RayExecutor(workers) as executor:
@@ -65,7 +65,7 @@ def test_ray_search_equals_in_process_search(local_ray, name, workers, samples):
 
 def test_a_worker_lost_mid_call_is_restarted_and_its_call_retried(local_ray):
     net, val = digits_snn((32, 16), 0), [a[:200] for a in digits_splits()[2:4]]
-    kwargs = dict(base_T=6, val=tuple(val), max_drop=0.02, restarts=0, progress=False)
+    kwargs = dict(base_T=6, val=tuple(val), max_drop=2.0, restarts=0, progress=False)
     single = optimize(net, **kwargs)
     with RayExecutor(2, worker_class=ldsnn_ray_faults.DiesOnce) as executor:
         spread = optimize(net, executor=executor, **kwargs)

@@ -95,7 +95,7 @@ def test_sharded_search_is_the_single_process_search():
     """optimize() with the split in shards: the same result in every field (schedule, history,
     visited points with accuracy, cost and counters, work charged, stage runs) but time."""
     net, val = digits_snn((32, 16), 0), tuple(a[:250] for a in digits_splits()[2:4])
-    kwargs = dict(base_T=8, val=val, max_drop=0.02, restarts=1, progress=False)
+    kwargs = dict(base_T=8, val=val, max_drop=2.0, restarts=1, progress=False)
     one = optimize(net, **kwargs)
     many = optimize(net, executor=InProcessExecutor(7), **kwargs)
     assert one.history and one.work > 1

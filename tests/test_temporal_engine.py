@@ -149,7 +149,7 @@ def test_optimize_searches_per_chunk_timesteps_on_sequences():
                   input_encoding="events")
     x = (rng.random((30, 24, 6)) < 0.3).astype(np.float64)
     y = evaluate(net, Schedule.uniform(net, 4), x).predictions  # the given SNN is right
-    result = optimize(net, base_T=4, val=(x, y), max_drop=0.1, work_budget=20, progress=False)
+    result = optimize(net, base_T=4, val=(x, y), max_drop=10.0, work_budget=20, progress=False)
     assert result.given.schedule == Schedule.uniform(net, 4) and result.given.accuracy == 1.0
     assert result.schedule.chunk == 4 and result.chosen.accuracy >= 0.9
     assert result.chosen.cost <= result.best_uniform.cost <= result.given.cost

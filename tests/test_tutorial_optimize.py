@@ -14,5 +14,6 @@ def test_tutorial_runs(tmp_path):
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "cheapest uniform schedule in the same budget" in proc.stdout
+    assert "Wall-clock: median of 5 timed runs per schedule" in proc.stdout
     assert Schedule.load(tmp_path / "schedule.json").num_stages == 3
     assert (tmp_path / "report.md").is_file() and (tmp_path / "pareto.png").is_file()

@@ -1,4 +1,4 @@
-"""The ``ldsnn`` command line: optimize, evaluate, report, demo, estimate, export.
+"""The ``ldsnn`` command line: optimize, evaluate, report, demo, quantize, estimate, export.
 
 ``MODEL`` is a zoo name (``ldsnn_lava.zoo.names()``) or a model file (see
 :data:`ldsnn_lava.formats.MODEL_SUFFIXES`), resolved by :func:`ldsnn_lava.resolve.load_model`
@@ -15,7 +15,8 @@ import signal
 import sys
 import threading
 
-from ldsnn_lava.cli import demo, evaluate, loihi, optimize, report
+from ldsnn_lava.cli import demo, evaluate, loihi, optimize, quantize, report
+from ldsnn_lava.cli.common import prepare
 from ldsnn_lava.errors import LDSNNError
 
 
@@ -25,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ldsnn", description="Layerwise disaggregated SNNs: find per-layer timesteps of a "
         "given SNN, evaluate them, report them, run them on Lava.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (optimize, evaluate, report, demo):
+    for command in (optimize, evaluate, report, demo, quantize):
         command.add_parser(sub)
     loihi.add_parsers(sub)
     return parser
@@ -42,7 +43,9 @@ def _raise_terminated(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ldsnn`` console script; returns the exit status."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # recorded in results and reports
     if getattr(args, "cost_target", None) is not None and args.cost_target <= 0:
         parser.error(f"--cost-target must be > 0, got {args.cost_target:g}")
     if getattr(args, "restarts", 0) < 0:
@@ -50,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
+        prepare(args)
         return int(args.func(args) or 0)
     except (LDSNNError, ValueError, FileNotFoundError) as err:
         print(f"ldsnn {args.command}: error: {err}", file=sys.stderr)

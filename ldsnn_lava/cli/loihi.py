@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 
 import numpy as np
 
-from ldsnn_lava.cli.common import MODEL_HELP, UserError
+from ldsnn_lava.cli.common import (
+    MODEL_HELP,
+    UserError,
+    add_mode_option,
+    add_model_options,
+    model_of,
+    spread,
+)
 from ldsnn_lava.model import Model
 from ldsnn_lava.options import BufferKind
-from ldsnn_lava.resolve import load_model
 from ldsnn_lava.schedule import Schedule
 
 
@@ -21,14 +28,15 @@ def _inputs(model: Model, data: str | None, samples: int, seed: int = 0) -> np.n
     if name is None:
         rng = np.random.default_rng(seed)
         return rng.integers(0, 2, (samples, *model.network.input_shape)).astype(np.float64)
-    x = datasets.load(name).split("validation")[0][:samples]
+    x = datasets.load(name).split("validation")[0]
+    x = x[spread(len(x), samples)]
     return np.asarray(model.preprocess(x), dtype=np.float64)
 
 
 def run_estimate(args: argparse.Namespace) -> None:
     from ldsnn_lava.loihi.estimate import compare, render_table
 
-    model = load_model(args.network)
+    model = model_of(args, spec=args.network)
     net = model.network
     if args.schedule:
         ld = Schedule.load(args.schedule, net)
@@ -44,18 +52,24 @@ def run_estimate(args: argparse.Namespace) -> None:
 
 
 def run_export(args: argparse.Namespace) -> None:
-    from ldsnn_lava.formats.netx import write_network
+    from ldsnn_lava.formats.netx import write_model
     from ldsnn_lava.loihi.constraints import check_loihi2
 
-    net = load_model(args.network).network
-    schedule = Schedule.load(args.schedule, net)
-    problems = check_loihi2(net)
+    model = model_of(args, spec=args.network)
+    schedule = Schedule.load(args.schedule, model.network)
+    if args.mode is not None:
+        schedule = dataclasses.replace(schedule, mode=args.mode)
+    problems = check_loihi2(model.network)
     for problem in problems:
         print(f"Loihi 2 limit: {problem}")
+    if any("quantize" in str(problem) for problem in problems):
+        print(f"hint: ldsnn quantize {args.network} FIXED.npz writes the fixed-point model; "
+              f"then export FIXED.npz")
     if problems and not args.force:
         raise UserError("not exported: fix the limits above or pass --force")
-    write_network(net, schedule, args.output)
-    print(f"wrote {args.output}")
+    write_model(model, args.output, schedule)
+    print(f"wrote {args.output} (schedule {schedule}, given SNN's base T {model.base_T}, "
+          f"input {model.input_map})")
 
 
 def add_parsers(subparsers) -> None:
@@ -69,10 +83,12 @@ def add_parsers(subparsers) -> None:
                      "(default: the zoo model's base T, else the LD schedule's largest T)")
     est.add_argument("--data", help="data set for the work counters (default: the zoo "
                      "model's; random binary inputs for other files)")
-    est.add_argument("--samples", type=int, default=200, help="inputs measured (default 200)")
+    est.add_argument("--samples", type=int, default=200,
+                     help="inputs measured, spread over the validation split (default 200)")
     est.add_argument("--precision", choices=("fixed", "float"),
                      help="engine precision (default: the model's, else float)")
     est.add_argument("--format", choices=("markdown", "text"), default="markdown")
+    add_model_options(est)
     est.set_defaults(func=run_estimate)
     exp = subparsers.add_parser(
         "export", help="export a fixed-point LD-SNN as lava-dl netx HDF5 with its schedule",
@@ -81,4 +97,6 @@ def add_parsers(subparsers) -> None:
     exp.add_argument("schedule", help="LD schedule JSON")
     exp.add_argument("output", help="output .net file")
     exp.add_argument("--force", action="store_true", help="export despite limit violations")
+    add_mode_option(exp, default=None)
+    add_model_options(exp)
     exp.set_defaults(func=run_export)

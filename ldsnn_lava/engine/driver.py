@@ -1,18 +1,27 @@
-"""The torch engine: evaluates an LD-SNN layer by layer, in batches, on CPU or CUDA.
+"""The evaluation driver: a network's stages, compiled once, run over time in chunks.
 
-For each stage it applies the linear ops to all T_l steps of its input at once (one batched
-matmul/conv), runs the neuron recurrence over T_l steps, then hands the spike raster to the
-buffer, which replays it or re-emits its counts over the next stage's window. Because the
-chain is feed-forward, this gives exactly the spikes of stepping all layers together
-(``docs/design.md``), while counting the work done.
+One stage step maps (carried state, input chunk) to (new state, output chunk)::
 
-:class:`StageEngine` exposes the per-stage pieces (the optimizer caches stage outputs with
-them); :func:`evaluate` is the public one-call API.
+    state = engine.start(k, batch)            # before stage k's window
+    currents = engine.currents(k, inputs)     # the stage's ops on a chunk (T, B, *in_shape)
+    out = engine.fire(k, state, currents)     # its neurons: spikes (T, B, *out_shape)
+
+``state`` (:class:`StageState`) carries the neuron state, the spike counts so far and, for the
+readout, its sums. :func:`run_batch` chains the steps for one batch under a schedule: stages
+joined by ``replay`` buffers run together, chunk by chunk (each chunk of steps passes through
+all of them before the next chunk starts, so it stays in cache); a ``rate`` buffer waits for its
+stage's window, then emits the next stage's input chunk by chunk from the spike counts. Because
+the chain is feed-forward this gives exactly the spikes of stepping all layers together
+(``docs/design.md``), whatever the chunk size. :func:`evaluate`, the optimizer's prefix cache
+and the uniform sweep all run through :func:`run_batch`; the work counters come from the spike
+counts (:func:`ldsnn_lava.engine.result.synaptic_updates`).
 """
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,49 +29,70 @@ import torch
 from tqdm.auto import tqdm
 
 from ldsnn_lava.buffers import quantize_rate_input
-from ldsnn_lava.engine.kernels import rate_emit, run_neuron, spike_counts
-from ldsnn_lava.engine.result import EvalResult, count_work
+from ldsnn_lava.engine.kernels import RateEmitter
+from ldsnn_lava.engine.result import EvalResult, count_work, synaptic_updates
+from ldsnn_lava.engine.stages import EXACT_FLOAT32, CompiledStage, compile_stage
 from ldsnn_lava.errors import InvalidInput, InvalidNetwork, InvalidOption
 from ldsnn_lava.network import Network
+from ldsnn_lava.ops import Conv2d
 from ldsnn_lava.options import BufferKind, InputEncoding, Precision, parse_option
 from ldsnn_lava.schedule import Schedule
-from ldsnn_lava.torch_ops import torch_op
+
+CHUNK_BYTES = 16 << 20
+"""Working set of one chunk of the largest stage (its input, currents and spikes): large enough
+to amortize the per-call overhead, small enough for the caches (measured:
+``benchmarks/chunking.py``)."""
+MAX_BATCH = 1024
+STATE_BYTES = 64 << 20
 
 
 @dataclass
-class StageInput:
-    """A stage's input for one batch: a boolean raster ``(T, B, *shape)`` or, for stage 0
-    under direct encoding, the constant input ``(B, *shape)`` it sees every step."""
+class StageState:
+    """What a stage carries from one chunk to the next, for one batch.
 
-    raster: torch.Tensor | None = None
-    constant: torch.Tensor | None = None
+    Attributes
+    ----------
+    batch : int
+    neuron : tuple of torch.Tensor or None
+        The neuron state, flat over batch and neurons; ``None`` before the first step.
+    counts : torch.Tensor or None
+        ``(B * N,)`` int32 spikes so far (spiking stages).
+    readout : torch.Tensor or None
+        ``(B, classes)`` float64 sums so far (the readout stage).
+    steps : int
+        Steps done.
+    input_counts : torch.Tensor or None
+        After :func:`run_batch`: ``(B * n_inputs,)`` int32 spikes the stage received, in the
+        order of :attr:`StageEngine.input_fan_outs` (``None`` under direct input).
+    """
 
-
-@dataclass
-class StageOutput:
-    """A stage's output for one batch: its spike raster ``(T, B, *shape)`` (spiking stage) or
-    readout sums ``(B, classes)``, and the per-sample synaptic updates it did."""
-
-    raster: torch.Tensor | None
-    readout: torch.Tensor | None
-    synaptic_updates: torch.Tensor
+    batch: int
+    neuron: tuple[torch.Tensor, ...] | None = None
+    counts: torch.Tensor | None = None
+    readout: torch.Tensor | None = None
+    steps: int = 0
+    input_counts: torch.Tensor | None = None
 
 
 class StageEngine:
-    """The network's stages compiled for one device, dtype and precision.
+    """A network's stages compiled for one device, dtype and precision.
+
+    Weights are converted once, when the engine is built; :meth:`of` keeps one engine per
+    (network, device, dtype, precision), on the network object (it goes with the network).
 
     Parameters
     ----------
     net : Network
     device : str or torch.device
     dtype : torch.dtype
-        Floating dtype of currents and membrane state (float32 or float64) in ``float``
-        precision. ``fixed`` precision always computes synaptic sums in float64 (exact for
-        integers below 2**53) and keeps currents and state in int64.
+        float32 or float64: the arithmetic of currents and neuron state in ``float``
+        precision.
     precision : Precision or str
         ``"fixed"`` is the Loihi-style integer definition (see :mod:`ldsnn_lava.neurons`); it
-        needs integer weights, biases and neuron parameters, e.g. from
-        :func:`ldsnn_lava.quantize`, and integer-valued currents.
+        needs integer weights, biases and neuron parameters (e.g. from
+        :func:`ldsnn_lava.quantize`) and integer currents. Sums run in float32 where the
+        stage's bounds prove them exact, else in float64 (see
+        :mod:`ldsnn_lava.engine.stages`); neuron state is int64.
     """
 
     def __init__(self, net: Network, device="cpu", dtype: torch.dtype = torch.float32,
@@ -72,69 +102,313 @@ class StageEngine:
         self.precision = parse_option(Precision, precision, "precision")
         self.net, self.device = net, torch.device(device)
         self.fixed = self.precision == Precision.FIXED
-        self.dtype = torch.float64 if self.fixed else dtype
-        self._ops = [[torch_op(op, self.device, self.dtype) for op in s.ops] for s in net.stages]
-        #: each stage's structural fan-out per input element, flattened; float64 holds every
-        #: per-sample count of synaptic updates exactly (below 2**53)
-        self.fan_outs = [torch.as_tensor(f, dtype=torch.float64, device=self.device).flatten()
-                         for f in net.fan_outs]
+        self.stages: list[CompiledStage] = []
+        for k in range(net.num_stages):
+            channels_last = (self.stages[-1].channels_last_out if k else
+                             len(net.input_shape) == 3
+                             and any(isinstance(op, Conv2d) for op in net.stages[0].ops))
+            self.stages.append(compile_stage(net, k, self.device, dtype, self.fixed,
+                                             channels_last))
+        #: each stage's fan-out per input, in the order its input spikes arrive (the upstream
+        #: stage's memory order); float64, for :func:`~ldsnn_lava.engine.result.synaptic_updates`
+        self.input_fan_outs = [c.fan_out if k == 0 else self.memory_order(
+            k - 1, c.fan_out.view(1, *c.in_shape))[0] for k, c in enumerate(self.stages)]
 
-    def _apply_ops(self, stage: int, x: torch.Tensor) -> torch.Tensor:
-        for fn in self._ops[stage]:
+    @classmethod
+    def of(cls, net: Network, device="cpu", dtype: torch.dtype = torch.float32,
+           precision: Precision | str = Precision.FLOAT) -> StageEngine:
+        """The engine for these arguments: built on first use, then reused."""
+        key = (str(torch.device(device)), dtype, parse_option(Precision, precision, "precision"))
+        engines = net.__dict__.setdefault("_stage_engines", {})
+        if key not in engines:
+            engines[key] = cls(net, device, dtype, precision)
+        return engines[key]
+
+    # --- one stage step ---------------------------------------------------------------------
+
+    def start(self, stage: int, batch: int) -> StageState:
+        """The state of ``stage`` before its window, for ``batch`` samples."""
+        compiled = self.stages[stage]
+        state = StageState(batch)
+        if compiled.kernel is None:
+            state.readout = torch.zeros((batch, compiled.neurons), dtype=torch.float64,
+                                        device=self.device)
+        else:
+            state.counts = torch.zeros(batch * compiled.neurons, dtype=torch.int32,
+                                       device=self.device)
+        return state
+
+    def currents(self, stage: int, inputs: torch.Tensor, spikes: bool = True) -> torch.Tensor:
+        """The stage's ops on a chunk of inputs ``(T, B, *in_shape)``: currents ``(T, B, N)``,
+        the N neurons in the stage's memory order (see :meth:`logical`).
+
+        ``spikes``: the inputs are 0/1, so the exact shortcuts of
+        :mod:`ldsnn_lava.engine.stages` apply. A chunk broadcast over T (stride 0, as direct
+        input is) has its ops applied once and its currents broadcast the same way.
+        """
+        compiled = self.stages[stage]
+        steps, batch = inputs.shape[:2]
+        once = steps > 1 and inputs.stride(0) == 0
+        x = (inputs[:1] if once else inputs).reshape(-1, *compiled.in_shape)
+        if x.dtype != compiled.dtype:
+            x = x.to(compiled.dtype)
+        if compiled.channels_last_in:
+            x = x.contiguous(memory_format=torch.channels_last)
+        for fn in compiled.spike_ops if spikes else compiled.ops:
             x = fn(x)
-        if not self.fixed:
-            return x
-        rounded = torch.round(x)
-        if not bool((rounded == x).all()):
+        if compiled.channels_last_out:  # the memory order, (N, H, W, C)
+            x = x.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1)
+        x = x.reshape(1 if once else steps, batch, compiled.neurons)
+        if compiled.check_integer and not bool((torch.round(x) == x).all()):
             raise InvalidNetwork(
                 f"stage {stage}: fixed precision needs integer synaptic currents, got "
                 f"fractional values; quantize the network (ldsnn_lava.quantize) and give it "
-                f"integer inputs"
-            )
-        return rounded.to(torch.int64)
+                f"integer inputs")
+        return x.expand(steps, batch, compiled.neurons) if once else x
 
-    def encode(self, x: torch.Tensor, T: int) -> StageInput:
-        """Stage 0's input for a batch ``x`` of shape ``(B, *input_shape)``."""
-        if self.net.input_encoding == InputEncoding.DIRECT:
-            return StageInput(constant=x.to(self.dtype))
-        return StageInput(raster=rate_emit(quantize_rate_input(x, T), T, T))
+    def fire(self, stage: int, state: StageState, currents: torch.Tensor) -> torch.Tensor:
+        """Advance ``stage`` over a chunk of currents ``(T, B, N)``, updating ``state``.
 
-    def forward(self, stage: int, inp: StageInput, T: int) -> StageOutput:
-        """Run one stage for ``T`` steps on one batch."""
-        neuron = self.net.stages[stage].neuron
-        if inp.constant is not None:
-            current = self._apply_ops(stage, inp.constant)
-            currents = current.expand(T, *current.shape)
-            synaptic = torch.zeros(current.shape[0], dtype=torch.float64, device=self.device)
+        Returns the spikes ``(T, B, *out_shape)`` as 0/1 in the currents' dtype, or, for the
+        readout, the currents themselves (``state.readout`` adds them up in float64, step after
+        step).
+        """
+        compiled = self.stages[stage]
+        steps = currents.shape[0]
+        state.steps += steps
+        if compiled.kernel is None:
+            for t in range(steps):  # in step order: the sums do not depend on the chunks
+                state.readout += currents[t]
+            return currents
+        flat = currents.reshape(steps, -1)
+        if state.neuron is None:
+            state.neuron = compiled.kernel.start(flat[0])
+        out = torch.empty(flat.shape, dtype=flat.dtype, device=self.device)
+        compiled.kernel.run(flat, state.neuron, out, state.counts)
+        return self.logical(stage, out.view(steps, state.batch, compiled.neurons))
+
+    def step(self, stage: int, state: StageState, inputs: torch.Tensor) -> torch.Tensor:
+        """One stage step: ``fire(stage, state, currents(stage, inputs))``."""
+        return self.fire(stage, state, self.currents(stage, inputs))
+
+    def synaptic_updates(self, states: Sequence[StageState | None]) -> np.ndarray:
+        """Each stage's synaptic updates in a :func:`run_batch` result, summed over the batch
+        (0 for stages not run)."""
+        return synaptic_updates([None if s is None or s.input_counts is None
+                                 else s.input_counts.view(s.batch, -1) for s in states],
+                                self.input_fan_outs)
+
+    def counts(self, stage: int, state: StageState) -> torch.Tensor:
+        """The spike counts of ``stage`` so far, ``(B, *out_shape)`` int32 (a view)."""
+        return self.logical(stage, state.counts.view(state.batch, -1))
+
+    def logical(self, stage: int, flat: torch.Tensor) -> torch.Tensor:
+        """A ``(..., N)`` tensor of the stage's neurons in its memory order, viewed as
+        ``(..., *out_shape)``: channels-last feature maps are permuted views."""
+        compiled = self.stages[stage]
+        if not compiled.channels_last_out:
+            return flat.view(*flat.shape[:-1], *compiled.out_shape)
+        c, h, w = compiled.out_shape
+        lead = flat.dim() - 1
+        return flat.view(*flat.shape[:-1], h, w, c).permute(*range(lead), lead + 2, lead,
+                                                              lead + 1)
+
+    def memory_order(self, stage: int, tensor: torch.Tensor) -> torch.Tensor:
+        """``(B, *out_shape)`` values of the stage's neurons as ``(B, N)`` in its memory order."""
+        if self.stages[stage].channels_last_out:
+            tensor = tensor.permute(0, 2, 3, 1)
+        return tensor.reshape(tensor.shape[0], -1)
+
+    # --- chunk sizes ------------------------------------------------------------------------
+
+    def _step_bytes(self, stage: int) -> int:
+        """Bytes one sample's step of ``stage`` touches: inputs, currents and spikes."""
+        compiled = self.stages[stage]
+        return (compiled.inputs + 2 * compiled.neurons) * (torch.finfo(compiled.dtype).bits // 8)
+
+    def chunk_rows(self, stages: Sequence[int]) -> int:
+        """Sample-steps per chunk for ``stages`` run together: as many as keep the largest
+        stage's chunk within :data:`CHUNK_BYTES` (at least one)."""
+        return max(1, CHUNK_BYTES // max(self._step_bytes(k) for k in stages))
+
+    def chunk_shape(self, stages: Sequence[int], steps: int, batch: int) -> tuple[int, int]:
+        """(samples, steps) per chunk when ``stages`` run a window of ``steps`` steps on
+        ``batch`` samples: the whole window of as many samples as fit in a chunk (at least
+        one), or, when one sample's window does not fit, as many steps of one sample as do."""
+        rows = self.chunk_rows(stages)
+        if rows >= steps:
+            return min(batch, rows // steps), steps
+        return 1, rows
+
+    def batch_size(self) -> int:
+        """The default batch: at most :data:`MAX_BATCH` samples whose carried state (every
+        stage's neuron state and counts) fits in :data:`STATE_BYTES`. Within a batch each
+        stage runs in chunks sized for the caches (:meth:`chunk_shape`), so this bounds
+        memory and call overhead, not speed."""
+        state = sum(c.neurons * 16 for c in self.stages)
+        return int(max(1, min(MAX_BATCH, STATE_BYTES // state)))
+
+
+ChunkHook = Callable[[int, int, slice, torch.Tensor, torch.Tensor], None]
+"""``hook(stage, first_step, samples, inputs, outputs)``, called after every stage step:
+``samples`` is the slice of the batch the chunk covers."""
+
+
+def run_batch(engine: StageEngine, schedule: Schedule, x: torch.Tensor | None = None, *,
+              start: int = 0, start_counts: torch.Tensor | None = None,
+              stop: int | None = None, chunk: tuple[int, int] | None = None,
+              on_chunk: ChunkHook | None = None) -> list[StageState | None]:
+    """Run one batch through stages ``start..stop-1`` under ``schedule``, chunk by chunk.
+
+    Each run of stages joined by ``replay`` buffers goes through the batch in chunks of
+    (samples, steps) sized for the caches (:meth:`StageEngine.chunk_shape`): the samples of a
+    chunk go through every stage of the run before the next chunk starts.
+
+    Parameters
+    ----------
+    engine : StageEngine
+    schedule : Schedule
+    x : torch.Tensor, optional
+        ``(B, *input_shape)`` inputs on the engine's device, when ``start == 0``.
+    start : int
+        The first stage to run. With ``start > 0`` the stages before it are summed up by
+        ``start_counts``, and buffer ``start - 1`` must be ``rate``.
+    start_counts : torch.Tensor, optional
+        ``(B, *out_shape)`` spike counts of stage ``start - 1``.
+    stop : int, optional
+        One past the last stage to run; default: all.
+    chunk : (int, int), optional
+        (samples, steps) per chunk instead of the cache-sized default. It changes speed,
+        never results.
+    on_chunk : ChunkHook, optional
+        Called after every stage step, e.g. to collect per-step outputs.
+
+    Returns
+    -------
+    list of StageState or None
+        Each stage's final state over the whole batch (``None`` outside ``start..stop-1``).
+    """
+    net, steps = engine.net, schedule.timesteps
+    stop = net.num_stages if stop is None else stop
+    states: list[StageState | None] = [None] * net.num_stages
+    if start == 0:
+        batch, upstream = x.shape[0], None
+    else:
+        if schedule.buffers[start - 1] != BufferKind.RATE:
+            raise InvalidOption(f"stage {start} can start from spike counts only behind a "
+                                f"rate buffer, not {schedule.buffers[start - 1]!r}")
+        batch, upstream = start_counts.shape[0], engine.memory_order(start - 1, start_counts)
+    for group in _replay_groups(schedule, start, stop):
+        window = steps[group[0]]
+        samples, chunk_steps = chunk or engine.chunk_shape(group, window, batch)
+        parts = []
+        for low in range(0, batch, samples):
+            rows = slice(low, min(low + samples, batch))
+            source = _source(engine, schedule, group[0], x, upstream, rows)
+            part = [engine.start(k, rows.stop - rows.start) for k in group]
+            part[0].input_counts = source.emitted
+            for first in range(0, window, chunk_steps):
+                size = min(chunk_steps, window - first)
+                inputs = source.next(size)
+                for k, state in zip(group, part, strict=True):
+                    out = (engine.fire(0, state, source.currents(size))
+                           if isinstance(source, _Constant) and k == 0
+                           else engine.step(k, state, inputs))
+                    if on_chunk is not None:
+                        on_chunk(k, first, rows, inputs, out)
+                    inputs = out
+            parts.append(part)
+        for i, k in enumerate(group):
+            states[k] = _joined([part[i] for part in parts])
+            if i:  # a replay buffer hands on exactly the spikes of the stage before
+                states[k].input_counts = states[k - 1].counts
+        upstream = states[group[-1]].counts
+        if upstream is not None:
+            upstream = upstream.view(batch, -1)
+    return states
+
+
+def _source(engine: StageEngine, schedule: Schedule, stage: int, x: torch.Tensor | None,
+            upstream: torch.Tensor | None, rows: slice):
+    """What feeds ``stage`` for the samples ``rows``: the input (direct or rate-encoded) for
+    stage 0, else the ``rate`` buffer behind it, from the upstream counts (memory order)."""
+    net, steps = engine.net, schedule.timesteps
+    if stage > 0:
+        return _Rate(upstream[rows], steps[stage - 1], engine.stages[stage].dtype,
+                     functools.partial(engine.logical, stage - 1))
+    if net.input_encoding == InputEncoding.DIRECT:
+        return _Constant(engine, x[rows])
+    counts = quantize_rate_input(x[rows], steps[0])
+    return _Rate(counts.reshape(counts.shape[0], -1), steps[0], engine.stages[0].dtype,
+                 lambda flat: flat.view(*flat.shape[:2], *net.input_shape))
+
+
+def _joined(parts: list[StageState]) -> StageState:
+    """One stage's states of consecutive parts of a batch as the state of the whole batch."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def cat(tensors):
+        return None if tensors[0] is None else torch.cat(tensors)
+
+    return StageState(
+        batch=sum(p.batch for p in parts), steps=parts[0].steps,
+        neuron=None if parts[0].neuron is None else tuple(
+            torch.cat(values) for values in zip(*(p.neuron for p in parts), strict=True)),
+        counts=cat([p.counts for p in parts]), readout=cat([p.readout for p in parts]),
+        input_counts=cat([p.input_counts for p in parts]))
+
+
+def _replay_groups(schedule: Schedule, start: int, stop: int) -> list[list[int]]:
+    """Stages ``start..stop-1`` in runs joined by ``replay`` buffers."""
+    groups = [[start]]
+    for k in range(start + 1, stop):
+        if schedule.buffers[k - 1] == BufferKind.REPLAY:
+            groups[-1].append(k)
         else:
-            steps, batch = inp.raster.shape[:2]
-            currents = self._apply_ops(stage, inp.raster.flatten(0, 1).to(self.dtype))
-            currents = currents.view(steps, batch, *currents.shape[1:])
-            counts = spike_counts(inp.raster).flatten(1).to(torch.float64)
-            synaptic = counts @ self.fan_outs[stage]
-        if neuron is None:
-            return StageOutput(None, currents.sum(0).to(torch.float64), synaptic)
-        _, raster = run_neuron(neuron, currents[:T], fixed=self.fixed)
-        return StageOutput(raster, None, synaptic)
-
-    @staticmethod
-    def buffer(raster: torch.Tensor, mode: str, t_in: int, t_out: int) -> StageInput:
-        """Turn a stage's output raster into the next stage's input."""
-        if mode == BufferKind.REPLAY:
-            return StageInput(raster=raster)
-        return StageInput(raster=rate_emit(spike_counts(raster), t_in, t_out))
+            groups.append([k])
+    return groups
 
 
-def auto_batch_size(net: Network, schedule: Schedule, budget_bytes: float = 256e6) -> int:
-    """A batch size whose largest stage raster and currents stay within ``budget_bytes``."""
-    per_sample = max(
-        T * (np.prod(net.input_shape_of(i)) + np.prod(net.output_shape_of(i))) * 9
-        for i, T in enumerate(schedule.timesteps)
-    )
-    return int(max(1, min(4096, budget_bytes // per_sample)))
+class _Constant:
+    """Direct input: stage 0's currents, computed once per batch, are the same every step."""
+
+    emitted = None  # no input spikes: stage 0 does input MACs
+
+    def __init__(self, engine: StageEngine, x: torch.Tensor):
+        self.x = x
+        current = engine.currents(0, x.unsqueeze(0), spikes=False)
+        if (engine.fixed and current.dtype == torch.float64
+                and bool(current.abs().max() < EXACT_FLOAT32)):
+            current = current.to(torch.float32)  # exact: integers below 2**24
+        self.current = current
+
+    def next(self, steps: int) -> torch.Tensor:
+        return self.x.unsqueeze(0).expand(steps, *self.x.shape)
+
+    def currents(self, steps: int) -> torch.Tensor:
+        return self.current.expand(steps, *self.current.shape[1:])
 
 
-def _as_tensor(x, net: Network) -> torch.Tensor:
+class _Rate:
+    """A ``rate`` buffer, or rate-encoded input: emits chunk by chunk from spike counts
+    ``(B, N)`` in the upstream memory order; ``logical`` views a ``(T, B, N)`` chunk as the
+    next stage's input ``(T, B, *in_shape)``."""
+
+    def __init__(self, counts: torch.Tensor, t_in: int, dtype: torch.dtype,
+                 logical: Callable[[torch.Tensor], torch.Tensor]):
+        self.emitter = RateEmitter(counts, t_in, dtype)
+        self.batch, self.logical = counts.shape[0], logical
+        #: the spikes emitted so far, per input
+        self.emitted = torch.zeros(counts.numel(), dtype=torch.int32, device=counts.device)
+
+    def next(self, steps: int) -> torch.Tensor:
+        return self.logical(self.emitter.emit(steps, self.emitted).view(steps, self.batch, -1))
+
+
+def as_input(x, net: Network) -> torch.Tensor:
+    """``x`` as a floating tensor ``(N, *net.input_shape)``; :class:`InvalidInput` on a wrong
+    shape or a NaN/inf value."""
     x = torch.as_tensor(x) if not isinstance(x, torch.Tensor) else x
     if tuple(x.shape[1:]) != net.input_shape:
         raise InvalidInput(f"input must have shape (N, *{net.input_shape}), got "
@@ -172,7 +446,8 @@ def evaluate(
     device : str or torch.device
         ``"cpu"`` or ``"cuda"``.
     batch_size : int, optional
-        Samples per batch; default chosen to bound memory (:func:`auto_batch_size`).
+        Samples per batch (default: :meth:`StageEngine.batch_size`, bounded by memory; each
+        stage then runs in chunks sized for the caches). It never changes results.
     dtype : torch.dtype
         float32 (default) or float64, in ``float`` precision.
     precision : Precision or str
@@ -194,53 +469,66 @@ def evaluate(
     >>> result = evaluate(net, Schedule([8, 4, 4], "rate"), x_test)  # doctest: +SKIP
     >>> result.accuracy(y_test), result.counters.total["synaptic_updates"]  # doctest: +SKIP
     """
-    start = time.perf_counter()
+    begin_time = time.perf_counter()
     schedule.check(net)
     if net.input_encoding.is_sequence or net.has_delays:
         from ldsnn_lava.engine.temporal import evaluate_chunked
 
         return evaluate_chunked(net, schedule, x, device=device, batch_size=batch_size,
                                 dtype=dtype, precision=precision, record_spikes=record_spikes,
-                                record_rasters=record_rasters, progress=progress, start=start)
-    x = _as_tensor(x, net)
+                                record_rasters=record_rasters, progress=progress,
+                                start=begin_time)
+    x = as_input(x, net)
     n = x.shape[0]
     if n == 0:
         raise InvalidInput("input holds no samples")
-    engine = StageEngine(net, device, dtype, precision)
-    batch_size = batch_size or auto_batch_size(net, schedule)
+    engine = StageEngine.of(net, device, dtype, precision)
+    batch_size = batch_size or engine.batch_size()
     if batch_size < 1:
         raise InvalidOption(f"batch_size must be >= 1, got {batch_size}")
-    steps = schedule.timesteps
     readouts, synaptic = [], np.zeros(net.num_stages)
-    counts: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]
+    recorded: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]
     rasters: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]
-    count_dtypes = [np.uint8 if T <= 255 else np.int32 for T in steps]
+    count_dtypes = [np.uint8 if T <= 255 else np.int32 for T in schedule.timesteps]
     batches = range(0, n, batch_size)
     bar = tqdm(batches, desc="evaluate", unit="batch", leave=False,
                disable=(len(batches) < 2) if progress is None else not progress)
     with torch.inference_mode():
         for begin in bar:
-            inp = engine.encode(x[begin:begin + batch_size].to(engine.device), steps[0])
-            for stage in range(net.num_stages):
-                out = engine.forward(stage, inp, steps[stage])
-                synaptic[stage] += float(out.synaptic_updates.sum())
-                if out.readout is not None:
-                    readouts.append(out.readout.cpu().numpy())
-                    break
-                if record_spikes:
-                    counts[stage].append(
-                        spike_counts(out.raster).cpu().numpy().astype(count_dtypes[stage]))
-                if record_rasters:
-                    rasters[stage].append(out.raster.transpose(0, 1).cpu().numpy())
-                inp = engine.buffer(out.raster, schedule.buffers[stage], steps[stage],
-                                    steps[stage + 1])
+            batch = x[begin:begin + batch_size].to(engine.device)
+            hook, batch_rasters = (_raster_recorder(net, schedule, batch.shape[0])
+                                   if record_rasters else (None, []))
+            states = run_batch(engine, schedule, batch, on_chunk=hook)
+            for k, raster in enumerate(batch_rasters):
+                rasters[k].append(raster.cpu().numpy())
+            synaptic += engine.synaptic_updates(states)
+            readouts.append(states[-1].readout.cpu().numpy())
+            if record_spikes:
+                for k, state in enumerate(states[:-1]):
+                    recorded[k].append(engine.counts(k, state).cpu().numpy().astype(
+                        count_dtypes[k]))
     readout = np.concatenate(readouts)
     return EvalResult(
         readout=readout,
         predictions=np.argmax(readout, axis=1),
-        spike_counts=[np.concatenate(c) for c in counts] if record_spikes else None,
+        spike_counts=[np.concatenate(c) for c in recorded] if record_spikes else None,
         counters=count_work(net, schedule, synaptic / n),
         schedule=schedule,
-        seconds=time.perf_counter() - start,
+        seconds=time.perf_counter() - begin_time,
         rasters=[np.concatenate(r) for r in rasters] if record_rasters else None,
     )
+
+
+def _raster_recorder(net: Network, schedule: Schedule, batch: int
+                     ) -> tuple[ChunkHook, list[torch.Tensor]]:
+    """A chunk hook that records every spiking stage's spikes, and the (B, T_l, *shape)
+    boolean rasters it fills."""
+    rasters = [torch.empty((batch, schedule.timesteps[k], *net.output_shape_of(k)),
+                           dtype=torch.bool) for k in range(net.num_stages - 1)]
+
+    def record(stage: int, first: int, rows: slice, inputs: torch.Tensor,
+               out: torch.Tensor) -> None:
+        if stage < net.num_stages - 1:
+            rasters[stage][rows, first:first + out.shape[0]] = out.transpose(0, 1).cpu().bool()
+
+    return record, rasters

@@ -1,16 +1,24 @@
 """What an evaluation returns: per-sample work counters and the evaluated result.
 
-:func:`count_work` is the one definition of the work counters (``docs/design.md``, work
-counters) from a schedule and the synaptic updates a backend measured; the engine, the
-optimizer's cache and the Lava backend all report through it.
+The work counters (``docs/design.md``, work counters) have one implementation, which every
+backend (the engine, the optimizer's cache and uniform sweep, the Lava backend) reports
+through: :func:`synaptic_updates` counts each stage's synaptic updates from its input spike
+counts times their fan-out (the engine counts the input spikes as it emits them; a backend that
+records only each stage's output spikes derives them by the buffer rule,
+:func:`buffered_input_counts`), and :func:`count_work` adds what follows from the network and
+schedule alone. :class:`Evaluation` is the record of one schedule evaluated on a labelled
+split; :class:`EvalResult` is what :func:`ldsnn_lava.evaluate` returns.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
+from ldsnn_lava.buffers import expected_rate_total
 from ldsnn_lava.errors import InvalidInput
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind, InputEncoding
@@ -80,6 +88,79 @@ class EvalResult:
         return float(np.mean(self.predictions == labels))
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """One schedule evaluated on a labelled split.
+
+    Attributes
+    ----------
+    schedule : Schedule
+    accuracy : float
+        Top-1 accuracy on the split.
+    counters : Counters
+        Per-sample mean work counters.
+    """
+
+    schedule: Schedule
+    accuracy: float
+    counters: Counters
+
+
+def weighted_counts(counts, fan_out: torch.Tensor) -> torch.Tensor:
+    """Synaptic updates per row: ``(rows, n_inputs)`` input spike counts times each input's
+    fan-out (``(n_inputs,)`` float64), summed; float64 (exact below 2**53)."""
+    counts = torch.as_tensor(counts, device=fan_out.device)
+    return counts.reshape(counts.shape[0], -1).to(torch.float64) @ fan_out
+
+
+def synaptic_updates(input_counts: Sequence, fan_outs: Sequence[torch.Tensor]) -> np.ndarray:
+    """Each stage's synaptic updates, summed over a batch: for every input spike of a stage,
+    its fan-out in that stage.
+
+    Parameters
+    ----------
+    input_counts : sequence of array-like or None
+        Per stage, the ``(B, ...)`` spike counts of its inputs (numpy or torch), in the order
+        of ``fan_outs[k]``; ``None`` for a stage that gets no spikes (stage 0 under direct input,
+        which does input MACs instead, see :func:`count_work`) or was not run.
+    fan_outs : sequence of torch.Tensor
+        Per stage, each input's structural fan-out, flat float64.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(num_stages,)`` sums over the batch.
+    """
+    totals = np.zeros(len(fan_outs))
+    for k, (counts, fan_out) in enumerate(zip(input_counts, fan_outs, strict=True)):
+        if counts is not None:
+            counts = torch.as_tensor(counts, device=fan_out.device)
+            per_input = counts.reshape(counts.shape[0], -1).sum(0, dtype=torch.int64)
+            totals[k] = float(weighted_counts(per_input[None], fan_out)[0])
+    return totals
+
+
+def buffered_input_counts(net: Network, schedule: Schedule, counts: Sequence,
+                          rate_input=None) -> list:
+    """Every stage's input spike counts from the spike counts of the stages (for backends that
+    record only those, as the Lava backend): stage k gets stage k-1's counts through a
+    ``replay`` buffer and ``round(c * T_k / T_{k-1})`` through a ``rate`` buffer; stage 0 gets
+    ``rate_input`` (the rate-encoded input's counts) or nothing under direct input."""
+    steps, inputs = schedule.timesteps, [rate_input]
+    for k in range(1, net.num_stages):
+        fired = counts[k - 1]
+        if schedule.buffers[k - 1] == BufferKind.RATE:
+            fired = expected_rate_total(fired, steps[k - 1], steps[k])
+        inputs.append(fired)
+    return inputs
+
+
+def fan_out_vectors(net: Network, device="cpu") -> list[torch.Tensor]:
+    """Each stage's fan-out per input element, flat float64 (the order of its logical input)."""
+    return [torch.as_tensor(f, dtype=torch.float64, device=device).flatten()
+            for f in net.fan_outs]
+
+
 def count_work(net: Network, schedule: Schedule, synaptic: np.ndarray,
                chunks: int = 1) -> Counters:
     """Per-sample mean counters of ``schedule`` from the measured per-stage synaptic updates.
@@ -104,3 +185,35 @@ def count_work(net: Network, schedule: Schedule, synaptic: np.ndarray,
         input_macs[0] = float(net.fan_outs[0].sum()) * steps[0]
     return Counters({"synaptic_updates": synaptic, "neurons_evaluated": chunks * neurons * steps,
                      "buffer_updates": chunks * buffer_updates, "input_macs": chunks * input_macs})
+
+
+def synaptic_updates_from_counts(net: Network, schedule: Schedule, spike_counts: list[np.ndarray],
+                                 num_samples: int, input_counts: np.ndarray | None = None
+                                 ) -> np.ndarray:
+    """Per-sample mean synaptic updates per stage, from the spikes each stage received.
+
+    For a backend that records each spiking stage's spike counts: a stage after a ``replay``
+    buffer receives those spikes, after a ``rate`` buffer ``round(c * T_{l+1} / T_l)`` of them
+    (the rate rule's total), each reaching its structural fan-out.
+
+    Parameters
+    ----------
+    net, schedule
+    spike_counts : list of numpy.ndarray
+        One (N, *stage_output_shape) array per spiking stage.
+    num_samples : int
+        N.
+    input_counts : numpy.ndarray, optional
+        (N, *input_shape) spike counts of ``rate`` input (stage 0's input spikes); ignored under
+        ``direct`` input, whose stage 0 does input MACs instead.
+    """
+    synaptic, n = np.zeros(net.num_stages), num_samples
+    if net.input_encoding == InputEncoding.RATE:
+        synaptic[0] = float((np.asarray(input_counts) * net.fan_outs[0]).sum()) / n
+    steps = schedule.timesteps
+    for stage in range(1, net.num_stages):
+        received = spike_counts[stage - 1].astype(np.int64)
+        if schedule.buffers[stage - 1] == BufferKind.RATE:
+            received = expected_rate_total(received, steps[stage - 1], steps[stage])
+        synaptic[stage] = float((received * net.fan_outs[stage]).sum()) / n
+    return synaptic

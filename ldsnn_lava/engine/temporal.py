@@ -13,8 +13,10 @@ A network with ``events``/``frames`` input (or with per-neuron delays) is evalua
 3. the buffer turns the chunk's output into the next stage's input (``replay``, or ``rate`` on the
    chunk's counts); the readout adds the chunk's currents to its sum.
 
-Stages reuse :class:`~ldsnn_lava.engine.driver.StageEngine`'s compiled ops and fan-outs, so
-currents and synaptic counts are computed as for static input.
+Each stage step is :class:`~ldsnn_lava.engine.driver.StageEngine`'s (its compiled ops, then
+its neuron kernel from the carried :class:`~ldsnn_lava.engine.driver.StageState`), so currents,
+spikes and synaptic counts are computed as for static input; the delay line sits between the
+two, on the currents in the stage's memory order.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ldsnn_lava.engine.driver import StageEngine, _as_tensor, auto_batch_size
-from ldsnn_lava.engine.kernels import rate_emit, spike_counts
-from ldsnn_lava.engine.result import EvalResult, count_work
+from ldsnn_lava.buffers import quantize_rate_input
+from ldsnn_lava.engine.driver import StageEngine, as_input
+from ldsnn_lava.engine.kernels import RateEmitter
+from ldsnn_lava.engine.result import EvalResult, count_work, weighted_counts
 from ldsnn_lava.errors import InvalidInput, InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind, InputEncoding
@@ -57,14 +60,6 @@ class DelayLine:
 
 
 @dataclass
-class StageState:
-    """What one stage carries from one chunk to the next, for one batch."""
-
-    neuron: tuple[torch.Tensor, ...] | None = None
-    delay: DelayLine | None = None
-
-
-@dataclass
 class SequenceRun:
     """One batch's results, summed over its chunks (``chunk_counts``: each stage's counts per
     chunk, kept on request for the optimizer's prefix cache)."""
@@ -83,18 +78,19 @@ def stage0_chunk_input(net: Network, schedule: Schedule, part: torch.Tensor) -> 
     if T == chunk:
         return part.transpose(0, 1)
     if net.input_encoding == InputEncoding.EVENTS:
-        return rate_emit(part.sum(1).to(torch.int64), chunk, T)
+        counts = part.sum(1).to(torch.int64)
+        spikes = RateEmitter(counts, chunk, torch.float32).emit(T)
+        return spikes.view(T, *counts.shape).bool()
     return part[:, torch.as_tensor(hold_steps(chunk, T), device=part.device)].transpose(0, 1)
 
 
-def _step_neuron(neuron, currents: torch.Tensor, state, fixed: bool):
-    """The neuron definition over ``currents`` (T, B, ...) from ``state`` (None: initial)."""
-    if state is None:
-        state = neuron.initial_state(currents[0], fixed=fixed)
-    raster = torch.empty(currents.shape, dtype=torch.bool, device=currents.device)
-    for t in range(currents.shape[0]):
-        state, raster[t] = neuron.step(state, currents[t], fixed=fixed)
-    return state, raster
+def _rate(engine: StageEngine, stage: int, counts: torch.Tensor, t_in: int, t_out: int
+          ) -> torch.Tensor:
+    """The ``rate`` buffer after ``stage`` emitting ``counts`` (B, *out_shape) over ``t_out``
+    steps: (t_out, B, *out_shape) 0/1 spikes."""
+    flat = engine.memory_order(stage, counts)
+    spikes = RateEmitter(flat, t_in, engine.stages[stage + 1].dtype).emit(t_out)
+    return engine.logical(stage, spikes.view(t_out, *flat.shape))
 
 
 class SequenceEngine:
@@ -111,21 +107,25 @@ class SequenceEngine:
     def __init__(self, engine: StageEngine, schedule: Schedule):
         self.engine, self.schedule, self.net = engine, schedule, engine.net
         chunk = schedule.chunk
+        # per neuron, in the stage's memory order (the order of its currents)
         self.delays = [
-            None if stage.delay is None or not stage.delay.any() else torch.as_tensor(
-                scaled_delays(self.net.delays_of(i), schedule.timesteps[i], chunk).reshape(-1),
-                device=engine.device)
+            None if stage.delay is None or not stage.delay.any() else engine.memory_order(
+                i, torch.as_tensor(scaled_delays(self.net.delays_of(i), schedule.timesteps[i],
+                                                 chunk), device=engine.device)[None])[0]
             for i, stage in enumerate(self.net.stages)]
 
     def _stage0_input(self, part: torch.Tensor) -> torch.Tensor:
         return stage0_chunk_input(self.net, self.schedule, part)
 
     def _static_input(self, x: torch.Tensor) -> torch.Tensor:
-        """A static batch as stage 0's input over its window: the direct input every step, or
-        the rate-encoded raster."""
+        """A static batch as stage 0's input over its window: the direct input every step (a
+        broadcast view), or the rate-encoded raster."""
         T = self.schedule.timesteps[0]
-        inp = self.engine.encode(x, T)
-        return inp.raster if inp.raster is not None else inp.constant.expand(T, *x.shape)
+        if self.net.input_encoding == InputEncoding.DIRECT:
+            return x.unsqueeze(0).expand(T, *x.shape)
+        counts = quantize_rate_input(x, T)
+        spikes = RateEmitter(counts, T, self.engine.stages[0].dtype).emit(T)
+        return spikes.view(T, *x.shape)
 
     def run(self, x: torch.Tensor | None, *, record_counts: bool = True,
             record_rasters: bool = False, start: int = 0, upstream: torch.Tensor | None = None,
@@ -151,35 +151,37 @@ class SequenceEngine:
             chunks = upstream.shape[1]
         else:
             chunks = x.shape[1] // chunk if sequence else 1
-        states = [StageState() for _ in net.stages]
+        batch = upstream.shape[0] if start else x.shape[0]
+        states = [engine.start(k, batch) for k in range(net.num_stages)]
+        delays = [None if d is None else DelayLine(d) for d in self.delays]
         spiking = net.num_stages - 1
         run = SequenceRun(synaptic=np.zeros(net.num_stages), counts=[None] * spiking,
                           rasters=[[] for _ in range(spiking)],
                           chunk_counts=[[] for _ in range(spiking)])
         for k in range(chunks):
             if start:
-                signal = rate_emit(upstream[:, k], steps[start - 1], steps[start])
+                signal = _rate(engine, start - 1, upstream[:, k], steps[start - 1],
+                               steps[start])
             elif sequence:
                 signal = self._stage0_input(x[:, k * chunk:(k + 1) * chunk])
             else:
                 signal = self._static_input(x)
             for index in range(start, net.num_stages):
-                stage = net.stages[index]
-                currents = engine._apply_ops(index, signal.flatten(0, 1).to(engine.dtype))
-                currents = currents.view(signal.shape[0], signal.shape[1], -1)
-                if index > 0 or net.input_encoding in (InputEncoding.EVENTS, InputEncoding.RATE):
-                    counts = spike_counts(signal.bool()).flatten(1).to(torch.float64)
-                    run.synaptic[index] += float((counts @ engine.fan_outs[index]).sum())
-                if self.delays[index] is not None:
-                    states[index].delay = states[index].delay or DelayLine(self.delays[index])
-                    currents = states[index].delay.shift(currents)
-                if stage.is_readout:
-                    total = currents.sum(0).to(torch.float64)
-                    run.readout = total if run.readout is None else run.readout + total
+                spikes = index > 0 or net.input_encoding in (InputEncoding.EVENTS,
+                                                            InputEncoding.RATE)
+                signal = signal.to(engine.stages[index].dtype)
+                currents = engine.currents(index, signal, spikes=spikes)
+                if spikes:  # input spikes of the chunk times their fan-out
+                    per_input = signal.sum(0).reshape(batch, -1).sum(0, keepdim=True)
+                    run.synaptic[index] += float(weighted_counts(
+                        per_input, engine.stages[index].fan_out)[0])
+                if delays[index] is not None:
+                    currents = delays[index].shift(currents)
+                out = engine.fire(index, states[index], currents)
+                if net.stages[index].is_readout:
+                    run.readout = states[index].readout
                     break
-                shape = (currents.shape[0], currents.shape[1], *net.output_shape_of(index))
-                states[index].neuron, raster = _step_neuron(
-                    stage.neuron, currents.view(shape), states[index].neuron, engine.fixed)
+                raster = out.bool()
                 counted = raster.sum(0, dtype=torch.int32)
                 if keep_chunk_counts:
                     run.chunk_counts[index].append(counted)
@@ -189,9 +191,9 @@ class SequenceEngine:
                 if record_rasters:
                     run.rasters[index].append(raster.transpose(0, 1).cpu())
                 if self.schedule.buffers[index] == BufferKind.REPLAY:
-                    signal = raster
+                    signal = out
                 else:
-                    signal = rate_emit(counted, steps[index], steps[index + 1])
+                    signal = _rate(engine, index, counted, steps[index], steps[index + 1])
         return run
 
 def _as_input(x, net: Network, schedule: Schedule) -> torch.Tensor:
@@ -200,7 +202,7 @@ def _as_input(x, net: Network, schedule: Schedule) -> torch.Tensor:
     if net.input_encoding.is_sequence:
         check_sequence(net, schedule, x.cpu().numpy())
     else:
-        x = _as_tensor(x, net)
+        x = as_input(x, net)
     return x if torch.is_floating_point(x) else x.to(torch.float64)
 
 
@@ -215,8 +217,8 @@ def evaluate_chunked(net: Network, schedule: Schedule, x, *, device, batch_size,
         raise InvalidInput("input holds no samples")
     steps = x.shape[1] if net.input_encoding.is_sequence else None
     check_delays(net, schedule, steps)
-    engine = SequenceEngine(StageEngine(net, device, dtype, precision), schedule)
-    batch_size = batch_size or auto_batch_size(net, schedule)
+    engine = SequenceEngine(StageEngine.of(net, device, dtype, precision), schedule)
+    batch_size = batch_size or engine.engine.batch_size()
     if batch_size < 1:
         raise InvalidOption(f"batch_size must be >= 1, got {batch_size}")
     readouts, synaptic = [], np.zeros(net.num_stages)

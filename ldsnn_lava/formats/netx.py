@@ -83,7 +83,9 @@ The LD schedule lives in an extra top-level group ``ldsnn`` that lava-dl never r
 (format :data:`LDSNN_FORMAT`, version :data:`LDSNN_VERSION`):
 
 - attrs ``format``, ``version``, ``schedule`` (the :meth:`Schedule.to_json` text, the
-  authoritative copy), ``input_encoding``, ``name``;
+  authoritative copy), ``input_encoding``, ``name``, and optionally ``model`` (JSON of
+  :meth:`ldsnn_lava.model.Model.to_record`: the given SNN's base T and input scaling, which
+  ``tSample`` cannot carry);
 - datasets ``timesteps`` (int32, one per stage), ``buffers`` (bytes, one per gap:
   ``rate``/``replay``), ``stage_layers`` (the netx layer index of each stage),
   ``sequential/offsets`` and ``sequential/period`` (stage l is active in steps
@@ -450,6 +452,10 @@ def _check_neuron(net: Network, index: int) -> CubaLIF | None:
             f"only has Loihi's CUBA LIF (hard reset). Export networks whose spiking stages use "
             f"CubaLIF (e.g. imported from netx), or run IF networks with ldsnn_lava's Lava "
             f"processes instead")
+    if neuron is not None and not neuron.is_loihi:
+        raise InvalidNetwork(
+            f"{where}: {neuron} is not Loihi's CUBA LIF (hard reset to 0, v > threshold, v "
+            f"starting at 0), the only spiking neuron netx has")
     return neuron
 
 
@@ -574,11 +580,13 @@ def _write_stage(layers: h5py.Group, net: Network, index: int, next_layer: int) 
 
 
 def _write_schedule(handle: h5py.File, net: Network, schedule: Schedule,
-                    stage_layers: list[int]) -> None:
+                    stage_layers: list[int], model_record: dict | None) -> None:
     group = handle.create_group("ldsnn")
     group.attrs["format"] = LDSNN_FORMAT
     group.attrs["version"] = LDSNN_VERSION
     group.attrs["schedule"] = schedule.to_json()
+    if model_record:
+        group.attrs["model"] = json.dumps(model_record)
     group.attrs["input_encoding"] = str(net.input_encoding)
     group.attrs["name"] = net.name or ""
     group["timesteps"] = np.array(schedule.timesteps, dtype=np.int32)
@@ -592,7 +600,8 @@ def _write_schedule(handle: h5py.File, net: Network, schedule: Schedule,
         sub["period"] = np.int32(windows[0].period)
 
 
-def write_network(net: Network, schedule: Schedule, path: str | Path) -> None:
+def write_network(net: Network, schedule: Schedule, path: str | Path, *,
+                  model_record: dict | None = None) -> None:
     """Write ``net`` and ``schedule`` as a lava-dl netx HDF5 file (atomically).
 
     Parameters
@@ -604,6 +613,10 @@ def write_network(net: Network, schedule: Schedule, path: str | Path) -> None:
         Its LD schedule; stored in the file's ``ldsnn`` group (see the module docstring).
     path : str or Path
         Output file, conventionally ``*.net``.
+    model_record : dict, optional
+        :meth:`ldsnn_lava.model.Model.to_record` (the given SNN's base T, input scaling),
+        stored as JSON in the ``ldsnn`` group's ``model`` attribute: ``tSample`` of an exported
+        file is the schedule's period, not the given SNN's T.
 
     Raises
     ------
@@ -631,9 +644,16 @@ def write_network(net: Network, schedule: Schedule, path: str | Path) -> None:
             simulation = handle.create_group("simulation")
             simulation["Ts"] = np.int64(1)
             simulation["tSample"] = np.int64(sum(schedule.timesteps))
-            _write_schedule(handle, net, schedule, stage_layers)
+            _write_schedule(handle, net, schedule, stage_layers, model_record)
 
     atomic_write(path, write)
+
+
+def write_model(model: Model, path: str | Path, schedule: Schedule) -> None:
+    """:func:`write_network` of ``model``'s network with its model record, so that
+    :func:`read_model` gives back its base T and input scaling."""
+    record = {k: v for k, v in model.to_record().items() if k != "precision"}  # always fixed
+    write_network(model.network, schedule, path, model_record=record)
 
 
 def read_schedule(path: str | Path) -> Schedule:
@@ -678,16 +698,24 @@ def load_netx_with_schedule(path: str | Path) -> tuple[Network, Schedule]:
 def read_model(path: str | Path) -> Model:
     """A :class:`~ldsnn_lava.model.Model` from a netx file: fixed precision, and as base T the
     file's ``tSample`` (lava-dl's sample length), unless the file was written by
-    :func:`write_network`, whose schedule is then kept in ``record["schedule"]``."""
+    :func:`write_network`: its schedule is then kept in ``record["schedule"]`` and its base T
+    and input scaling come from the stored model record (none: base T unknown)."""
     net = read_network(path)
     record: dict = {}
+    stored: dict = {}
     base_T = None
     with h5py.File(path, "r") as handle:
         if "ldsnn" in handle:
             record["schedule"] = read_schedule(path)
+            try:
+                stored = json.loads(handle["ldsnn"].attrs.get("model", "{}"))
+            except (TypeError, json.JSONDecodeError) as err:
+                raise FileFormatError(f"{path}: unreadable model record in the 'ldsnn' group "
+                                      f"({err})") from None
         elif "simulation" in handle and "tSample" in handle["simulation"]:
             base_T = int(np.asarray(handle["simulation"]["tSample"][()]).reshape(-1)[0])
-    return Model(Path(path).stem, net, base_T, Precision.FIXED, record=record)
+    return Model.from_record(Path(path).stem, net, stored, str(path), base_T=base_T,
+                             precision=Precision.FIXED, record=record)
 
 
 register_format("netx", reader=read_network, writer=write_network)

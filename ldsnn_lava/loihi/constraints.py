@@ -44,12 +44,18 @@ def _check_neuron(index: int, neuron, limits: Loihi2Limits) -> list[Violation]:
     if neuron is None:
         return []
     if isinstance(neuron, IF):
-        return [Violation(index, "IF neuron (reset by subtraction) is not a built-in Loihi "
+        return [Violation(index, "IF neuron is not a built-in Loihi "
                           "neuron", "use CubaLIF, or implement IF as a Loihi 2 microcoded "
                           "neuron model (not exportable through netx)")]
     out: list[Violation] = []
     if not isinstance(neuron, CubaLIF):
         return out
+    if not neuron.is_loihi:
+        out.append(Violation(index, f"reset={neuron.reset.value!r}, v_reset={neuron.v_reset:g}, "
+                                    f"compare={neuron.compare.value!r}, v_init={neuron.v_init:g} "
+                                    f"is not Loihi's built-in CUBA LIF (hard reset to 0, v > "
+                                    f"threshold, v from 0)",
+                             "implement it as a Loihi 2 microcoded neuron model"))
     checks = [("threshold", neuron.threshold, 0, limits.threshold_max),
               ("current_decay * 4096", neuron.current_decay * 4096, 0, limits.decay_max),
               ("voltage_decay * 4096", neuron.voltage_decay * 4096, 0, limits.decay_max),

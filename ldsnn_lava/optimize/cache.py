@@ -4,46 +4,28 @@ In an LD schedule whose buffers are all ``rate``, stage k's input depends only o
 k-1's per-neuron spike counts and on T_{k-1}, T_k (``docs/design.md``). So the spike counts
 of stages 0..k-1 are a function of the prefix ``(T_0, ..., T_{k-1})`` alone: this module keeps
 them, keyed by prefix, and a schedule that shares a prefix with one evaluated before re-runs
-only the stages after it. The optimizer's moves change one stage at a time, so a move at
-stage k re-evaluates stages k..L only. For sequence input the same holds chunk by chunk: the
-cache keeps each stage's counts per chunk, which determine the next stage's whole input.
+only the stages after it (:func:`ldsnn_lava.engine.run_batch` from the cached counts). The
+optimizer's moves change one stage at a time, so a move at stage k re-evaluates stages k..L only.
+For sequence input the same holds chunk by chunk: the cache keeps each stage's counts per chunk,
+which determine the next stage's whole input.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ldsnn_lava.buffers import rate_raster
-from ldsnn_lava.engine.driver import StageEngine, StageInput, _as_tensor
-from ldsnn_lava.engine.result import Counters, count_work
+from ldsnn_lava.engine.driver import StageEngine, as_input, run_batch
+from ldsnn_lava.engine.result import Evaluation, count_work
 from ldsnn_lava.engine.temporal import SequenceEngine
+from ldsnn_lava.errors import InvalidInput, InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind, Precision
 from ldsnn_lava.schedule import Schedule
 from ldsnn_lava.sequences import check_delays, check_sequence
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One schedule evaluated on the split.
-
-    Attributes
-    ----------
-    schedule : Schedule
-    accuracy : float
-        Top-1 accuracy on the split.
-    counters : Counters
-        Per-sample mean work counters.
-    """
-
-    schedule: Schedule
-    accuracy: float
-    counters: Counters
 
 
 def ld_schedule(timesteps: Sequence[int], chunk: int | None = None) -> Schedule:
@@ -151,8 +133,8 @@ class PrefixCache:
     device : str
     precision : Precision or str
         Engine precision (see :class:`ldsnn_lava.engine.StageEngine`).
-    batch_size : int
-        Samples per engine batch.
+    batch_size : int, optional
+        Samples per engine batch; default: the engine's (:meth:`StageEngine.batch_size`).
     max_bytes : float
         Bound on the memory of cached spike counts; least recently used prefixes go first.
     chunk : int, optional
@@ -166,23 +148,24 @@ class PrefixCache:
     """
 
     def __init__(self, net: Network, x, y, *, device: str = "cpu",
-                 precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
+                 precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
                  max_bytes: float = 512e6, chunk: int | None = None):
         self.net, self.chunk = net, chunk
         if net.input_encoding.is_sequence:
             self.x = torch.as_tensor(np.asarray(x), dtype=torch.float64)
             check_sequence(net, ld_schedule([chunk] * net.num_stages, chunk), self.x.numpy())
         else:
-            self.x = _as_tensor(x, net)
+            self.x = as_input(x, net)
         self.y = np.asarray(y)
         if self.x.shape[0] == 0:
-            raise ValueError("the split holds no samples")
+            raise InvalidInput("the split holds no samples")
         if self.y.shape != (self.x.shape[0],):
-            raise ValueError(f"labels must have shape ({self.x.shape[0]},), got {self.y.shape}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.engine = StageEngine(net, device, precision=precision)
-        self.batch_size = batch_size
+            raise InvalidInput(f"labels must have shape ({self.x.shape[0]},), got "
+                               f"{self.y.shape}")
+        self.engine = StageEngine.of(net, device, precision=precision)
+        self.batch_size = batch_size or self.engine.batch_size()
+        if self.batch_size < 1:
+            raise InvalidOption(f"batch_size must be >= 1, got {batch_size}")
         self.index = PrefixIndex(net, self.x.shape[0], max_bytes, chunks_of(net, self.x, chunk))
         # prefix -> (spike counts of its last stage, summed synaptic updates of its stages)
         self._counts: dict[tuple[int, ...], tuple[torch.Tensor, np.ndarray]] = {}
@@ -221,55 +204,50 @@ class PrefixCache:
             return self._results[steps]
         start = self.index.begin(steps)
         synaptic = np.zeros(self.net.num_stages)  # summed over samples: exact integers
+        cached = None
         if start:
-            synaptic[:start] = self._counts[steps[:start]][1]
+            cached, synaptic[:start] = self._counts[steps[:start]]
         if self.net.input_encoding.is_sequence or self.net.has_delays:
-            return self._evaluate_chunked(schedule, start, synaptic)
+            return self._evaluate_chunked(schedule, start, cached, synaptic)
         dtype = count_dtype(steps)
-        new_counts = [[] for _ in range(self.net.num_stages - 1)]
-        predictions = []
-        n = self.x.shape[0]
+        new_counts: list[list[torch.Tensor]] = [[] for _ in range(self.net.num_stages - 1)]
+        correct, n, engine = 0, self.x.shape[0], self.engine
         with torch.inference_mode():
             for begin in range(0, n, self.batch_size):
                 stop = min(n, begin + self.batch_size)
                 if start == 0:
-                    inp = self.engine.encode(self.x[begin:stop].to(self.engine.device), steps[0])
+                    states = run_batch(engine, schedule, self.x[begin:stop].to(engine.device))
                 else:
-                    counts = self._counts[steps[:start]][0][begin:stop].to(self.engine.device)
-                    inp = StageInput(raster=rate_raster(counts, steps[start - 1], steps[start]))
-                for k in range(start, self.net.num_stages):
-                    out = self.engine.forward(k, inp, steps[k])
-                    synaptic[k] += float(out.synaptic_updates.sum())
-                    if out.readout is not None:
-                        predictions.append(out.readout.argmax(1).cpu().numpy())
-                        break
-                    counts = out.raster.sum(0, dtype=torch.int32)
-                    new_counts[k].append(counts.to(dtype).cpu())
-                    inp = StageInput(raster=rate_raster(counts, steps[k], steps[k + 1]))
+                    states = run_batch(engine, schedule, start=start, start_counts=cached[
+                        begin:stop].to(engine.device))
+                for k in range(start, self.net.num_stages - 1):
+                    new_counts[k].append(engine.counts(k, states[k]).to(dtype).cpu())
+                synaptic += engine.synaptic_updates(states)
+                predictions = states[-1].readout.argmax(1).cpu().numpy()
+                correct += int((predictions == self.y[begin:stop]).sum())
         for k in range(start, self.net.num_stages - 1):
             self._store(steps[:k + 1], steps, torch.cat(new_counts[k]), synaptic[:k + 1].copy())
-        accuracy = float(np.mean(np.concatenate(predictions) == self.y))
-        result = Evaluation(schedule, accuracy, count_work(self.net, schedule, synaptic / n))
+        result = Evaluation(schedule, correct / n, count_work(self.net, schedule, synaptic / n))
         self._results[steps] = result
         return result
 
-    def _evaluate_chunked(self, schedule: Schedule, start: int, synaptic: np.ndarray
-                          ) -> Evaluation:
+    def _evaluate_chunked(self, schedule: Schedule, start: int, cached: torch.Tensor | None,
+                          synaptic: np.ndarray) -> Evaluation:
         """:meth:`evaluate` for sequence input or delays: stages ``start..L`` chunk by chunk,
-        from the cached per-chunk counts of stage ``start - 1``."""
+        from the cached per-chunk counts of stage ``start - 1`` (``cached``)."""
         steps, n = schedule.timesteps, self.x.shape[0]
         sequence = self.net.input_encoding.is_sequence
         check_delays(self.net, schedule, self.x.shape[1] if sequence else None)
         engine = SequenceEngine(self.engine, schedule)
         dtype = count_dtype(steps)
-        new_counts = [[] for _ in range(self.net.num_stages - 1)]
+        new_counts: list[list[torch.Tensor]] = [[] for _ in range(self.net.num_stages - 1)]
         predictions = []
         with torch.inference_mode():
             for begin in range(0, n, self.batch_size):
                 stop = min(n, begin + self.batch_size)
                 upstream = None
                 if start:
-                    upstream = self._counts[steps[:start]][0][begin:stop].to(self.engine.device)
+                    upstream = cached[begin:stop].to(self.engine.device)
                 run = engine.run(self.x[begin:stop].to(self.engine.device) if not start else None,
                                  record_counts=False, start=start, upstream=upstream,
                                  keep_chunk_counts=True)

@@ -19,6 +19,7 @@ into one number. Four are provided:
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -28,11 +29,14 @@ import numpy as np
 import torch
 
 from ldsnn_lava._io import atomic_write_text
-from ldsnn_lava.engine.driver import StageEngine, _as_tensor
+from ldsnn_lava.engine.driver import StageEngine, as_input, run_batch
 from ldsnn_lava.engine.result import Counters
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind
 from ldsnn_lava.schedule import Schedule
+
+MIN_TIMING_S = 0.01
+"""Shortest span one latency timing covers (it averages as many runs as that takes)."""
 
 COST_NAMES = ("synaptic_updates", "neurons_evaluated", "energy", "latency")
 
@@ -181,21 +185,31 @@ class LatencyProfile(Cost):
 
 def _time_stage(engine: StageEngine, stage: int, x: torch.Tensor, T: int, repeats: int
                 ) -> float:
-    """Median seconds of one stage's forward (plus its buffer) on batch ``x`` at ``T`` steps."""
-    net = engine.net
-    inp = engine.encode(x, T)
-    for previous in range(stage):  # bring the batch to this stage's input
-        out = engine.forward(previous, inp, T)
-        inp = engine.buffer(out.raster, BufferKind.RATE, T, T)
+    """Median seconds of one stage's window of ``T`` steps on batch ``x``, its input emitted
+    by a ``rate`` buffer (or the network input for stage 0). Each timing averages enough runs
+    to last :data:`MIN_TIMING_S`, so that short windows are resolved above the clock's noise."""
+    schedule = Schedule((T,) * engine.net.num_stages, buffers=BufferKind.RATE)
+    counts = None
+    if stage > 0:  # bring the batch to this stage's input
+        counts = engine.counts(stage - 1, run_batch(engine, schedule, x, stop=stage)[stage - 1])
+
+    def run() -> None:
+        if stage == 0:
+            run_batch(engine, schedule, x, stop=1)
+        else:
+            run_batch(engine, schedule, start=stage, start_counts=counts, stop=stage + 1)
+        if engine.device.type == "cuda":
+            torch.cuda.synchronize(engine.device)
+
+    start = time.perf_counter()
+    run()
+    inner = max(1, math.ceil(MIN_TIMING_S / max(time.perf_counter() - start, 1e-9)))
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        out = engine.forward(stage, inp, T)
-        if stage < net.num_stages - 1:
-            engine.buffer(out.raster, BufferKind.RATE, T, T)
-        if engine.device.type == "cuda":
-            torch.cuda.synchronize(engine.device)
-        times.append(time.perf_counter() - start)
+        for _ in range(inner):
+            run()
+        times.append((time.perf_counter() - start) / inner)
     return float(np.median(times))
 
 
@@ -227,10 +241,10 @@ def measure_latency_profile(net: Network, x, *, steps: Sequence[int] = (2, 8),
         raise ValueError(f"steps must be two increasing ints >= 1, got {tuple(steps)}")
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    x = _as_tensor(x, net)
+    x = as_input(x, net)
     if x.shape[0] == 0:
         raise ValueError("latency profiling needs at least one sample")
-    engine = StageEngine(net, device)
+    engine = StageEngine.of(net, device)
     x = x.to(engine.device)
     fixed, per_step = [], []
     with torch.inference_mode():

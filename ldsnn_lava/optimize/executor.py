@@ -40,7 +40,7 @@ class Executor(ABC):
 
     @abstractmethod
     def open_split(self, net: Network, x, y, *, device: str = "cpu",
-                   precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
+                   precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
                    max_bytes: float = 512e6, chunk: int | None = None) -> ShardedSplit:
         """Cut ``(x, y)`` into :attr:`workers` contiguous shards and place one on each worker.
 
@@ -97,7 +97,7 @@ class InProcessExecutor(Executor):
         self.workers = shards
 
     def open_split(self, net: Network, x, y, *, device: str = "cpu",
-                   precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
+                   precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
                    max_bytes: float = 512e6, chunk: int | None = None) -> ShardedSplit:
         x, y = check_split(x, y)
         workers = [ShardWorker(net, x[a:b], y[a:b], device=device, precision=precision,

@@ -9,13 +9,13 @@ work budget, and returns an :class:`~ldsnn_lava.optimize.result.OptimizeResult`.
 from __future__ import annotations
 
 import math
+import numbers
 import time
+import warnings
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from ldsnn_lava.engine.driver import auto_batch_size
-from ldsnn_lava.errors import InvalidOption
+from ldsnn_lava.errors import InvalidOption, LikelyPreprocessingMismatch
 from ldsnn_lava.network import Network
 from ldsnn_lava.optimize.costs import Cost, LatencyProfile, get_cost
 from ldsnn_lava.optimize.executor import Executor, InProcessExecutor
@@ -24,7 +24,7 @@ from ldsnn_lava.optimize.result import OptimizeResult, Point, pareto_front
 from ldsnn_lava.optimize.search import Search, descend, restart, start_point
 from ldsnn_lava.optimize.split import ShardedSplit
 from ldsnn_lava.options import Precision, parse_option
-from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.progress import Progress
 
 DEFAULT_WORK_BUDGET = 100.0
 
@@ -34,7 +34,7 @@ def optimize(
     *,
     base_T: int,
     val: tuple,
-    max_drop: float | None = 0.01,
+    max_drop: float | None = 1.0,
     cost: str | Cost = "synaptic_updates",
     cost_target: float | None = None,
     max_T: int | None = None,
@@ -62,8 +62,10 @@ def optimize(
         The validation split the search sees: ``(N, *net.input_shape)`` inputs (sequences:
         ``(N, S, *net.input_shape)``) and ``(N,)`` integer labels. Never pass the test split.
     max_drop : float or None
-        The budget: at most this much validation accuracy (a fraction, 0.01 = one point) below
-        the given SNN. ``None`` selects the cost-target mode.
+        The budget, in **points** of top-1 accuracy (percentage points, 0..100; the unit of the
+        command line's ``--max-drop``): at most this much validation accuracy below the given
+        SNN, so ``1.0`` allows one point (e.g. 95.0 % -> 94.0 %). ``None`` selects the
+        cost-target mode.
     cost : str or Cost
         ``"synaptic_updates"`` (default), ``"neurons_evaluated"``, ``"energy"``,
         ``"latency"`` (needs ``profile``) or a :class:`ldsnn_lava.costs.Cost`.
@@ -86,9 +88,10 @@ def optimize(
     precision : Precision or str
         Engine precision (``fixed``: the Loihi integer definition, for quantized networks).
     batch_size : int, optional
-        Samples per engine batch; default bounded by memory.
+        Samples per engine batch; default: the engine's (sized for the caches).
     progress : bool, optional
-        Progress bar over evaluations; default: when writing to a terminal.
+        Report progress over evaluations (:class:`ldsnn_lava.progress.Progress`): ``True`` a
+        bar on a terminal, else a line every 30 s; default: a bar on a terminal only.
     executor : Executor, optional
         Where the evaluations run: default in this process
         (:class:`~ldsnn_lava.optimize.executor.InProcessExecutor`); a
@@ -99,6 +102,12 @@ def optimize(
     Returns
     -------
     OptimizeResult
+
+    Warns
+    -----
+    LikelyPreprocessingMismatch
+        When the given SNN is near chance on the validation split (see
+        :func:`near_chance_warning`); the text is also kept in ``result.warnings``.
 
     Notes
     -----
@@ -118,30 +127,41 @@ def optimize(
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
     chunk = base_T if net.input_encoding.is_sequence else None
-    batch_size = batch_size or auto_batch_size(net, Schedule.uniform(net, max_T, chunk=chunk))
     executor = executor or InProcessExecutor()
     with executor.open_split(net, x, y, device=device, precision=precision,
                              batch_size=batch_size, chunk=chunk) as split:
-        result = _search(split, base_T, max_drop, cost_fn, cost_target, max_T, restarts,
+        result = _search(split, x, base_T, max_drop, cost_fn, cost_target, max_T, restarts,
                          work_budget, seed, progress)
     result.seconds = time.perf_counter() - start_time
     return result
 
 
-def _search(split: ShardedSplit, base_T: int, max_drop: float | None, cost_fn: Cost,
+def _search(split: ShardedSplit, x, base_T: int, max_drop: float | None, cost_fn: Cost,
             cost_target: float | None, max_T: int, restarts: int, work_budget: float | None,
             seed: int, progress: bool | None) -> OptimizeResult:
-    """The baselines, the descent and the restarts on a split placed on the workers."""
-    uniform = _uniform_points(split, base_T, cost_fn)
-    given = uniform[0]
-    resolution = 1.0 / len(split.y)
-    objective: Objective = (CostTarget(cost_target, resolution) if max_drop is None else
-                            AccuracyBudget(given.accuracy - max_drop - 1e-12, resolution))
-    in_budget = [p for p in uniform if objective.acceptable(p)]
-    best_uniform = min(in_budget, key=objective.rank) if in_budget else None
+    """The baselines, the descent and the restarts on a split placed on the workers (``x``:
+    the split's inputs, for the near-chance warning)."""
+    search: Search | None = None
 
-    with tqdm(desc="optimize", unit="schedule", leave=False,
-              disable=None if progress is None else not progress) as bar:
+    def spent() -> str:
+        budget = "" if work_budget is None else f" of {work_budget:g}"
+        work = 0.0 if search is None else search.work
+        return f"work {work:.1f}{budget} passes of the given SNN"
+
+    with Progress("optimize", "LD schedules evaluated", enabled=progress, detail=spent) as bar:
+        uniform = _uniform_points(split, base_T, cost_fn)
+        bar.line(f"; the given SNN and uniform T = 1..{base_T} evaluated")
+        given = uniform[0]
+        warning = near_chance_warning(given.accuracy, split.y, x)
+        if warning is not None:
+            warnings.warn(LikelyPreprocessingMismatch(warning), stacklevel=3)
+        resolution = 1.0 / len(split.y)
+        objective: Objective = (
+            CostTarget(cost_target, resolution) if max_drop is None else
+            AccuracyBudget(given.accuracy - max_drop / 100 - 1e-12, resolution))
+        in_budget = [p for p in uniform if objective.acceptable(p)]
+        best_uniform = min(in_budget, key=objective.rank) if in_budget else None
+
         search = Search(split, cost_fn, objective, work_budget, base_T,
                         on_point=lambda _: bar.update(1))
         for p in uniform:
@@ -172,8 +192,32 @@ def _search(split: ShardedSplit, base_T: int, max_drop: float | None, cost_fn: C
         cost_target=cost_target,
         min_accuracy=objective.min_accuracy if max_drop is not None else None,
         stage_runs=[int(v) for v in split.stage_runs], work=search.work,
-        work_budget=work_budget,
+        work_budget=work_budget, warnings=[warning] if warning is not None else [],
     )
+
+CHANCE_MARGIN = 0.25
+"""A given SNN less than this fraction of the way from chance to 100 % is "near chance"."""
+
+
+def near_chance_warning(accuracy: float, labels, x) -> str | None:
+    """A warning text when the given SNN's accuracy is near chance, else ``None``.
+
+    Chance is the share of the most common label (what always guessing it scores). Below
+    ``chance + CHANCE_MARGIN * (1 - chance)`` (32.5 % for ten balanced classes) the network
+    almost certainly sees its input differently from how it was trained (scale, offset,
+    layout), and optimizing its timesteps is meaningless: the message names the range of the
+    input the network saw, the usual culprit.
+    """
+    labels = np.asarray(labels)
+    chance = float(np.bincount(labels).max() / len(labels))
+    if accuracy >= chance + CHANCE_MARGIN * (1.0 - chance):
+        return None
+    x = np.asarray(x)
+    return (f"the given SNN scores {100 * accuracy:.1f} % on the validation split, near chance "
+            f"({100 * chance:.1f} % by always guessing the most common class): likely a "
+            f"preprocessing mismatch. Its input ranged over [{float(x.min()):.4g}, "
+            f"{float(x.max()):.4g}]; check the range and layout the network was trained on "
+            f"(the command line's --input-scale/--input-shift map x to x * scale + shift)")
 
 
 def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget, val) -> int:
@@ -187,9 +231,10 @@ def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget
         if cost_target is not None:
             raise InvalidOption("give either max_drop or cost_target (with max_drop=None), "
                                 "not both")
-        if not math.isfinite(max_drop) or not 0 <= max_drop <= 1:
-            raise InvalidOption(f"max_drop must be a fraction in [0, 1] (0.01 = one point), "
-                                f"got {max_drop!r}")
+        if isinstance(max_drop, bool) or not isinstance(max_drop, numbers.Real) \
+                or not math.isfinite(max_drop) or not 0 <= max_drop <= 100:
+            raise InvalidOption(f"max_drop is in points of accuracy (1.0 = one point), "
+                                f"allowed 0..100, got {max_drop!r}")
     max_T = 2 * base_T if max_T is None else max_T
     if max_T < base_T:
         raise InvalidOption(f"max_T ({max_T}) must be >= base_T ({base_T})")

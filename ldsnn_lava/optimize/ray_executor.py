@@ -99,7 +99,7 @@ class RayExecutor(Executor):
         return max(1, int(resources.get("CPU", 1) // self.cpus_per_worker))
 
     def open_split(self, net: Network, x, y, *, device: str = "cpu",
-                   precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
+                   precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
                    max_bytes: float = 512e6, chunk: int | None = None) -> ShardedSplit:
         ray = self._ray
         x, y = check_split(x, y)

@@ -19,7 +19,10 @@ from ldsnn_lava.errors import FileFormatError
 from ldsnn_lava.schedule import Schedule
 
 RESULT_FORMAT = "ldsnn-optimize-result"
-RESULT_VERSION = 1
+RESULT_VERSION = 2
+"""Version 2: ``max_drop`` in points of accuracy (version 1 stored a fraction), and ``info``."""
+BUDGET_UNIT = "points"
+"""The unit of ``max_drop``: percentage points of top-1 accuracy (1.0 = one point)."""
 
 
 @dataclass(frozen=True)
@@ -85,9 +88,13 @@ class OptimizeResult:
         One entry per accepted move: the move, the new timesteps, accuracy and cost.
     cost_name, cost_unit : str
     base_T : int
-    max_drop, cost_target : float or None
+    max_drop : float or None
+        The accuracy budget in points (:data:`BUDGET_UNIT`; 1.0 = one point of top-1 accuracy
+        below the given SNN).
+    cost_target : float or None
     min_accuracy : float or None
-        The budget: the lowest validation accuracy allowed (``max_drop`` mode).
+        The budget as an accuracy: the lowest validation accuracy allowed (a fraction, like
+        every ``accuracy``; ``max_drop`` mode).
     stage_runs : list of int
         How many times each stage was run over the split by the search.
     work : float
@@ -96,6 +103,11 @@ class OptimizeResult:
         The ``work_budget`` it ran under.
     seconds : float
         Wall-clock time of the whole optimization.
+    info : dict
+        How the run was set up, as its caller records it (the command line records the model,
+        data set, input scaling, seed and command); saved with the result.
+    warnings : list of str
+        Warnings about the run, e.g. a given SNN near chance accuracy.
     """
 
     schedule: Schedule
@@ -115,6 +127,8 @@ class OptimizeResult:
     work: float = 0.0
     work_budget: float | None = None
     seconds: float = 0.0
+    info: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -124,6 +138,7 @@ class OptimizeResult:
             "cost": {"name": self.cost_name, "unit": self.cost_unit},
             "base_T": self.base_T,
             "max_drop": self.max_drop,
+            "max_drop_unit": BUDGET_UNIT,
             "cost_target": self.cost_target,
             "min_accuracy": self.min_accuracy,
             "chosen": self.chosen.to_dict(),
@@ -136,6 +151,8 @@ class OptimizeResult:
             "work": self.work,
             "work_budget": self.work_budget,
             "seconds": self.seconds,
+            "info": self.info,
+            "warnings": self.warnings,
         }
 
     def save(self, path: str | Path) -> None:
@@ -152,7 +169,14 @@ class OptimizeResult:
         if not isinstance(data, dict) or data.get("format") != RESULT_FORMAT:
             raise FileFormatError(f"{path}: not an ldsnn optimization result "
                                   f"(expected format {RESULT_FORMAT!r})")
+        version = data.get("version")
+        if version not in (1, RESULT_VERSION):
+            raise FileFormatError(f"{path}: unsupported optimization result version "
+                                  f"{version!r} (this ldsnn-lava reads 1 and {RESULT_VERSION})")
         try:
+            max_drop = data["max_drop"]
+            if version == 1 and max_drop is not None:
+                max_drop = 100 * max_drop  # version 1 stored the budget as a fraction
             points = {key: Point.from_dict(data[key]) for key in ("chosen", "given",
                                                                    "best_uniform")}
             return cls(
@@ -161,10 +185,11 @@ class OptimizeResult:
                 visited=[Point.from_dict(p) for p in data["visited"]],
                 history=data["history"], cost_name=data["cost"]["name"],
                 cost_unit=data["cost"]["unit"], base_T=int(data["base_T"]),
-                max_drop=data["max_drop"], cost_target=data["cost_target"],
+                max_drop=max_drop, cost_target=data["cost_target"],
                 min_accuracy=data["min_accuracy"], stage_runs=data["stage_runs"],
                 work=float(data.get("work", 0.0)), work_budget=data.get("work_budget"),
-                seconds=float(data["seconds"]))
+                seconds=float(data["seconds"]), info=dict(data.get("info") or {}),
+                warnings=[str(w) for w in data.get("warnings") or []])
         except (KeyError, TypeError, ValueError) as err:
             raise FileFormatError(f"{path}: malformed optimization result ({err})") from None
 

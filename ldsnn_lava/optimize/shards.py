@@ -99,7 +99,8 @@ class ShardWorker:
         The shard: ``(n, *net.input_shape)`` inputs and ``(n,)`` labels.
     device : str
     precision : Precision or str
-    batch_size : int
+    batch_size : int, optional
+        Samples per engine batch; default: the engine's.
     max_bytes : float
         Bound on the memory of this shard's cached spike counts.
     chunk : int, optional
@@ -110,7 +111,7 @@ class ShardWorker:
     """
 
     def __init__(self, net: Network, x, y, *, device: str = "cpu",
-                 precision: Precision | str = Precision.FLOAT, batch_size: int = 256,
+                 precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
                  max_bytes: float = 512e6, chunk: int | None = None,
                  threads: int | None = None):
         if threads is not None:

@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from ldsnn_lava.engine.result import count_work
+from ldsnn_lava.engine.result import Evaluation, count_work
 from ldsnn_lava.network import Network
-from ldsnn_lava.optimize.cache import Evaluation, PrefixIndex, chunks_of, ld_schedule
+from ldsnn_lava.optimize.cache import PrefixIndex, chunks_of, ld_schedule
 from ldsnn_lava.optimize.shards import ShardTotals, sum_totals
-from ldsnn_lava.optimize.uniform import UniformPoint
 from ldsnn_lava.schedule import Schedule
 
 #: ``call(method, *args)``: runs ``ShardWorker.method(*args)`` on every shard, returns the
@@ -96,11 +95,11 @@ class ShardedSplit:
                                                                        [p[0] for p in parts]))
         return self._results[steps]
 
-    def uniform_sweep(self, max_T: int) -> list[UniformPoint]:
+    def uniform_sweep(self, max_T: int) -> list[Evaluation]:
         """As :func:`ldsnn_lava.optimize.uniform.uniform_sweep` on the whole split."""
         parts = self._call("uniform_sweep", max_T)
         schedules = [Schedule.uniform(self.net, T, chunk=self.chunk) for T in range(1, max_T + 1)]
-        return [UniformPoint(s, *self._combine(s, [p[i] for p in parts]))
+        return [Evaluation(s, *self._combine(s, [p[i] for p in parts]))
                 for i, s in enumerate(schedules)]
 
     def worker_stage_runs(self) -> list[list[int]]:

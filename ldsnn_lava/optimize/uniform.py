@@ -2,36 +2,27 @@
 
 Under a uniform schedule (every stage T steps, ``replay`` buffers) stage l's spikes at step t
 depend only on steps <= t, and every stage starts from the same initial state whatever T is.
-So the first T steps of a run at ``max_T`` are exactly a run at T: one run gives each T's
-spikes, hence its synaptic updates (input spikes of the first T steps times fan-out), and the
-readout at T is the readout stage's input summed over the first T steps (computed per T with
-the engine's own readout, so results equal :func:`ldsnn_lava.evaluate` at that T bit for bit;
-tests check it). Under ``rate`` input encoding the input raster itself depends on T, so each T
-is evaluated separately; so it is for sequence input (each T runs T steps per chunk of
-``chunk`` input steps, its input gap depending on T) and for networks with delays.
+So the first T steps of a run at ``max_T`` are exactly a run at T: one run
+(:func:`ldsnn_lava.engine.run_batch`, watching every chunk) gives each T's spikes, hence its
+synaptic updates (input spikes of the first T steps times fan-out), and its readout, the
+readout stage's currents summed over the first T steps in step order, as
+:func:`ldsnn_lava.evaluate` sums them (so results equal it bit for bit; tests check it). Under
+``rate`` input encoding the input raster itself depends on T, so each T is evaluated
+separately; so it is for sequence input (each T runs T steps per chunk of ``chunk`` input
+steps, its input gap depending on T) and for networks with delays.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from ldsnn_lava.engine.driver import StageEngine, StageInput, _as_tensor, evaluate
-from ldsnn_lava.engine.result import Counters, count_work
+from ldsnn_lava.engine.driver import StageEngine, as_input, evaluate, run_batch
+from ldsnn_lava.engine.result import Evaluation, count_work, weighted_counts
+from ldsnn_lava.errors import InvalidInput, InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import InputEncoding, Precision
 from ldsnn_lava.schedule import Schedule
-
-
-@dataclass(frozen=True)
-class UniformPoint:
-    """The given SNN at one uniform T: its schedule, accuracy and work counters."""
-
-    schedule: Schedule
-    accuracy: float
-    counters: Counters
 
 
 def uniform_sweep(
@@ -41,11 +32,11 @@ def uniform_sweep(
     max_T: int,
     *,
     device: str | torch.device = "cpu",
-    batch_size: int = 128,
+    batch_size: int | None = None,
     dtype: torch.dtype = torch.float32,
     precision: Precision | str = Precision.FLOAT,
     chunk: int | None = None,
-) -> list[UniformPoint]:
+) -> list[Evaluation]:
     """Accuracy and counters of ``net`` under ``Schedule.uniform(net, T)`` for T = 1..max_T.
 
     Parameters
@@ -65,43 +56,60 @@ def uniform_sweep(
 
     Returns
     -------
-    list of UniformPoint
-        Entry ``T - 1`` is the point at T.
+    list of Evaluation
+        Entry ``T - 1`` is the schedule at T.
     """
-    if max_T < 1 or batch_size < 1:
-        raise ValueError(f"max_T and batch_size must be >= 1, got {max_T}, {batch_size}")
+    if max_T < 1 or (batch_size is not None and batch_size < 1):
+        raise InvalidOption(f"max_T and batch_size must be >= 1, got {max_T}, {batch_size}")
     sequence = net.input_encoding.is_sequence
     x = np.asarray(x) if not isinstance(x, torch.Tensor) else x
-    x, y = (torch.as_tensor(x) if sequence else _as_tensor(x, net)), np.asarray(y)
+    x, y = (torch.as_tensor(x) if sequence else as_input(x, net)), np.asarray(y)
     if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"x and y must hold the same number N >= 1 of samples, got "
-                         f"{len(x)} and {len(y)}")
+        raise InvalidInput(f"x and y must hold the same number N >= 1 of samples, got "
+                           f"{len(x)} and {len(y)}")
     chunk = (chunk or max_T) if sequence else None
     schedules = [Schedule.uniform(net, T, chunk=chunk) for T in range(1, max_T + 1)]
     if net.input_encoding == InputEncoding.RATE or sequence or net.has_delays:
         results = [evaluate(net, s, x, device=device, batch_size=batch_size, dtype=dtype,
                             precision=precision, record_spikes=False, progress=False)
                    for s in schedules]
-        return [UniformPoint(s, r.accuracy(y), r.counters)
+        return [Evaluation(s, r.accuracy(y), r.counters)
                 for s, r in zip(schedules, results, strict=True)]
-    engine = StageEngine(net, device, dtype, precision)
-    last = net.num_stages - 1
+    engine = StageEngine.of(net, device, dtype, precision)
+    batch_size = batch_size or engine.batch_size()
     correct = np.zeros(max_T, dtype=np.int64)
     synaptic = np.zeros((max_T, net.num_stages))  # per T, summed over samples
     with torch.inference_mode():
         for begin in range(0, len(x), batch_size):
-            inp = engine.encode(x[begin:begin + batch_size].to(engine.device), max_T)
-            for stage in range(last + 1):
-                if stage > 0:
-                    per_step = inp.raster.flatten(2).to(torch.float64) @ engine.fan_outs[stage]
-                    synaptic[:, stage] += per_step.sum(1).cumsum(0).cpu().numpy()
-                if stage < last:
-                    inp = StageInput(raster=engine.forward(stage, inp, max_T).raster)
-            labels = torch.as_tensor(y[begin:begin + batch_size])
-            for T in range(1, max_T + 1):
-                prefix = inp if inp.constant is not None else StageInput(raster=inp.raster[:T])
-                readout = engine.forward(last, prefix, T).readout
-                predictions = np.argmax(readout.cpu().numpy(), axis=1)  # as evaluate: first max
-                correct[T - 1] += int((predictions == labels.numpy()).sum())
-    return [UniformPoint(s, correct[i] / len(x), count_work(net, s, synaptic[i] / len(x)))
+            batch = x[begin:begin + batch_size].to(engine.device)
+            currents, per_step = _watch_run(engine, schedules[-1], batch)
+            readouts = currents.cumsum(0)  # in step order, as evaluate sums them
+            labels = torch.as_tensor(y[begin:begin + len(batch)], device=engine.device)
+            correct += (readouts.argmax(2) == labels).sum(1).cpu().numpy()
+            synaptic += per_step.cumsum(0).cpu().numpy()
+    return [Evaluation(s, correct[i] / len(x), count_work(net, s, synaptic[i] / len(x)))
             for i, s in enumerate(schedules)]
+
+
+def _watch_run(engine: StageEngine, schedule: Schedule, batch: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``batch`` under a uniform ``schedule``; returns the readout stage's currents
+    ``(T, B, classes)`` and each step's synaptic updates per stage ``(T, stages)``, summed
+    over the batch."""
+    steps, size, last = schedule.timesteps[0], batch.shape[0], schedule.num_stages - 1
+    currents = torch.empty((steps, size, engine.net.num_classes), dtype=torch.float64,
+                           device=engine.device)
+    per_step = torch.zeros((steps, schedule.num_stages), dtype=torch.float64,
+                           device=engine.device)
+
+    def watch(stage: int, first: int, rows: slice, inputs: torch.Tensor, out: torch.Tensor
+              ) -> None:
+        chunk = out.shape[0]
+        if stage == last:
+            currents[first:first + chunk, rows] = out
+        if stage > 0:  # each step's input spikes, summed over the samples (exact)
+            per_step[first:first + chunk, stage] += weighted_counts(
+                inputs.sum(1).reshape(chunk, -1), engine.stages[stage].fan_out)
+
+    run_batch(engine, schedule, batch, on_chunk=watch)
+    return currents, per_step

@@ -72,7 +72,8 @@ class StageModel(LDProcessModel):
         self._neuron = None
         if self._layout is not None:
             values = {name: getattr(self, name)[0].item() for name in self._layout.parameters}
-            self._neuron = self._layout.neuron(values, self.fixed)
+            self._neuron = self._layout.neuron(values, self.fixed,
+                                               self.proc_params["neuron_options"])
 
     def _load_state(self) -> tuple:
         return tuple(getattr(self, name) for name in self._layout.state)
@@ -133,6 +134,7 @@ class FixedPorts:
 class FloatIFVars(FloatPorts):
     vth: np.ndarray = FLOAT
     v_init: np.ndarray = FLOAT
+    v_reset: np.ndarray = FLOAT
     v: np.ndarray = FLOAT
     counts: np.ndarray = COUNTS
 
@@ -140,6 +142,7 @@ class FloatIFVars(FloatPorts):
 class FixedIFVars(FixedPorts):
     vth: np.ndarray = INTEGER
     v_init: np.ndarray = INTEGER
+    v_reset: np.ndarray = INTEGER
     v: np.ndarray = INTEGER
     counts: np.ndarray = COUNTS
 
@@ -149,6 +152,8 @@ class FloatCubaLIFVars(FloatPorts):
     du: np.ndarray = FLOAT
     dv: np.ndarray = FLOAT
     neuron_bias: np.ndarray = FLOAT
+    v_reset: np.ndarray = FLOAT
+    v_init: np.ndarray = FLOAT
     u: np.ndarray = FLOAT
     v: np.ndarray = FLOAT
     counts: np.ndarray = COUNTS
@@ -159,6 +164,8 @@ class FixedCubaLIFVars(FixedPorts):
     du: np.ndarray = INTEGER
     dv: np.ndarray = INTEGER
     neuron_bias: np.ndarray = INTEGER
+    v_reset: np.ndarray = INTEGER
+    v_init: np.ndarray = INTEGER
     u: np.ndarray = INTEGER
     v: np.ndarray = INTEGER
     counts: np.ndarray = COUNTS

@@ -30,15 +30,16 @@ WEIGHTED_OPS = (Dense, Conv2d, Scale)
 """Op types whose parameters a stage process holds in its ``weights`` and ``bias`` Vars."""
 
 
-def weighted_op_index(ops: Sequence[Op], where: str) -> int:
-    """Index of the one weighted op (Dense, Conv2d or Scale) in ``ops``, or InvalidNetwork."""
+def weighted_op_index(ops: Sequence[Op], where: str) -> int | None:
+    """Index of the weighted op (Dense, Conv2d or Scale) in ``ops``, None if there is none, or
+    InvalidNetwork if there are several."""
     found = [i for i, op in enumerate(ops) if isinstance(op, WEIGHTED_OPS)]
-    if len(found) != 1:
-        kinds = ", ".join(type(ops[i]).__name__ for i in found) or "none"
-        raise InvalidNetwork(f"{where}: a Lava stage process holds exactly one weighted op "
-                             f"(Dense, Conv2d or Scale) in its 'weights' and 'bias' Vars; this "
-                             f"stage has {len(found)} ({kinds}); split it into stages")
-    return found[0]
+    if len(found) > 1:
+        kinds = ", ".join(type(ops[i]).__name__ for i in found)
+        raise InvalidNetwork(f"{where}: a Lava stage process holds one weighted op (Dense, "
+                             f"Conv2d or Scale) in its 'weights' and 'bias' Vars; this stage "
+                             f"has {len(found)} ({kinds}); split it into stages")
+    return found[0] if found else None
 
 
 class LDStage(LDProcess):
@@ -56,7 +57,8 @@ class LDStage(LDProcess):
 
     - ``weights``, ``bias``: the stage's weighted op (one Dense, Conv2d or Scale; pools and
       Flatten are structure): Dense ``(out, in)`` and ``(out,)``, Conv2d ``(out_c, in_c, kh,
-      kw)`` and ``(out_c,)``, Scale broadcast to its input shape; a missing bias is zeros;
+      kw)`` and ``(out_c,)``, Scale broadcast to its input shape; a missing bias is zeros; a
+      stage of pools only gets an identity Scale after them (weights 1, bias 0, output shape);
     - ``window``: ``[offset, length, period, lag]`` (:class:`~ldsnn_lava.clock.Window`) and
       ``timesteps``: T_l; the neuron kind's parameters and state (subclasses; see
       :mod:`ldsnn_lava.processes.neuron_vars`); ``counts``: spikes of the current sample.
@@ -115,6 +117,8 @@ class LDStage(LDProcess):
         ops = tuple(ops)
         in_shape = tuple(int(d) for d in in_shape)
         weighted = weighted_op_index(ops, name)
+        if weighted is None:  # pools only: an identity Scale after them holds the Vars
+            ops, weighted = ops + (Scale(),), len(ops)
         op_in_shape, out_shape = in_shape, in_shape
         for index, op in enumerate(ops):
             if index == weighted:
@@ -132,8 +136,9 @@ class LDStage(LDProcess):
                                  f"period yet (CubaLIF refractory={neuron.refractory})")
         if delays is not None:
             delays = np.broadcast_to(np.asarray(delays, dtype=np.int64), out_shape).reshape(-1)
+        options = {} if neuron is None else NEURON_VARS[type(neuron)].options(neuron)
         super().__init__(ops=ops, in_shape=in_shape, out_shape=out_shape, weighted=weighted,
-                         precision=precision, counts_record=counts_record,
+                         precision=precision, counts_record=counts_record, neuron_options=options,
                          window_steps=window_steps,
                          every_step=bool(every_step), chunks=int(chunks), delays=delays,
                          name=name)
@@ -168,14 +173,15 @@ class LDStage(LDProcess):
 
 class LDIFStage(LDStage):
     """A stage of :class:`~ldsnn_lava.neurons.IF` neurons. Vars besides :class:`LDStage`'s:
-    ``vth``, ``v_init`` (shape ``(1,)``), ``v`` and ``counts`` (the output shape)."""
+    ``vth``, ``v_init``, ``v_reset`` (shape ``(1,)``), ``v`` and ``counts`` (the output shape)."""
 
     neuron_type = IF
 
 
 class LDCubaLIFStage(LDStage):
     """A stage of :class:`~ldsnn_lava.neurons.CubaLIF` neurons. Vars besides :class:`LDStage`'s:
-    ``vth``, ``du``, ``dv``, ``neuron_bias`` (shape ``(1,)``; fixed: ``du``, ``dv`` in 1/4096),
+    ``vth``, ``du``, ``dv``, ``neuron_bias``, ``v_reset``, ``v_init`` (shape ``(1,)``; fixed:
+    ``du``, ``dv`` in 1/4096),
     ``u``, ``v`` and ``counts`` (the output shape; fixed: ``u``, ``v`` 6 bits finer than
     currents, as in Lava's bit-accurate ``LIF``)."""
 
@@ -218,6 +224,7 @@ def check_fixed(ops: Sequence[Op], neuron, name: str) -> None:
         if isinstance(neuron, IF):
             integer_parameter("IF threshold", neuron.threshold)
             integer_parameter("IF v_init", neuron.initial_v)
+            integer_parameter("IF v_reset", neuron.v_reset)
         elif isinstance(neuron, CubaLIF):
             neuron.fixed_parameters()
     except ValueError as err:
