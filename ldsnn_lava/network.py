@@ -54,6 +54,10 @@ class Stage:
     delay: np.ndarray | None = None
 
     def __post_init__(self):
+        if isinstance(self.ops, Op) or not isinstance(self.ops, Sequence):
+            raise InvalidNetwork(f"a stage's ops must be a list of ops, got {self.ops!r:.80}")
+        if self.name is not None and not isinstance(self.name, str):
+            raise InvalidNetwork(f"a stage's name must be a string, got {self.name!r}")
         object.__setattr__(self, "ops", tuple(self.ops))
         if self.delay is not None:
             object.__setattr__(self, "delay", _delay_array(self.delay, self.name))
@@ -75,6 +79,20 @@ def _delay_array(delay, name: str | None) -> np.ndarray:
         bad = values[~np.isfinite(values) | (values < 0) | (values != np.round(values))]
         raise InvalidNetwork(f"{where}: delays must be integers >= 0 (steps), got {bad[0]}")
     return values.astype(np.int64)
+
+
+MAX_VALUES = 2**31 - 1
+"""The most values (neurons, input elements) one stage may have per sample."""
+
+
+def _shape(value) -> Shape:
+    """An input shape: a sequence of ints (Python or numpy; not bools, floats or strings)."""
+    items = value.tolist() if isinstance(value, np.ndarray) and value.ndim == 1 else value
+    if isinstance(items, str) or not isinstance(items, Sequence) or not all(
+            isinstance(d, int | np.integer) and not isinstance(d, bool | np.bool_)
+            for d in items):
+        raise InvalidNetwork(f"input_shape must be a sequence of ints, got {value!r}")
+    return tuple(int(d) for d in items)
 
 
 class Network:
@@ -107,17 +125,20 @@ class Network:
         input_encoding: InputEncoding | str = InputEncoding.DIRECT,
         name: str | None = None,
     ):
-        try:
-            self.input_shape: Shape = tuple(int(d) for d in input_shape)
-        except (TypeError, ValueError):
-            raise InvalidNetwork(f"input_shape must be a sequence of ints, got "
-                                 f"{input_shape!r}") from None
+        self.input_shape: Shape = _shape(input_shape)
+        if isinstance(stages, Stage) or not isinstance(stages, Sequence):
+            raise InvalidNetwork(f"stages must be a list of Stage, got {stages!r:.80}")
         self.stages: tuple[Stage, ...] = tuple(stages)
         self.input_encoding = parse_option(InputEncoding, input_encoding, "input_encoding")
+        if name is not None and not isinstance(name, str):
+            raise InvalidNetwork(f"a network's name must be a string, got {name!r}")
         self.name = name
         if not self.input_shape or min(self.input_shape) < 1:
             raise InvalidNetwork(f"input_shape must be non-empty positive ints, got "
                                  f"{input_shape!r}")
+        if np.prod(self.input_shape, dtype=np.float64) > MAX_VALUES:
+            raise InvalidNetwork(f"input_shape {self.input_shape} has more than the "
+                                 f"{MAX_VALUES} values per sample a network may take")
         if not self.stages:
             raise InvalidNetwork("a network needs at least one stage (the readout)")
         self._shapes = self._infer_shapes()
@@ -126,9 +147,10 @@ class Network:
         shapes, shape = [], self.input_shape
         last = len(self.stages) - 1
         for index, stage in enumerate(self.stages):
-            where = f"stage {index}" + (f" ({stage.name})" if stage.name else "")
             if not isinstance(stage, Stage):
-                raise InvalidNetwork(f"{where}: expected a Stage, got {type(stage).__name__}")
+                raise InvalidNetwork(f"stage {index}: expected a Stage, got "
+                                     f"{type(stage).__name__}")
+            where = f"stage {index}" + (f" ({stage.name})" if stage.name else "")
             if stage.is_readout and index != last:
                 raise InvalidNetwork(f"{where}: the readout (neuron=None) must be the last stage")
             if not stage.is_readout and index == last:
@@ -147,6 +169,10 @@ class Network:
                     shape = op.output_shape(shape)
                 except InvalidNetwork as err:
                     raise InvalidNetwork(f"{where}: {err}") from None
+                if np.prod(shape, dtype=np.float64) > MAX_VALUES:
+                    raise InvalidNetwork(f"{where}: {type(op).__name__} gives {shape}, more "
+                                         f"than the {MAX_VALUES} values per sample a stage "
+                                         f"may have")
             if stage.delay is not None:
                 try:
                     np.broadcast_to(stage.delay, shape)

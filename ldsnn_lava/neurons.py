@@ -22,7 +22,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ldsnn_lava.errors import InvalidNetwork
+from ldsnn_lava import validate
+from ldsnn_lava.errors import InvalidNetwork, InvalidOption
 from ldsnn_lava.options import Comparison, Reset, parse_option
 
 Array = Any  # numpy.ndarray or torch.Tensor
@@ -39,10 +40,11 @@ FIXED_SHIFT = 6
 
 
 def integer_parameter(name: str, value: float) -> int:
-    """``value`` as an int, or a ValueError if the fixed-point definition cannot use it."""
+    """``value`` as an int, or an :class:`~ldsnn_lava.errors.InvalidNetwork` if the fixed-point
+    definition cannot use it."""
     if value != int(value):
-        raise ValueError(f"fixed precision needs an integer {name}, got {value}; "
-                         f"quantize the network first (ldsnn_lava.quantize)")
+        raise InvalidNetwork(f"fixed precision needs an integer {name}, got {value}; "
+                             f"quantize the network first (ldsnn_lava.quantize)")
     return int(value)
 
 
@@ -52,9 +54,13 @@ def _decay(x: Array, keep: int) -> Array:
     return (product + (product < 0) * ((1 << DECAY_BITS) - 1)) >> DECAY_BITS
 
 
-def _check_finite(name: str, value: float) -> None:
-    if not math.isfinite(value):
-        raise InvalidNetwork(f"{name} must be finite, got {value}")
+def _parameter(name: str, value, **bounds) -> float:
+    """A neuron parameter as a finite float within ``bounds`` (see
+    :func:`ldsnn_lava.validate.number`), or an :class:`~ldsnn_lava.errors.InvalidNetwork`."""
+    try:
+        return validate.number(value, name, **bounds)
+    except InvalidOption as err:
+        raise InvalidNetwork(str(err)) from None
 
 
 def _fires(v: Array, threshold, compare: Comparison) -> Array:
@@ -63,12 +69,12 @@ def _fires(v: Array, threshold, compare: Comparison) -> Array:
 
 def _variant(kind: str, reset, v_reset: float, compare, allowed: tuple[Reset, ...]
              ) -> tuple[Reset, Comparison]:
-    """The checked reset and comparison of a neuron (``v_reset`` only with a hard reset)."""
+    """The checked reset and comparison of a neuron (``v_reset``, already checked by
+    :func:`_parameter`, only with a hard reset)."""
     reset = parse_option(Reset, reset, f"{kind} reset")
     if reset not in allowed:
         raise InvalidNetwork(f"{kind} reset must be one of "
                              f"{', '.join(repr(r.value) for r in allowed)}, got {reset.value!r}")
-    _check_finite(f"{kind} v_reset", v_reset)
     if reset != Reset.HARD and v_reset != 0:
         raise InvalidNetwork(f"{kind} v_reset = {v_reset} needs reset='hard', got "
                              f"reset={reset.value!r}")
@@ -105,14 +111,11 @@ class IF:
     compare: Comparison = Comparison.AT_OR_ABOVE
 
     def __post_init__(self):
-        object.__setattr__(self, "threshold", float(self.threshold))
-        _check_finite("IF threshold", self.threshold)
-        if self.threshold <= 0:
-            raise InvalidNetwork(f"IF threshold must be > 0, got {self.threshold}")
+        object.__setattr__(self, "threshold",
+                           _parameter("IF threshold", self.threshold, low=0.0, low_open=True))
         if self.v_init is not None:
-            object.__setattr__(self, "v_init", float(self.v_init))
-            _check_finite("IF v_init", self.v_init)
-        object.__setattr__(self, "v_reset", float(self.v_reset))
+            object.__setattr__(self, "v_init", _parameter("IF v_init", self.v_init))
+        object.__setattr__(self, "v_reset", _parameter("IF v_reset", self.v_reset))
         reset, compare = _variant("IF", self.reset, self.v_reset, self.compare,
                                   (Reset.SUBTRACT, Reset.HARD))
         object.__setattr__(self, "reset", reset)
@@ -171,7 +174,7 @@ class CubaLIF:
     Parameters
     ----------
     threshold : float
-        Firing threshold.
+        Firing threshold, >= 0.
     current_decay, voltage_decay : float
         Fractions in [0, 1] lost per step (Loihi's du/4096 and dv/4096).
     bias : float
@@ -197,20 +200,18 @@ class CubaLIF:
     v_init: float = 0.0
 
     def __post_init__(self):
-        for name in ("threshold", "current_decay", "voltage_decay", "bias", "v_reset",
-                     "v_init"):
-            value = float(getattr(self, name))
-            _check_finite(f"CubaLIF {name}", value)
-            object.__setattr__(self, name, value)
-        for name in ("current_decay", "voltage_decay"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise InvalidNetwork(f"CubaLIF {name} must be in [0, 1], got "
-                                     f"{getattr(self, name)}")
-        if (isinstance(self.refractory, bool) or int(self.refractory) != self.refractory
-                or self.refractory < 0):
-            raise InvalidNetwork(f"CubaLIF refractory must be an int >= 0, got "
-                                 f"{self.refractory!r}")
-        object.__setattr__(self, "refractory", int(self.refractory))
+        bounds = {"threshold": {"low": 0.0}, "current_decay": {"low": 0.0, "high": 1.0},
+                  "voltage_decay": {"low": 0.0, "high": 1.0}, "bias": {}, "v_reset": {},
+                  "v_init": {}}
+        for name, bound in bounds.items():
+            object.__setattr__(self, name,
+                               _parameter(f"CubaLIF {name}", getattr(self, name), **bound))
+        refractory = self.refractory
+        if isinstance(refractory, bool) or not isinstance(refractory, int | float) \
+                or not math.isfinite(refractory) or int(refractory) != refractory \
+                or refractory < 0:
+            raise InvalidNetwork(f"CubaLIF refractory must be an int >= 0, got {refractory!r}")
+        object.__setattr__(self, "refractory", int(refractory))
         reset, compare = _variant("CubaLIF", self.reset, self.v_reset, self.compare, tuple(Reset))
         object.__setattr__(self, "reset", reset)
         object.__setattr__(self, "compare", compare)

@@ -26,21 +26,33 @@ from ldsnn_lava.errors import InvalidNetwork
 Shape = tuple[int, ...]
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
 def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int | np.integer) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int | np.integer) for v in pair):
+    if _is_int(value):
+        return int(value), int(value)
+    try:
+        pair = tuple(np.asarray(value).reshape(-1).tolist()) if isinstance(
+            value, np.ndarray) else tuple(value)
+    except TypeError:
+        pair = ()
+    if len(pair) != 2 or not all(_is_int(v) for v in pair):
         raise InvalidNetwork(f"{name} must be an int or a pair of ints, got {value!r}")
     return int(pair[0]), int(pair[1])
 
 
 def _as_float_array(value, name: str) -> np.ndarray:
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:  # ragged nested lists and the like
+        raise InvalidNetwork(f"{name} must be an array of numbers ({err})") from None
     if array.dtype.kind == "c":
         raise InvalidNetwork(f"{name} is complex; ops take real parameters")
-    try:
-        array = array.astype(np.float64)
-    except (TypeError, ValueError):
-        raise InvalidNetwork(f"{name} must be numbers, got {array.dtype}") from None
+    if array.dtype.kind not in "biuf":
+        raise InvalidNetwork(f"{name} must be numbers, got {array.dtype}")
+    array = array.astype(np.float64)
     if not np.all(np.isfinite(array)):
         raise InvalidNetwork(f"{name} contains NaN or inf values")
     return array
@@ -57,14 +69,20 @@ def _optional_bias(bias, outputs: int, name: str) -> np.ndarray | None:
 
 def _window_coverage(in_hw: tuple[int, int], kernel, stride, padding) -> np.ndarray:
     """How many sliding-window positions cover each input pixel (padding excluded)."""
-    (h, w), (kh, kw), (sh, sw), (ph, pw) = in_hw, kernel, stride, padding
-    out_h = (h + 2 * ph - kh) // sh + 1
-    out_w = (w + 2 * pw - kw) // sw + 1
-    cover = np.zeros((h + 2 * ph, w + 2 * pw), dtype=np.int64)
-    for i in range(out_h):
-        for j in range(out_w):
-            cover[i * sh : i * sh + kh, j * sw : j * sw + kw] += 1
-    return cover[ph : ph + h, pw : pw + w]
+    rows = _line_coverage(in_hw[0], kernel[0], stride[0], padding[0])
+    cols = _line_coverage(in_hw[1], kernel[1], stride[1], padding[1])
+    return np.outer(rows, cols)  # a window covers a pixel iff it covers its row and column
+
+
+def _line_coverage(size: int, kernel: int, stride: int, padding: int) -> np.ndarray:
+    """How many window positions along one axis cover each of its ``size`` input positions:
+    one pass per kernel tap, whatever the padding or the number of positions."""
+    starts = np.arange((size + 2 * padding - kernel) // stride + 1) * stride - padding
+    cover = np.zeros(size, dtype=np.int64)
+    for tap in range(kernel):
+        hit = starts + tap
+        np.add.at(cover, hit[(hit >= 0) & (hit < size)], 1)
+    return cover
 
 
 class Op:
@@ -277,6 +295,8 @@ class Scale(Op):
     def __post_init__(self):
         object.__setattr__(self, "weight", _as_float_array(self.weight, "Scale weight"))
         object.__setattr__(self, "bias", _as_float_array(self.bias, "Scale bias"))
+        if not isinstance(self.truncate, bool | np.bool_):
+            raise InvalidNetwork(f"Scale truncate must be True or False, got {self.truncate!r}")
         object.__setattr__(self, "truncate", bool(self.truncate))
 
     def output_shape(self, in_shape: Shape) -> Shape:

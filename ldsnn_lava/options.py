@@ -28,6 +28,16 @@ class BufferKind(StrEnum):
     """Replays the upstream spike raster unchanged (equal windows only)."""
     RATE = "rate"
     """Counts upstream spikes and re-emits them evenly over the downstream window."""
+    GRADED = "graded"
+    """Counts upstream spikes and sends each neuron's count as one graded spike (an integer
+    payload, Loihi 2) in the first step of the downstream window; the next stage scales its
+    current by T_out / T_in."""
+
+    @property
+    def from_counts(self) -> bool:
+        """Whether the buffer emits from the window's spike counts alone (``rate``,
+        ``graded``), rather than from the raster (``replay``)."""
+        return self != BufferKind.REPLAY
 
 
 class InputEncoding(StrEnum):
@@ -132,7 +142,7 @@ def parse_option(kind: type[Option], value: object, what: str | None = None) -> 
     """
     try:
         return kind(value)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: an unhashable value such as a list
         choices = ", ".join(repr(member.value) for member in kind)
         raise InvalidOption(f"{what or kind.__name__.lower()} must be one of {choices}, "
                             f"got {value!r}") from None

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ldsnn_lava.engine import evaluate
+from ldsnn_lava.errors import InvalidNetwork, InvalidOption
 from ldsnn_lava.network import Network, Stage
 from ldsnn_lava.neurons import DECAY_BITS, IF, CubaLIF
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten, Op, Scale, SumPool2d
@@ -172,13 +173,13 @@ def quantize(net: Network, weight_bits: int = 8, input_exponent: int = 8) -> Qua
         On ``weight_bits`` outside 2..24, a negative ``input_exponent``, or a non-Network.
     """
     if not isinstance(net, Network):
-        raise ValueError(f"quantize needs a Network, got {type(net).__name__}")
+        raise InvalidNetwork(f"quantize needs a Network, got {type(net).__name__}")
     if isinstance(weight_bits, bool) or not isinstance(weight_bits, int) \
             or not 2 <= weight_bits <= 24:
-        raise ValueError(f"weight_bits must be an int in [2, 24], got {weight_bits!r}")
+        raise InvalidOption(f"weight_bits must be an int in [2, 24], got {weight_bits!r}")
     if isinstance(input_exponent, bool) or not isinstance(input_exponent, int) \
             or input_exponent < 0:
-        raise ValueError(f"input_exponent must be an int >= 0, got {input_exponent!r}")
+        raise InvalidOption(f"input_exponent must be an int >= 0, got {input_exponent!r}")
     direct = net.input_encoding == InputEncoding.DIRECT
     stages, exponents, scales = [], [], []
     for index, stage in enumerate(net.stages):

@@ -12,11 +12,14 @@
   with stage 0's input MACs (direct input) hatched and labelled apart;
 - ``result.json``: the whole :class:`ldsnn_lava.optimize.OptimizeResult`.
 
-Every file is written atomically.
+The files are written as one set (:func:`ldsnn_lava._io.atomic_write_set`): a failure or a
+kill leaves the previous report or the new one; :func:`report_files` hands them to a caller that
+commits them together with other files (``ldsnn optimize``: the schedule and the result).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -27,7 +30,7 @@ import numpy as np  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from ldsnn_lava._io import atomic_write, atomic_write_text  # noqa: E402
+from ldsnn_lava._io import atomic_write_set  # noqa: E402
 from ldsnn_lava.compare import LABELS, comparison_table  # noqa: E402
 from ldsnn_lava.engine import EvalResult  # noqa: E402
 from ldsnn_lava.optimize import OptimizeResult  # noqa: E402
@@ -38,8 +41,10 @@ FILES = ("report.md", "pareto.png", "timesteps.png", "synaptic_per_stage.png", "
 
 
 def _save(fig, path: Path) -> None:
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
-    plt.close(fig)
+    try:
+        fig.savefig(path, format="png", dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(fig)
 
 
 def _pareto_panel(ax, result: OptimizeResult) -> None:
@@ -185,11 +190,33 @@ def render_markdown(result: OptimizeResult, test: dict[str, EvalResult], y_test,
     return "\n".join(lines)
 
 
+def report_files(out_dir: str | Path, result: OptimizeResult, test: dict[str, EvalResult],
+                 y_test, *, title: str = "LD-SNN optimization report",
+                 setup: dict[str, str] | None = None, timings=None, timing_setup=None,
+                 lava_check: str | None = None) -> dict[Path, Callable[[Path], None]]:
+    """The report's files in ``out_dir`` (see :data:`FILES`), each with the function that
+    writes it to a given path: for :func:`ldsnn_lava._io.atomic_write_set`, which commits
+    them (with any other files of the same run) as one set. Arguments as
+    :func:`write_report`."""
+    out = Path(out_dir)
+    markdown = render_markdown(result, test, y_test, title=title, setup=setup or {},
+                               timings=timings, timing_setup=timing_setup,
+                               lava_check=lava_check)
+    return {
+        out / "report.md": lambda tmp: tmp.write_text(markdown),
+        out / "pareto.png": lambda tmp: plot_pareto(result, tmp),
+        out / "timesteps.png": lambda tmp: plot_timesteps(result, tmp),
+        out / "synaptic_per_stage.png": lambda tmp: plot_synaptic(test, tmp),
+        out / "result.json": lambda tmp: tmp.write_text(result.to_json()),
+    }
+
+
 def write_report(out_dir: str | Path, result: OptimizeResult, test: dict[str, EvalResult],
                  y_test, *, title: str = "LD-SNN optimization report",
                  setup: dict[str, str] | None = None, timings=None, timing_setup=None,
                  lava_check: str | None = None) -> list[Path]:
-    """Write the report, plots and result JSON into ``out_dir``; returns the paths written.
+    """Write the report, plots and result JSON into ``out_dir`` as one set (a failure or a
+    kill leaves the previous report or the new one, never a mix); returns the paths written.
 
     Parameters
     ----------
@@ -206,15 +233,13 @@ def write_report(out_dir: str | Path, result: OptimizeResult, test: dict[str, Ev
         From :func:`ldsnn_lava.compare.time_held_out`; without them no wall-clock is shown.
     lava_check : str, optional
         The outcome of running the LD schedule in Lava against the engine.
+
+    Raises
+    ------
+    FileAccessError
+        If a file cannot be written (the folder is a file, no permission, disk full).
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    plot_pareto(result, out / "pareto.png")
-    plot_timesteps(result, out / "timesteps.png")
-    plot_synaptic(test, out / "synaptic_per_stage.png")
-    result.save(out / "result.json")
-    atomic_write_text(out / "report.md",
-                      render_markdown(result, test, y_test, title=title, setup=setup or {},
-                                      timings=timings, timing_setup=timing_setup,
-                                      lava_check=lava_check))
-    return [out / name for name in FILES]
+    files = report_files(out_dir, result, test, y_test, title=title, setup=setup,
+                         timings=timings, timing_setup=timing_setup, lava_check=lava_check)
+    atomic_write_set(files)
+    return list(files)

@@ -24,7 +24,7 @@ def load_model(spec: str | Path, *, input_scale: float | None = None,
     ------
     InvalidOption
         If ``spec`` is neither a zoo name nor a model file name.
-    FileNotFoundError, FileFormatError
+    FileAccessError, FileFormatError
         From reading the file.
     """
     if str(spec) in zoo.names():

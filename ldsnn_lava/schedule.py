@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ldsnn_lava._io import atomic_write_text
-from ldsnn_lava.errors import FileFormatError, InvalidSchedule
+import numpy as np
+
+from ldsnn_lava._io import atomic_write_text, check_readable, recover
+from ldsnn_lava.buffers import MAX_GRADED_PAYLOAD
+from ldsnn_lava.errors import FileFormatError, InvalidSchedule, LDSNNError
 from ldsnn_lava.options import BufferKind, Mode, parse_option
 
 if TYPE_CHECKING:
@@ -19,16 +22,33 @@ SCHEDULE_FORMAT = "ldsnn-schedule"
 SCHEDULE_VERSION = 1
 NOTATION = ("Schedules read [T_0 -r- T_1 -=- T_2 ...] (mode): the timesteps of each stage in "
             "order; between two stages -r- is a rate buffer (the spike counts of one window "
-            "re-emitted evenly over the next) and -=- a replay buffer (equal windows, spikes "
-            "replayed unchanged); the mode is how a clocked runtime such as Lava interleaves "
-            "the stages (sequential or pipelined; the same results per sample).")
+            "re-emitted evenly over the next), -=- a replay buffer (equal windows, spikes "
+            "replayed unchanged) and -g- a graded buffer (each count sent as one graded spike "
+            "at the start of the next window); the mode is how a clocked runtime such as Lava "
+            "interleaves the stages (sequential or pipelined; the same results per sample).")
 """How to read :meth:`Schedule.__str__`; printed wherever schedules are printed for users."""
 
 
+MAX_TIMESTEPS = 2**24
+"""The most timesteps a stage may have (16,777,216): spike counts and rate-buffer accumulators
+stay exact in 32-bit integers, and a request beyond it is surely a mistake."""
+
+
 def _check_timestep(value, index: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidSchedule(f"stage {index}: timesteps must be an int >= 1, got {value!r}")
-    return value
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) \
+            or not 1 <= value <= MAX_TIMESTEPS:
+        raise InvalidSchedule(f"stage {index}: timesteps must be an int >= 1 (at most "
+                              f"{MAX_TIMESTEPS}), got {value!r}")
+    return int(value)
+
+
+def _as_sequence(value, what: str) -> tuple:
+    """A list, tuple or 1-D numpy array as a tuple (strings, sets, generators refused)."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return tuple(value.tolist() if value.dtype.kind in "iu" else value)
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise InvalidSchedule(f"{what} must be a sequence (a list), got {value!r:.80}")
+    return tuple(value)
 
 
 @dataclass(frozen=True)
@@ -38,10 +58,11 @@ class Schedule:
     Parameters
     ----------
     timesteps : sequence of int
-        T_l >= 1 for every stage.
+        T_l for every stage, in ``[1, MAX_TIMESTEPS]``.
     buffers : BufferKind, str or a sequence of them
-        ``"rate"`` or ``"replay"`` for each of the ``len(timesteps) - 1`` gaps; a single value
-        applies to all gaps. ``"replay"`` needs equal timesteps on both sides.
+        ``"rate"``, ``"replay"`` or ``"graded"`` for each of the ``len(timesteps) - 1`` gaps; a
+        single value applies to all gaps. ``"replay"`` needs equal timesteps on both sides;
+        ``"graded"`` an upstream T_l of at most 2**24 - 1 (its 24-bit payload).
     mode : Mode or str
         ``"sequential"`` or ``"pipelined"``:
         How a clocked runtime interleaves stages; results per sample are identical.
@@ -63,13 +84,17 @@ class Schedule:
     chunk: int | None = None
 
     def __post_init__(self):
-        if isinstance(self.timesteps, int | str) or not isinstance(self.timesteps, Sequence):
-            raise InvalidSchedule(f"timesteps must be a sequence of ints, got {self.timesteps!r}")
-        steps = tuple(_check_timestep(t, i) for i, t in enumerate(self.timesteps))
+        steps = tuple(_check_timestep(t, i) for i, t in
+                      enumerate(_as_sequence(self.timesteps, "timesteps")))
         if not steps:
             raise InvalidSchedule("a schedule needs at least one stage")
         gaps = len(steps) - 1
-        buffers = (self.buffers,) * gaps if isinstance(self.buffers, str) else tuple(self.buffers)
+        if isinstance(self.buffers, str):
+            if not gaps:  # nothing to apply it to, but still a kind that exists
+                parse_option(BufferKind, self.buffers, "buffers")
+            buffers = (self.buffers,) * gaps
+        else:
+            buffers = _as_sequence(self.buffers, "buffers")
         if len(buffers) != gaps:
             raise InvalidSchedule(f"{len(steps)} stages have {gaps} buffers, got {len(buffers)}")
         buffers = tuple(parse_option(BufferKind, kind, f"buffer {gap}")
@@ -80,10 +105,15 @@ class Schedule:
                     f"buffer {gap}: 'replay' needs equal timesteps on both sides, got "
                     f"T_{gap}={steps[gap]} and T_{gap + 1}={steps[gap + 1]}; use 'rate'"
                 )
+            if kind == BufferKind.GRADED and steps[gap] > MAX_GRADED_PAYLOAD:
+                raise InvalidSchedule(
+                    f"buffer {gap}: a 'graded' spike carries a count of at most "
+                    f"{MAX_GRADED_PAYLOAD} (24 bits), but T_{gap}={steps[gap]}")
         if self.chunk is not None:
-            if isinstance(self.chunk, bool) or not isinstance(self.chunk, int) or self.chunk < 1:
-                raise InvalidSchedule(f"chunk must be an int >= 1 (input steps per chunk), got "
-                                      f"{self.chunk!r}")
+            if isinstance(self.chunk, bool) or not isinstance(self.chunk, int) \
+                    or not 1 <= self.chunk <= MAX_TIMESTEPS:
+                raise InvalidSchedule(f"chunk must be an int >= 1 (input steps per chunk; at "
+                                      f"most {MAX_TIMESTEPS}), got {self.chunk!r}")
         object.__setattr__(self, "mode", parse_option(Mode, self.mode, "mode"))
         object.__setattr__(self, "timesteps", steps)
         object.__setattr__(self, "buffers", buffers)
@@ -156,27 +186,40 @@ class Schedule:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_dict(cls, data: dict) -> Schedule:
+    def from_dict(cls, data: dict, where: str = "schedule") -> Schedule:
+        """A schedule from its JSON object (:meth:`to_dict`); ``where`` names it in errors.
+
+        Raises
+        ------
+        FileFormatError
+            If it is not a schedule object of this version, or a field is malformed.
+        """
         if not isinstance(data, dict) or data.get("format") != SCHEDULE_FORMAT:
-            raise FileFormatError(f"not an ldsnn schedule (expected format "
-                                  f"{SCHEDULE_FORMAT!r})")
-        if data.get("version") != SCHEDULE_VERSION:
+            raise FileFormatError(f"{where}: not an ldsnn schedule (expected an object with "
+                                  f"format {SCHEDULE_FORMAT!r})")
+        version = data.get("version")
+        if type(version) is not int or version != SCHEDULE_VERSION:
             raise FileFormatError(
-                f"unsupported schedule version {data.get('version')!r} "
-                f"(this ldsnn-lava reads version {SCHEDULE_VERSION})"
-            )
+                f"{where}: unsupported schedule version {version!r} (this ldsnn-lava reads "
+                f"version {SCHEDULE_VERSION})")
         missing = {"timesteps", "buffers", "mode"} - set(data)
         if missing:
-            raise FileFormatError(f"schedule is missing fields: {sorted(missing)}")
-        return cls(data["timesteps"], data["buffers"], data["mode"], data.get("chunk"))
+            raise FileFormatError(f"{where}: missing fields {sorted(missing)}")
+        try:
+            return cls(data["timesteps"], data["buffers"], data["mode"], data.get("chunk"))
+        except LDSNNError as err:
+            raise FileFormatError(f"{where}: {err}") from None
 
     @classmethod
-    def from_json(cls, text: str) -> Schedule:
+    def from_json(cls, text: str, where: str = "schedule") -> Schedule:
+        """A schedule from JSON text (see :meth:`from_dict`)."""
+        if not isinstance(text, str):
+            raise FileFormatError(f"{where}: expected JSON text, got {type(text).__name__}")
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise FileFormatError(f"schedule is not valid JSON: {err}") from None
-        return cls.from_dict(data)
+        except (ValueError, RecursionError) as err:
+            raise FileFormatError(f"{where}: not valid JSON ({err})") from None
+        return cls.from_dict(data, where)
 
     def save(self, path: str | Path) -> None:
         """Write the schedule as JSON, atomically."""
@@ -184,8 +227,24 @@ class Schedule:
 
     @classmethod
     def load(cls, path: str | Path, net: Network | None = None) -> Schedule:
-        """Read a schedule; with ``net``, also check that it fits that network."""
-        schedule = cls.from_json(Path(path).read_text())
+        """Read a schedule; with ``net``, also check that it fits that network.
+
+        Raises
+        ------
+        FileAccessError
+            If the path is missing, a folder or not a regular file.
+        FileFormatError
+            If the file is not a schedule (the message names the file and the field).
+        InvalidSchedule
+            If it does not fit ``net``.
+        """
+        path = check_readable(path, "schedule file")
+        recover(path.parent)  # finish or undo a set of files a killed writer left
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise FileFormatError(f"{path}: not UTF-8 text ({err.reason})") from None
+        schedule = cls.from_json(text, str(path))
         if net is not None:
             schedule.check(net)
         return schedule
@@ -193,6 +252,7 @@ class Schedule:
     def __str__(self) -> str:
         """``[T_0 -r- T_1 -=- T_2] (mode)``: see :data:`NOTATION`."""
         gaps = zip(self.buffers, self.timesteps[1:], strict=True)
-        arrows = "".join(f" -{'r' if b == BufferKind.RATE else '='}- {t}" for b, t in gaps)
+        marks = {BufferKind.RATE: "r", BufferKind.REPLAY: "=", BufferKind.GRADED: "g"}
+        arrows = "".join(f" -{marks[b]}- {t}" for b, t in gaps)
         chunk = "" if self.chunk is None else f", chunk {self.chunk}"
         return f"[{self.timesteps[0]}{arrows}] ({self.mode}{chunk})"

@@ -46,9 +46,10 @@ from ldsnn_lava.processes.records import Record
 from ldsnn_lava.processes.runtime import create_runtime
 from ldsnn_lava.processes.tags import TAGS
 
+from ldsnn_lava import guards
 from ldsnn_lava.buffers import quantize_rate_input
 from ldsnn_lava.clock import stage_windows, total_steps
-from ldsnn_lava.engine.driver import as_input
+from ldsnn_lava.engine.driver import as_input, check_call
 from ldsnn_lava.engine.result import (
     EvalResult,
     buffered_input_counts,
@@ -60,7 +61,7 @@ from ldsnn_lava.engine.temporal import stage0_chunk_input
 from ldsnn_lava.errors import InvalidInput, InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.ops import Scale
-from ldsnn_lava.options import InputEncoding, ModelKind, Precision, parse_option
+from ldsnn_lava.options import BufferKind, InputEncoding, ModelKind, Precision, parse_option
 from ldsnn_lava.schedule import Schedule
 from ldsnn_lava.sequences import check_delays, check_sequence, scaled_delays
 from ldsnn_lava.torch_ops import torch_op
@@ -166,7 +167,7 @@ class LavaLDSNN:
                  model: ModelKind | str = ModelKind.STEP):
         precision = parse_option(Precision, precision, "precision")
         model = parse_option(ModelKind, model, "model")
-        schedule.check(net)
+        check_call(net, schedule)
         self.net, self.schedule, self.precision, self.model = net, schedule, precision, model
         self.stage_ops = [stage.ops for stage in net.stages]
         self._host_scale = None
@@ -198,11 +199,9 @@ class LavaLDSNN:
         counts, direct input as values (fixed precision: integers, after a netx input layer's
         affine map, which the host applies), sequences as chunks ``(N * K, T_0, *shape)`` at
         stage 0's resolution (the input gap applied on the host)."""
+        x = as_input(x, self.net)  # real, finite, shaped; rate input within [0, 1]
         if self.net.input_encoding.is_sequence:
             return self._encode_sequences(x)
-        x = as_input(x, self.net)
-        if len(x) == 0:
-            raise InvalidInput("input holds no samples")
         if self.net.input_encoding == InputEncoding.RATE:
             return quantize_rate_input(x, self.schedule.timesteps[0]).numpy()
         x = x.to(torch.float64)
@@ -241,6 +240,8 @@ class LavaLDSNN:
         n = len(data)
         if not net.input_encoding.is_sequence and net.has_delays:
             check_delays(net, schedule)
+        guards.check_time(guards.LAVA_STEP_SECONDS * (2 * net.num_stages + 1)
+                          * total_steps(schedule, n, self.model), "the Lava run")
         window = self.model == ModelKind.WINDOW
         direct_input = net.input_encoding == InputEncoding.DIRECT
         steps = schedule.timesteps
@@ -265,6 +266,7 @@ class LavaLDSNN:
                                  input_steps=per_window(1 if index == 0 and direct_input
                                                         else None),
                                  chunks=self.windows_per_sample, delays=self._stage_delays(index),
+                                 graded=graded_input(schedule, index),
                                  name=stage.name or f"stage{index}")
             port.connect(proc.a_in)
             port = proc.s_out
@@ -318,6 +320,13 @@ class LavaLDSNN:
             rate_input = graph.input.proc_params["data"].sum(1)
         inputs = buffered_input_counts(self.net, self.schedule, counts, rate_input)
         return synaptic_updates(inputs, fan_out_vectors(self.net)) / graph.num_samples
+
+
+def graded_input(schedule: Schedule, index: int) -> tuple[int, int] | None:
+    """``(T_in, T_out)`` when a ``graded`` buffer feeds stage ``index``, else ``None``."""
+    if index and schedule.buffers[index - 1] == BufferKind.GRADED:
+        return schedule.timesteps[index - 1], schedule.timesteps[index]
+    return None
 
 
 def to_lava(net: Network, schedule: Schedule, precision: Precision | str = Precision.FLOAT,

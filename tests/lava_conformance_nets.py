@@ -72,12 +72,15 @@ def random_inputs(seed: int, net: Network, n: int, fixed: bool) -> np.ndarray:
     return x if fixed and net.input_encoding == "direct" else x / 4
 
 
-def random_schedule(seed: int, stages: int, mode: str, uniform: bool) -> Schedule:
-    """A uniform schedule, or random T_l in [1, 5] with rate buffers (replay where equal T)."""
+def random_schedule(seed: int, stages: int, mode: str, uniform: bool,
+                    graded: bool = False) -> Schedule:
+    """A uniform schedule, or random T_l in [1, 5] with rate buffers (``graded``: rate or
+    graded) and replay where equal T."""
     rng = np.random.default_rng(seed + 2)
     if uniform:
         return Schedule.uniform(stages, int(rng.integers(1, 6)), mode)
     steps = [int(t) for t in rng.integers(1, 6, stages)]
-    buffers = ["replay" if steps[g] == steps[g + 1] and rng.random() < 0.5 else "rate"
-               for g in range(stages - 1)]
+    counted = ["rate", "graded"] if graded else ["rate"]
+    buffers = ["replay" if steps[g] == steps[g + 1] and rng.random() < 0.5 else
+               str(rng.choice(counted)) for g in range(stages - 1)]
     return Schedule(steps, buffers, mode)

@@ -89,6 +89,18 @@ def _current(stage, signal: np.ndarray, fixed: bool) -> np.ndarray:
     return current
 
 
+def _graded_current(stage, counts: np.ndarray, step: int, t_in: int, t_out: int, fixed: bool):
+    """Behind a graded buffer: the zero-input current, plus in the window's first step the
+    payloads' own current scaled by t_out / t_in (fixed point: integers, halves up)."""
+    zero = _current(stage, np.zeros_like(counts), fixed)
+    if step:
+        return zero
+    linear = _current(stage, counts, fixed) - zero
+    if fixed:
+        return zero + (linear * t_out + t_in // 2) // t_in
+    return zero + (linear * t_out) / t_in
+
+
 # --- the given SNN: every stage stepped together at the input's resolution ---------------------
 
 
@@ -142,8 +154,13 @@ def simulate_chunked(net: Network, schedule: Schedule, x: np.ndarray, fixed: boo
             signals = [part[:, (j * chunk) // steps[0]] for j in range(steps[0])]
         for index, stage in enumerate(net.stages):
             outputs = []
-            for signal in signals:
-                current = _current(stage, np.asarray(signal), fixed)
+            graded = index and schedule.buffers[index - 1] == "graded"
+            for j, signal in enumerate(signals):
+                if graded:  # signals: the chunk's counts in step 0, then zeros
+                    current = _graded_current(stage, np.asarray(signals[0]), j, steps[index - 1],
+                                              steps[index], fixed)
+                else:
+                    current = _current(stage, np.asarray(signal), fixed)
                 if stage.delay is not None:
                     delays = scaled_delays(np.broadcast_to(stage.delay, current.shape[1:]),
                                            steps[index], chunk)
@@ -157,10 +174,12 @@ def simulate_chunked(net: Network, schedule: Schedule, x: np.ndarray, fixed: boo
             if stage.is_readout:
                 break
             rasters[index] += outputs
+            counts = np.sum(outputs, axis=0).astype(np.int64)
             if schedule.buffers[index] == "replay":
                 signals = outputs
+            elif schedule.buffers[index] == "graded":
+                signals = [counts] + [np.zeros_like(counts)] * (steps[index + 1] - 1)
             else:
-                counts = np.sum(outputs, axis=0).astype(np.int64)
                 signals = list(rate_emit_ref(counts, steps[index], steps[index + 1]))
     return readout, [np.stack(r, axis=1) for r in rasters]
 
@@ -233,8 +252,10 @@ def sequences(draw, net: Network, chunk: int, fixed: bool = False, min_steps: in
 
 
 @st.composite
-def chunked_schedules(draw, net: Network, chunk: int, max_T: int = 6):
+def chunked_schedules(draw, net: Network, chunk: int, max_T: int = 6, graded: bool = False):
+    """Random chunked schedules; ``graded``: a gap may also be ``graded``."""
     steps = [draw(st.integers(1, max_T)) for _ in net.stages]
-    buffers = [draw(st.sampled_from(["rate", "replay"])) if steps[g] == steps[g + 1] else "rate"
-               for g in range(len(steps) - 1)]
+    counted = ["rate", "graded"] if graded else ["rate"]
+    buffers = [draw(st.sampled_from(counted + ["replay"] if steps[g] == steps[g + 1]
+                                    else counted)) for g in range(len(steps) - 1)]
     return Schedule(steps, buffers, draw(st.sampled_from(["sequential", "pipelined"])), chunk)

@@ -158,32 +158,51 @@ def rate_input_ref(x: np.ndarray, T: int) -> np.ndarray:
     return rate_emit_ref(counts, T, T).astype(np.float64)
 
 
+def graded_current_ref(stage, counts: np.ndarray, t_in: int, t_out: int) -> tuple:
+    """A stage's currents behind a graded buffer, by the definition: (first step, other steps).
+    The payloads' current minus the zero-input current, times t_out / t_in, plus the latter."""
+    zero = apply_ops_ref(stage.ops, np.zeros_like(counts, dtype=np.float64))
+    linear = apply_ops_ref(stage.ops, counts.astype(np.float64)) - zero
+    return zero + (linear * t_out) / t_in, zero
+
+
 def simulate_layerwise(net: Network, schedule: Schedule, x: np.ndarray):
     """Layer by layer with explicit buffers.
 
     Returns (readout, [spike counts per spiking stage], [input raster of every stage]);
-    stage 0's raster under direct input is the input repeated every step.
+    stage 0's raster under direct input is the input repeated every step; behind a graded
+    buffer the raster holds the graded events (1 where a non-zero count is sent, in the
+    window's first step).
     """
     steps = schedule.timesteps
     if net.input_encoding == "direct":
         raster = np.broadcast_to(x, (steps[0], *x.shape))
     else:
         raster = rate_input_ref(x, steps[0])
-    counts, rasters = [], []
+    counts, rasters, graded = [], [], None
     for index, stage in enumerate(net.stages):
         T = steps[index]
+        if graded is not None:  # (currents of the first step, of the others)
+            first, zero = graded_current_ref(stage, graded, steps[index - 1], T)
+            currents = [first] + [zero] * (T - 1)
+            raster = np.zeros((T, *graded.shape))
+            raster[0] = graded != 0
+        else:
+            currents = [apply_ops_ref(stage.ops, raster[t]) for t in range(T)]
         rasters.append(raster)
         if stage.is_readout:
-            return sum(apply_ops_ref(stage.ops, raster[t]) for t in range(T)), counts, rasters
+            return sum(currents), counts, rasters
         state, out = None, []
-        for t in range(T):
-            current = apply_ops_ref(stage.ops, raster[t])
+        for current in currents:
             state = state or neuron_init_ref(stage.neuron, current.shape)
             out.append(neuron_step_ref(stage.neuron, state, current))
         out = np.array(out)
         counts.append(out.sum(0))
+        graded = None
         if schedule.buffers[index] == "replay":
             raster = out.astype(np.float64)
+        elif schedule.buffers[index] == "graded":
+            graded = out.sum(0)
         else:
             raster = rate_emit_ref(out.sum(0), T, steps[index + 1]).astype(np.float64)
     raise AssertionError("network without readout")
@@ -311,10 +330,12 @@ def networks(draw, max_stages: int = 3):
 
 
 @st.composite
-def schedules(draw, net: Network, max_T: int = 8):
+def schedules(draw, net: Network, max_T: int = 8, graded: bool = False):
+    """Random schedules; ``graded``: the buffer kind of every gap may also be ``graded``."""
     steps = [draw(st.integers(1, max_T)) for _ in net.stages]
+    counted = ["rate", "graded"] if graded else ["rate"]
     buffers = [
-        draw(st.sampled_from(["rate", "replay"])) if steps[g] == steps[g + 1] else "rate"
+        draw(st.sampled_from(counted + ["replay"] if steps[g] == steps[g + 1] else counted))
         for g in range(len(steps) - 1)
     ]
     return Schedule(steps, buffers, draw(st.sampled_from(["sequential", "pipelined"])))

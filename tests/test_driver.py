@@ -37,7 +37,7 @@ def run_split(engine, schedule, x, batch, chunk):
 @given(data=st.data())
 def test_chunks_batches_and_kernel_paths_do_not_change_results(data):
     net = data.draw(networks())
-    schedule = data.draw(schedules(net))
+    schedule = data.draw(schedules(net, graded=True))
     x = data.draw(inputs(net))
     readout, counts, _ = simulate_layerwise(net, schedule, x)
     batch = data.draw(st.integers(1, 6))
@@ -54,10 +54,11 @@ def test_chunks_batches_and_kernel_paths_do_not_change_results(data):
 @SETTINGS
 @given(data=st.data())
 def test_starting_from_spike_counts_equals_the_whole_run(data):
-    """The prefix cache's path: stages k.. from stage k-1's counts behind a rate buffer."""
+    """The prefix cache's path: stages k.. from stage k-1's counts behind a rate or graded
+    buffer."""
     net = data.draw(networks())
     schedule = data.draw(schedules(net)).with_timestep(0, 1)
-    schedule = Schedule(schedule.timesteps, "rate")
+    schedule = Schedule(schedule.timesteps, data.draw(st.sampled_from(["rate", "graded"])))
     x = torch.as_tensor(data.draw(inputs(net)))
     engine = StageEngine(net, dtype=torch.float64)
     whole = run_batch(engine, schedule, x)

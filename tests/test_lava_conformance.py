@@ -46,7 +46,8 @@ cases = st.fixed_dictionaries({
 def check_case(case: dict, precision: str, n: int = 4, model: str = "step") -> None:
     fixed = precision == "fixed"
     net = random_network(case["seed"], case["arch"], case["neuron"], fixed, case["encoding"])
-    schedule = random_schedule(case["seed"], net.num_stages, case["mode"], case["uniform"])
+    schedule = random_schedule(case["seed"], net.num_stages, case["mode"], case["uniform"],
+                               graded=True)
     x = random_inputs(case["seed"], net, n, fixed)
     assert_conforms(net, schedule, x, precision, model)
 
@@ -72,6 +73,19 @@ def test_conv_cubalif_ld_schedule(mode, model):
     net = random_network(7, "conv", "CubaLIF", True, "direct")
     assert_conforms(net, Schedule([3, 1, 4], "rate", mode), random_inputs(7, net, 3, True),
                     "fixed", model)
+
+
+@pytest.mark.lava
+@pytest.mark.parametrize("model", ["step", "window"])
+@pytest.mark.parametrize("precision", ["float", "fixed"])
+def test_graded_buffers_into_a_one_step_window(precision, model):
+    """Graded gaps into T = 1 and out of it, both modes: bit for bit (fixed) and spike for
+    spike (float) against the engine."""
+    fixed = precision == "fixed"
+    for seed, mode in ((7, "sequential"), (8, "pipelined")):
+        net = random_network(seed, "conv", "CubaLIF" if fixed else "IF", fixed, "direct")
+        assert_conforms(net, Schedule([5, 1, 3], "graded", mode),
+                        random_inputs(seed, net, 3, fixed), precision, model)
 
 
 @pytest.mark.slow

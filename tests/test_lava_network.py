@@ -94,7 +94,8 @@ cases = st.fixed_dictionaries({
 def test_ringbuffer_ldnetwork_sink_monitor_equal_the_engine(precision, case):
     fixed = precision == "fixed"
     net = random_network(case["seed"], case["arch"], case["neuron"], fixed, case["encoding"])
-    schedule = random_schedule(case["seed"], net.num_stages, case["mode"], case["uniform"])
+    schedule = random_schedule(case["seed"], net.num_stages, case["mode"], case["uniform"],
+                               graded=True)
     x = random_inputs(case["seed"], net, 3, fixed)
     assert_equals_engine(net, schedule, x, precision, probe_stage=case["seed"] % 2)
 

@@ -21,6 +21,7 @@ from ldsnn_lava.optimize.cache import PrefixCache, PrefixIndex, ld_schedule
 from ldsnn_lava.optimize.executor import InProcessExecutor
 from ldsnn_lava.optimize.shards import shard_bounds, totals_of
 from ldsnn_lava.optimize.uniform import uniform_sweep
+from ldsnn_lava.options import BufferKind
 
 
 @given(st.integers(1, 60), st.integers(1, 60))
@@ -36,6 +37,9 @@ def test_shard_bounds_cover_the_split_in_order(samples, shards):
     assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
 
 
+_KINDS = st.sampled_from([BufferKind.RATE, BufferKind.GRADED])
+
+
 def _assert_same(ev, accuracy, counters):
     assert ev.accuracy == accuracy
     for name, values in counters.per_stage.items():
@@ -45,9 +49,10 @@ def _assert_same(ev, accuracy, counters):
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_sharding_equals_the_engine_bit_for_bit(data):
-    """Random networks, inputs, shard counts and schedule sequences: every evaluation of the
-    sharded split equals the engine's on the whole split (accuracy and counters exactly), and
-    the coordinator's charges equal those of one prefix cache over the whole split."""
+    """Random networks, inputs, shard counts and schedule sequences (rate and graded gaps):
+    every evaluation of the sharded split equals the engine's on the whole split (accuracy
+    and counters exactly), and the coordinator's charges equal those of one prefix cache over
+    the whole split."""
     net = data.draw(networks())
     x = data.draw(inputs(net, max_n=9))
     y = np.arange(len(x)) % net.num_classes
@@ -57,10 +62,13 @@ def test_any_sharding_equals_the_engine_bit_for_bit(data):
     single = PrefixCache(net, x, y, batch_size=batch)
     for _ in range(data.draw(st.integers(1, 4))):
         steps = tuple(data.draw(st.integers(1, 7)) for _ in net.stages)
-        assert split.first_stage_to_run(steps) == single.first_stage_to_run(steps)
-        ref = evaluate(net, ld_schedule(steps), x, batch_size=batch, record_spikes=False)
-        _assert_same(split.evaluate(steps), ref.accuracy(y), ref.counters)
-        single.evaluate(steps)
+        buffers = tuple(data.draw(_KINDS) for _ in net.stages[1:])
+        assert split.first_stage_to_run(steps, buffers) == single.first_stage_to_run(steps,
+                                                                                     buffers)
+        ref = evaluate(net, ld_schedule(steps, buffers=buffers), x, batch_size=batch,
+                       record_spikes=False)
+        _assert_same(split.evaluate(steps, buffers), ref.accuracy(y), ref.counters)
+        single.evaluate(steps, buffers)
     np.testing.assert_array_equal(split.stage_runs, single.stage_runs)
     max_T = data.draw(st.integers(1, 6))
     for a, b in zip(split.uniform_sweep(max_T), uniform_sweep(net, x, y, max_T,
@@ -70,24 +78,28 @@ def test_any_sharding_equals_the_engine_bit_for_bit(data):
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.lists(st.tuples(*[st.integers(1, 6)] * 3), min_size=1, max_size=15),
+@given(st.lists(st.tuples(st.tuples(*[st.integers(1, 6)] * 3), st.tuples(_KINDS, _KINDS)),
+                min_size=1, max_size=15),
        st.integers(0, 6))
 def test_prefix_index_books_what_the_cache_keeps(schedules, room):
-    """An index fed only timesteps answers as the cache that holds the data, also when the
-    byte bound evicts prefixes (room: how many 32-neuron prefixes of 40 samples fit)."""
+    """An index fed only schedules (timesteps and buffer kinds) answers as the cache that
+    holds the data, also when the byte bound evicts prefixes (room: how many 32-neuron
+    prefixes of 40 samples fit)."""
     net = digits_snn((32, 16), 0)
     x, y = (a[:40] for a in digits_splits()[2:4])
     max_bytes = room * 40 * 32 + 1
     cache = PrefixCache(net, x, y, batch_size=16, max_bytes=max_bytes)
     index = PrefixIndex(net, 40, max_bytes)
     seen = set()
-    for steps in schedules:
-        expected = net.num_stages if steps in seen else index.first_stage_to_run(steps)
-        assert cache.first_stage_to_run(steps) == expected
-        cache.evaluate(steps)
-        if steps not in seen:
-            index.record(steps)
-            seen.add(steps)
+    for steps, buffers in schedules:
+        schedule = ld_schedule(steps, buffers=buffers)
+        fresh = (steps, buffers) not in seen
+        expected = index.first_stage_to_run(schedule) if fresh else net.num_stages
+        assert cache.first_stage_to_run(steps, buffers) == expected
+        cache.evaluate(steps, buffers)
+        if fresh:
+            index.record(schedule)
+            seen.add((steps, buffers))
     np.testing.assert_array_equal(cache.stage_runs, index.stage_runs)
 
 

@@ -42,7 +42,7 @@ def test_given_snn_equals_stepping_all_stages_together(precision, fixed, data, c
 def test_ld_schedules_follow_the_chunked_definition(precision, fixed, data, chunk):
     net = data.draw(temporal_networks(fixed))
     x = data.draw(sequences(net, chunk, fixed))
-    schedule = data.draw(chunked_schedules(net, chunk))
+    schedule = data.draw(chunked_schedules(net, chunk, graded=True))
     try:
         result = evaluate(net, schedule, x, precision=precision, dtype=torch_float64(),
                           record_rasters=True)
@@ -60,8 +60,10 @@ def _check_counters(net, schedule, x, result, rasters):
     """Synaptic updates recounted from the rasters a stage received; the rest by formula."""
     chunks = x.shape[1] // schedule.chunk
     steps = schedule.timesteps
-    inputs = [None] + [r if schedule.buffers[i] == "replay" else _rate_per_chunk(
-        r, steps[i], steps[i + 1], chunks) for i, r in enumerate(rasters)]
+    received = {"replay": lambda r, i: r, "rate": lambda r, i: _rate_per_chunk(
+        r, steps[i], steps[i + 1], chunks), "graded": lambda r, i: _graded_per_chunk(
+        r, steps[i], chunks)}
+    inputs = [None] + [received[schedule.buffers[i]](r, i) for i, r in enumerate(rasters)]
     if net.input_encoding == "events":
         inputs[0] = x if steps[0] == schedule.chunk else _rate_per_chunk(
             x, schedule.chunk, steps[0], chunks)
@@ -82,6 +84,12 @@ def _rate_per_chunk(raster, t_in, t_out, chunks):
         counts = raster[:, k * t_in:(k + 1) * t_in].sum(1).astype(np.int64)
         parts.append(np.moveaxis(rate_emit_ref(counts, t_in, t_out), 0, 1))
     return np.concatenate(parts, axis=1)
+
+
+def _graded_per_chunk(raster, t_in, chunks):
+    """A raster (N, chunks * t_in, ...) as graded events: one per neuron and chunk whose count
+    is non-zero (a row per chunk)."""
+    return np.stack([raster[:, k * t_in:(k + 1) * t_in].any(1) for k in range(chunks)], axis=1)
 
 
 def torch_float64():

@@ -105,5 +105,5 @@ def test_errors(tmp_path, monkeypatch):
     rebuild = "python -m ldsnn_lava.zoo.train --model mlp_digits"
     with pytest.raises(FileNotFoundError, match=rebuild):
         zoo.load("mlp_digits")
-    with pytest.raises(ValueError, match="max_T and batch_size"):
+    with pytest.raises(ValueError, match="max_T must be an integer"):
         uniform_sweep(None, [], [], 0)

@@ -42,7 +42,7 @@ from ldsnn_lava.buffers import quantize_rate_input
 from ldsnn_lava.clock import Window, stage_windows, total_steps
 from ldsnn_lava.engine.driver import as_input
 from ldsnn_lava.engine.result import EvalResult, count_work, synaptic_updates_from_counts
-from ldsnn_lava.errors import BackendUnavailable, InvalidInput, InvalidNetwork
+from ldsnn_lava.errors import BackendUnavailable, InvalidInput, InvalidNetwork, InvalidSchedule
 from ldsnn_lava.network import Network
 from ldsnn_lava.numpy_ops import numpy_chain
 from ldsnn_lava.ops import Scale
@@ -228,6 +228,10 @@ class Brian2LDSNN:
                  precision: Precision | str = Precision.FLOAT):
         self.precision = parse_option(Precision, precision, "precision")
         schedule.check(net)
+        if BufferKind.GRADED in schedule.buffers:
+            raise InvalidSchedule(f"buffer {schedule.buffers.index(BufferKind.GRADED)} is "
+                                  f"'graded': the Brian2 backend runs 'rate' and 'replay' "
+                                  f"buffers only")
         self.net, self.schedule = net, schedule
         self.fixed = self.precision == Precision.FIXED
         if net.input_encoding not in self.INPUT_GROUPS:

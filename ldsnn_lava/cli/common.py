@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ldsnn_lava.errors import LDSNNError, LDSNNWarning
+from ldsnn_lava.errors import FileAccessError, LDSNNError, LDSNNWarning
 from ldsnn_lava.model import Model
 from ldsnn_lava.optimize import COST_NAMES, DEFAULT_WORK_BUDGET
 from ldsnn_lava.options import Mode
 from ldsnn_lava.progress import Progress
 from ldsnn_lava.provenance import command_line, versions
 from ldsnn_lava.resolve import load_model
-from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.schedule import MAX_TIMESTEPS, Schedule
 
 MODEL_HELP = "zoo name or model file (.npz, .net, .nir)"
 DEFAULT_TIMING_REPEATS = 5
@@ -33,34 +33,60 @@ class UserError(LDSNNError, ValueError):
 
 # --- argument types ---------------------------------------------------------------------------
 
-def positive(text: str) -> int:
-    """argparse type: an integer >= 1."""
+def _integer(text: str, low: int, high: int | None, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if value < low or (high is not None and value > high):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
     return value
+
+
+def positive(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _integer(text, 1, None, "a positive integer")
 
 
 def count(text: str) -> int:
     """argparse type: an integer >= 0."""
+    return _integer(text, 0, None, "an integer >= 0")
+
+
+def timesteps(text: str) -> int:
+    """argparse type: a number of timesteps, 1..MAX_TIMESTEPS."""
+    return _integer(text, 1, MAX_TIMESTEPS, f"timesteps in [1, {MAX_TIMESTEPS}]")
+
+
+def _finite(text: str, what: str) -> float:
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value
+
+
+def positive_number(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    value = _finite(text, "a number > 0")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value:g}")
+    return value
+
+
+def work_budget(text: str) -> float:
+    """argparse type: passes of work, a finite number >= 0 (0: unbounded)."""
+    value = _finite(text, "a number of passes >= 0")
     if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a number of passes >= 0, got {value:g}")
     return value
 
 
 def points(text: str) -> float:
     """argparse type: points of accuracy, 0..100."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of points, got {text!r}") from None
+    value = _finite(text, "a number of points")
     if not 0 <= value <= 100:
         raise argparse.ArgumentTypeError(f"must be between 0 and 100 points, got {value:g}")
     return value
@@ -136,13 +162,19 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
                         "(default 1.0)")
     p.add_argument("--cost", default="synaptic_updates", choices=COST_NAMES,
                    help="cost to minimize (default synaptic_updates)")
-    p.add_argument("--cost-target", type=float, default=None,
+    p.add_argument("--cost-target", type=positive_number, default=None,
                    help="instead of --max-drop: the most accurate schedule with cost <= this")
-    p.add_argument("--base-T", type=positive, default=None,
+    p.add_argument("--base-T", type=timesteps, default=None,
                    help="timesteps of the given SNN (default: the model's)")
-    p.add_argument("--restarts", type=int, default=8, help="random restarts (default 8)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the restarts (default 0)")
-    p.add_argument("--work-budget", type=float, default=DEFAULT_WORK_BUDGET, metavar="PASSES",
+    p.add_argument("--restarts", type=count, default=8,
+                   help="random restarts (default 8)")
+    p.add_argument("--seed", type=count, default=0,
+                   help="seed of the restarts (default 0)")
+    p.add_argument("--buffer-kinds", default="rate", metavar="KINDS",
+                   help="comma-separated buffer kinds the search may give each gap: rate, "
+                        "graded (default rate; e.g. rate,graded)")
+    p.add_argument("--work-budget", type=work_budget, default=DEFAULT_WORK_BUDGET,
+                   metavar="PASSES",
                    help="most work the search may spend, in passes of the given SNN over the "
                         "validation split; it stops there with the best schedule found "
                         f"(default {DEFAULT_WORK_BUDGET:g}; 0: unbounded)")
@@ -323,7 +355,8 @@ def run_search(model: Model, data, args: argparse.Namespace):
                           cost_target=args.cost_target, restarts=args.restarts,
                           work_budget=args.work_budget or None, seed=args.seed,
                           profile=profile, device=args.device, precision=model.precision,
-                          progress=True, executor=executor)
+                          progress=True, buffer_kinds=args.buffer_kinds.split(","),
+                          executor=executor)
     result.info = run_info(model, data, args)
     for text in result.warnings:
         print(f"ldsnn {args.command}: warning: {text}", file=sys.stderr)
@@ -408,3 +441,26 @@ def lava_check_of(model: Model, data, result, args: argparse.Namespace
     agrees, line = lava_check(model, schedule, x_test)
     print(line)
     return agrees, line
+
+
+def check_outputs(*files: str | Path | None, folders: tuple[str | Path | None, ...] = ()
+                  ) -> None:
+    """Check, before a long run, that the output ``files`` and report ``folders`` can be
+    written (:func:`ldsnn_lava._io.check_writable`); ``None`` entries are skipped.
+
+    Raises
+    ------
+    FileAccessError
+    """
+    from ldsnn_lava._io import check_writable
+    from ldsnn_lava.report import FILES
+
+    for path in files:
+        if path is not None:
+            check_writable(path)
+    for folder in folders:
+        if folder is not None:
+            if not str(folder):
+                raise FileAccessError("output folder: empty path")
+            for name in FILES:
+                check_writable(Path(folder) / name, "report file")

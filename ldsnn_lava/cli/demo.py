@@ -13,6 +13,7 @@ from ldsnn_lava.cli.common import (
     add_mode_option,
     add_search_options,
     add_timing_option,
+    check_outputs,
     dataset_of,
     held_out_table,
     lava_check_of,
@@ -44,6 +45,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ldsnn_lava.report import write_report
 
+    check_outputs(Path(args.out) / "schedule.json", folders=(args.out,))
     model = model_of(args, spec=args.model)
     data = dataset_of(model, None)
     print(f"ldsnn demo: optimizing {model.name} on {data.name} (base T = {model.base_T}, "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -106,8 +105,6 @@ def run(args: argparse.Namespace) -> None:
     from ldsnn_lava.timing import interleaved
 
     model = model_of(args)
-    if not Path(args.schedule).is_file():
-        raise UserError(f"schedule file not found: {args.schedule}")
     schedule = Schedule.load(args.schedule, model.network)
     if args.mode is not None:
         schedule = dataclasses.replace(schedule, mode=args.mode)

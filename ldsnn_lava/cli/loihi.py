@@ -13,8 +13,11 @@ from ldsnn_lava.cli.common import (
     UserError,
     add_mode_option,
     add_model_options,
+    check_outputs,
     model_of,
+    positive,
     spread,
+    timesteps,
 )
 from ldsnn_lava.model import Model
 from ldsnn_lava.options import BufferKind
@@ -38,6 +41,10 @@ def run_estimate(args: argparse.Namespace) -> None:
 
     model = model_of(args, spec=args.network)
     net = model.network
+    if net.input_encoding.is_sequence:
+        raise UserError(f"ldsnn estimate makes static inputs; model {model.name!r} takes "
+                        f"{net.input_encoding} sequences (estimate it from Python: "
+                        f"ldsnn_lava.loihi.estimate with your sequences and a chunked schedule)")
     if args.schedule:
         ld = Schedule.load(args.schedule, net)
     else:
@@ -55,6 +62,7 @@ def run_export(args: argparse.Namespace) -> None:
     from ldsnn_lava.formats.netx import write_model
     from ldsnn_lava.loihi.constraints import check_loihi2
 
+    check_outputs(args.output)
     model = model_of(args, spec=args.network)
     schedule = Schedule.load(args.schedule, model.network)
     if args.mode is not None:
@@ -79,11 +87,11 @@ def add_parsers(subparsers) -> None:
         description="Print the uniform-vs-LD Loihi estimate (sequential and pipelined).")
     est.add_argument("network", help=MODEL_HELP)
     est.add_argument("--schedule", help="LD schedule JSON (default: a halved uniform one)")
-    est.add_argument("--uniform-T", type=int, help="T of the uniform baseline "
+    est.add_argument("--uniform-T", type=timesteps, help="T of the uniform baseline "
                      "(default: the zoo model's base T, else the LD schedule's largest T)")
     est.add_argument("--data", help="data set for the work counters (default: the zoo "
                      "model's; random binary inputs for other files)")
-    est.add_argument("--samples", type=int, default=200,
+    est.add_argument("--samples", type=positive, default=200,
                      help="inputs measured, spread over the validation split (default 200)")
     est.add_argument("--precision", choices=("fixed", "float"),
                      help="engine precision (default: the model's, else float)")

@@ -14,6 +14,7 @@ from ldsnn_lava.cli.common import (
     add_mode_option,
     add_search_options,
     add_timing_option,
+    check_outputs,
     dataset_of,
     held_out_table,
     lava_check_of,
@@ -43,16 +44,16 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ldsnn_lava.report import write_report
+    from ldsnn_lava._io import atomic_write_set
+    from ldsnn_lava.report import report_files
 
+    result_path = args.result or Path(args.out).with_suffix(".result.json")
+    check_outputs(args.out, result_path, folders=(args.report,))
     model = model_of(args)
     data = dataset_of(model, args.data)
     result = run_search(model, data, args)
     result.schedule = dataclasses.replace(result.schedule, mode=args.mode)
     result.info["mode"] = args.mode
-    result.schedule.save(args.out)
-    result_path = args.result or Path(args.out).with_suffix(".result.json")
-    result.save(result_path)
     print(f"given SNN {result.given.schedule}: validation accuracy "
           f"{100 * result.given.accuracy:.2f} %")
     print(f"LD schedule {result.schedule}: validation accuracy "
@@ -61,9 +62,15 @@ def run(args: argparse.Namespace) -> None:
     held = held_out_table(model, data, result, args)
     print("\nHeld-out test split:\n" + held.text())
     _, lava_line = lava_check_of(model, data, result, args)
+    # the schedule, its result and the report are one set: a kill leaves the old or the new
+    files = {Path(args.out): lambda tmp: tmp.write_text(result.schedule.to_json() + "\n"),
+             Path(result_path): lambda tmp: tmp.write_text(result.to_json())}
     if args.report:
-        write_report(args.report, result, held.results, held.y,
-                     setup=report_setup(model, data, args, result), timings=held.timings,
-                     timing_setup=held.timing_setup, lava_check=lava_line)
+        files |= report_files(args.report, result, held.results, held.y,
+                              setup=report_setup(model, data, args, result),
+                              timings=held.timings, timing_setup=held.timing_setup,
+                              lava_check=lava_line)
+    atomic_write_set(files)
+    if args.report:
         print(f"report written to {Path(args.report) / 'report.md'}")
     print(f"schedule written to {args.out}, full result to {result_path}")

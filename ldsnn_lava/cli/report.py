@@ -9,11 +9,11 @@ from pathlib import Path
 from ldsnn_lava.cli.common import (
     DEFAULT_TIMING_REPEATS,
     MODEL_HELP,
-    UserError,
     add_common,
     add_lava_check_option,
     add_mode_option,
     add_timing_option,
+    check_outputs,
     dataset_of,
     held_out_table,
     lava_check_of,
@@ -42,8 +42,7 @@ def run(args: argparse.Namespace) -> None:
     from ldsnn_lava.optimize import OptimizeResult
     from ldsnn_lava.report import write_report
 
-    if not Path(args.result).is_file():
-        raise UserError(f"result file not found: {args.result}")
+    check_outputs(folders=(args.out,))
     result = OptimizeResult.load(args.result)
     recorded = result.info
     model = model_of(args, recorded=recorded)

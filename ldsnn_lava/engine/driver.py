@@ -28,15 +28,23 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ldsnn_lava.buffers import quantize_rate_input
+from ldsnn_lava import guards, numerics, validate
+from ldsnn_lava.buffers import graded_current, graded_events, quantize_rate_input
 from ldsnn_lava.engine.kernels import RateEmitter
 from ldsnn_lava.engine.result import EvalResult, count_work, synaptic_updates
-from ldsnn_lava.engine.stages import EXACT_FLOAT32, CompiledStage, compile_stage
-from ldsnn_lava.errors import InvalidInput, InvalidNetwork, InvalidOption
+from ldsnn_lava.engine.stages import (
+    EXACT_FLOAT32,
+    CompiledStage,
+    compile_ops,
+    compile_stage,
+    partial_sum_bound,
+)
+from ldsnn_lava.errors import InvalidNetwork, InvalidOption, InvalidSchedule
 from ldsnn_lava.network import Network
 from ldsnn_lava.ops import Conv2d
 from ldsnn_lava.options import BufferKind, InputEncoding, Precision, parse_option
 from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.sequences import num_chunks
 
 CHUNK_BYTES = 16 << 20
 """Working set of one chunk of the largest stage (its input, currents and spikes): large enough
@@ -113,6 +121,41 @@ class StageEngine:
         #: stage's memory order); float64, for :func:`~ldsnn_lava.engine.result.synaptic_updates`
         self.input_fan_outs = [c.fan_out if k == 0 else self.memory_order(
             k - 1, c.fan_out.view(1, *c.in_shape))[0] for k, c in enumerate(self.stages)]
+        #: the float dtype asked for (the arithmetic of ``float`` precision)
+        self.dtype = dtype
+        #: per stage, whether its values could overflow and are checked once per batch
+        self.watched = [False] * net.num_stages
+        self._bounds: tuple[float, list[float]] | None = None  # (input magnitude, currents)
+        self._graded_ops: dict[int, list[Callable]] = {}
+        self._graded_bounds: dict[int, float] = {}
+
+    def watch(self, timesteps: Sequence[int], input_magnitude: float) -> None:
+        """Prepare the overflow checks (:mod:`ldsnn_lava.numerics`) for runs of at most
+        ``timesteps`` on inputs of magnitude at most ``input_magnitude``: fixed point is
+        refused if it could overflow; in float, the stages whose bounds exceed the dtype's safe
+        range are checked for non-finite values once per batch (:meth:`check_finite`)."""
+        if self._bounds is None or self._bounds[0] != input_magnitude:
+            self._bounds = (input_magnitude, numerics.current_bounds(self.net, input_magnitude))
+        if self.fixed:
+            numerics.check_fixed_range(self.net, timesteps, self._bounds[1])
+        else:
+            self.watched = numerics.stages_to_watch(self.net, timesteps, self._bounds[1],
+                                                    self.dtype)
+
+    def check_finite(self, states: Sequence[StageState | None]) -> None:
+        """The overflow checks of the watched stages (:meth:`watch`) on final states: each
+        stage's neuron state, the readout's sums (``inf`` and NaN persist, so the final values
+        reveal any step).
+
+        Raises
+        ------
+        NumericalError
+        """
+        for stage, state in enumerate(states):
+            if state is None or not self.watched[stage]:
+                continue
+            values = [state.readout] if state.readout is not None else list(state.neuron or ())
+            numerics.check_finite(values, stage, self.dtype)
 
     @classmethod
     def of(cls, net: Network, device="cpu", dtype: torch.dtype = torch.float32,
@@ -138,23 +181,26 @@ class StageEngine:
                                        device=self.device)
         return state
 
-    def currents(self, stage: int, inputs: torch.Tensor, spikes: bool = True) -> torch.Tensor:
+    def currents(self, stage: int, inputs: torch.Tensor, spikes: bool = True,
+                 ops: Sequence[Callable] | None = None) -> torch.Tensor:
         """The stage's ops on a chunk of inputs ``(T, B, *in_shape)``: currents ``(T, B, N)``,
         the N neurons in the stage's memory order (see :meth:`logical`).
 
         ``spikes``: the inputs are 0/1, so the exact shortcuts of
         :mod:`ldsnn_lava.engine.stages` apply. A chunk broadcast over T (stride 0, as direct
-        input is) has its ops applied once and its currents broadcast the same way.
+        input is) has its ops applied once and its currents broadcast the same way. ``ops``:
+        other compiled ops of the stage (:meth:`graded_ops`), in their own dtype.
         """
         compiled = self.stages[stage]
         steps, batch = inputs.shape[:2]
         once = steps > 1 and inputs.stride(0) == 0
         x = (inputs[:1] if once else inputs).reshape(-1, *compiled.in_shape)
-        if x.dtype != compiled.dtype:
-            x = x.to(compiled.dtype)
+        dtype = compiled.dtype if ops is None else torch.float64
+        if x.dtype != dtype:
+            x = x.to(dtype)
         if compiled.channels_last_in:
             x = x.contiguous(memory_format=torch.channels_last)
-        for fn in compiled.spike_ops if spikes else compiled.ops:
+        for fn in ops if ops is not None else compiled.spike_ops if spikes else compiled.ops:
             x = fn(x)
         if compiled.channels_last_out:  # the memory order, (N, H, W, C)
             x = x.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1)
@@ -165,6 +211,48 @@ class StageEngine:
                 f"fractional values; quantize the network (ldsnn_lava.quantize) and give it "
                 f"integer inputs")
         return x.expand(steps, batch, compiled.neurons) if once else x
+
+    def graded_currents(self, stage: int, counts: torch.Tensor, t_in: int, t_out: int
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """What stage ``stage`` receives behind a ``graded`` buffer from the upstream counts
+        ``(B, N_up)`` (upstream memory order): the current of its window's first step
+        ``(1, B, N)`` (:func:`ldsnn_lava.buffers.graded_current`) and of every other step, its
+        zero-input current ``(1, 1, N)``.
+
+        Fixed point computes the payloads' currents in float64 (exact integers: payloads up to
+        ``t_in`` can take partial sums past float32's 2**24); a stage whose bound times
+        ``t_in * t_out`` reaches 2**53 is refused.
+        """
+        compiled = self.stages[stage]
+        payload = self.logical(stage - 1, counts.unsqueeze(0))
+        ops = None
+        if self.fixed:
+            ops = self.graded_ops(stage)
+            bound = self._graded_bounds.setdefault(stage, partial_sum_bound(
+                self.net.stages[stage].ops, compiled.in_shape))
+            if bound * t_in * t_out >= 2.0 ** 53:
+                raise InvalidSchedule(
+                    f"stage {stage}: graded payloads up to T_{stage - 1}={t_in} scaled by "
+                    f"T_{stage}={t_out} can reach {bound * t_in * t_out:.3g}, beyond exact "
+                    f"integers (2**53) in fixed point; use a 'rate' buffer there")
+        current = self.currents(stage, payload, spikes=False, ops=ops)
+        zero = self.currents(stage, torch.zeros_like(payload[:, :1]), spikes=False, ops=ops)
+        first = graded_current(current, zero, t_in, t_out, self.fixed)
+        if not self.fixed:
+            return first, zero
+        dtype = (compiled.dtype if max(float(first.abs().max()), float(zero.abs().max()))
+                 < EXACT_FLOAT32 else torch.float64)
+        return first.to(dtype), zero.to(dtype)
+
+    def graded_ops(self, stage: int) -> list[Callable]:
+        """The stage's ops in float64 for any input (compiled on first use): fixed-point
+        currents of graded payloads."""
+        if stage not in self._graded_ops:
+            compiled = self.stages[stage]
+            self._graded_ops[stage] = compile_ops(
+                self.net.stages[stage].ops, compiled.in_shape, self.device, torch.float64,
+                False, compiled.channels_last_in)[0]
+        return self._graded_ops[stage]
 
     def fire(self, stage: int, state: StageState, currents: torch.Tensor) -> torch.Tensor:
         """Advance ``stage`` over a chunk of currents ``(T, B, N)``, updating ``state``.
@@ -272,7 +360,7 @@ def run_batch(engine: StageEngine, schedule: Schedule, x: torch.Tensor | None = 
         ``(B, *input_shape)`` inputs on the engine's device, when ``start == 0``.
     start : int
         The first stage to run. With ``start > 0`` the stages before it are summed up by
-        ``start_counts``, and buffer ``start - 1`` must be ``rate``.
+        ``start_counts``, and buffer ``start - 1`` must be ``rate`` or ``graded``.
     start_counts : torch.Tensor, optional
         ``(B, *out_shape)`` spike counts of stage ``start - 1``.
     stop : int, optional
@@ -294,9 +382,9 @@ def run_batch(engine: StageEngine, schedule: Schedule, x: torch.Tensor | None = 
     if start == 0:
         batch, upstream = x.shape[0], None
     else:
-        if schedule.buffers[start - 1] != BufferKind.RATE:
+        if not schedule.buffers[start - 1].from_counts:
             raise InvalidOption(f"stage {start} can start from spike counts only behind a "
-                                f"rate buffer, not {schedule.buffers[start - 1]!r}")
+                                f"rate or graded buffer, not {schedule.buffers[start - 1]!r}")
         batch, upstream = start_counts.shape[0], engine.memory_order(start - 1, start_counts)
     for group in _replay_groups(schedule, start, stop):
         window = steps[group[0]]
@@ -311,8 +399,8 @@ def run_batch(engine: StageEngine, schedule: Schedule, x: torch.Tensor | None = 
                 size = min(chunk_steps, window - first)
                 inputs = source.next(size)
                 for k, state in zip(group, part, strict=True):
-                    out = (engine.fire(0, state, source.currents(size))
-                           if isinstance(source, _Constant) and k == 0
+                    out = (engine.fire(k, state, source.currents(first, size))
+                           if k == group[0] and isinstance(source, _Constant | _Graded)
                            else engine.step(k, state, inputs))
                     if on_chunk is not None:
                         on_chunk(k, first, rows, inputs, out)
@@ -325,14 +413,18 @@ def run_batch(engine: StageEngine, schedule: Schedule, x: torch.Tensor | None = 
         upstream = states[group[-1]].counts
         if upstream is not None:
             upstream = upstream.view(batch, -1)
+    engine.check_finite(states)
     return states
 
 
 def _source(engine: StageEngine, schedule: Schedule, stage: int, x: torch.Tensor | None,
             upstream: torch.Tensor | None, rows: slice):
     """What feeds ``stage`` for the samples ``rows``: the input (direct or rate-encoded) for
-    stage 0, else the ``rate`` buffer behind it, from the upstream counts (memory order)."""
+    stage 0, else the ``rate`` or ``graded`` buffer behind it, from the upstream counts (memory
+    order)."""
     net, steps = engine.net, schedule.timesteps
+    if stage > 0 and schedule.buffers[stage - 1] == BufferKind.GRADED:
+        return _Graded(engine, stage, upstream[rows], steps[stage - 1], steps[stage])
     if stage > 0:
         return _Rate(upstream[rows], steps[stage - 1], engine.stages[stage].dtype,
                      functools.partial(engine.logical, stage - 1))
@@ -386,8 +478,39 @@ class _Constant:
     def next(self, steps: int) -> torch.Tensor:
         return self.x.unsqueeze(0).expand(steps, *self.x.shape)
 
-    def currents(self, steps: int) -> torch.Tensor:
+    def currents(self, first: int, steps: int) -> torch.Tensor:
         return self.current.expand(steps, *self.current.shape[1:])
+
+
+class _Graded:
+    """A ``graded`` buffer: from the upstream counts ``(B, N_up)`` (memory order), one graded
+    event per non-zero count in the first step of the window; the next stage's currents are
+    :meth:`StageEngine.graded_currents` (first step) and its zero-input current (the rest)."""
+
+    def __init__(self, engine: StageEngine, stage: int, counts: torch.Tensor, t_in: int,
+                 t_out: int):
+        self.first, self.zero = engine.graded_currents(stage, counts, t_in, t_out)
+        #: one event per non-zero count: what the synaptic updates count
+        self.emitted = graded_events(counts).to(torch.int32).reshape(-1)
+        self.payload = engine.logical(stage - 1, counts.unsqueeze(0)).to(
+            engine.stages[stage].dtype)
+        self.sent = False
+
+    def next(self, steps: int) -> torch.Tensor:
+        """The payloads as the next stage's input chunk (for chunk hooks): the counts in the
+        window's first step, zeros after."""
+        chunk = torch.zeros((steps, *self.payload.shape[1:]), dtype=self.payload.dtype,
+                            device=self.payload.device)
+        if not self.sent:
+            chunk[0] = self.payload[0]
+            self.sent = True
+        return chunk
+
+    def currents(self, first: int, steps: int) -> torch.Tensor:
+        rest = self.zero.expand(steps, *self.first.shape[1:])
+        if first > 0:
+            return rest
+        return torch.cat([self.first, rest[1:]])
 
 
 class _Rate:
@@ -407,17 +530,26 @@ class _Rate:
 
 
 def as_input(x, net: Network) -> torch.Tensor:
-    """``x`` as a floating tensor ``(N, *net.input_shape)``; :class:`InvalidInput` on a wrong
-    shape or a NaN/inf value."""
-    x = torch.as_tensor(x) if not isinstance(x, torch.Tensor) else x
-    if tuple(x.shape[1:]) != net.input_shape:
-        raise InvalidInput(f"input must have shape (N, *{net.input_shape}), got "
-                           f"{tuple(x.shape)}")
-    if not torch.is_floating_point(x):
-        x = x.to(torch.float64)
-    if not bool(torch.isfinite(x).all()):
-        raise InvalidInput("input contains NaN or inf values")
-    return x
+    """``x`` as a floating tensor ``(N, *net.input_shape)``, checked by
+    :func:`ldsnn_lava.validate.inputs` (:class:`~ldsnn_lava.errors.InvalidInput` on a wrong
+    type or shape, no samples, a NaN/inf value, or rate input outside [0, 1])."""
+    return validate.inputs(x, net).x
+
+
+def value_bytes(precision: Precision, dtype: torch.dtype) -> int:
+    """Bytes per current value for the memory estimate: float32 4, float64 8; fixed point
+    keeps float64 sums, their rounding and int64 currents (24)."""
+    return 24 if precision == Precision.FIXED else torch.finfo(dtype).bits // 8
+
+
+def check_call(net, schedule) -> None:
+    """The network and schedule arguments of an evaluation: their types, and that they fit."""
+    if not isinstance(net, Network):
+        raise InvalidNetwork(f"expected a Network, got {type(net).__name__}")
+    if not isinstance(schedule, Schedule):
+        raise InvalidSchedule(f"expected a Schedule, got {type(schedule).__name__} (make one "
+                              f"with Schedule(timesteps, buffers))")
+    schedule.check(net)
 
 
 def evaluate(
@@ -464,28 +596,55 @@ def evaluate(
     -------
     EvalResult
 
+    Raises
+    ------
+    InvalidNetwork, InvalidSchedule
+        If ``net`` or ``schedule`` is not one, or they do not fit each other.
+    InvalidInput
+        If ``x`` is not real finite numbers of shape ``(N, *net.input_shape)`` with N >= 1, or
+        lies outside [0, 1] under rate encoding.
+    InvalidOption, BackendUnavailable
+        For a bad option, or a device this machine does not have.
+    ResourceLimitError
+        If the evaluation is estimated to exceed the memory or time limit
+        (:mod:`ldsnn_lava.guards`).
+    NumericalError
+        If currents or potentials overflow ``dtype`` (:mod:`ldsnn_lava.numerics`).
+
     Examples
     --------
     >>> result = evaluate(net, Schedule([8, 4, 4], "rate"), x_test)  # doctest: +SKIP
     >>> result.accuracy(y_test), result.counters.total["synaptic_updates"]  # doctest: +SKIP
     """
     begin_time = time.perf_counter()
-    schedule.check(net)
+    check_call(net, schedule)
+    checked = validate.inputs(x, net, schedule=schedule)
+    x, n = checked.x, checked.x.shape[0]
+    device, dtype = validate.device(device), validate.float_dtype(dtype)
+    precision = parse_option(Precision, precision, "precision")
+    record_spikes = validate.flag(record_spikes, "record_spikes")
+    record_rasters = validate.flag(record_rasters, "record_rasters")
+    if progress is not None:
+        progress = validate.flag(progress, "progress")
+    engine = StageEngine.of(net, device, dtype, precision)
+    batch_given = batch_size is not None
+    size = value_bytes(precision, dtype)
+    if batch_given:
+        batch_size = min(n, validate.integer(batch_size, "batch_size", low=1))
+    else:
+        batch_size = guards.fitting_batch(net, schedule.timesteps,
+                                          min(n, engine.batch_size()), size)
+    windows = num_chunks(schedule, x.shape[1]) if net.input_encoding.is_sequence else 1
+    guards.check_evaluation(net, schedule.timesteps, n, batch_size, batch_given=batch_given,
+                            value_bytes=size, windows=windows)
     if net.input_encoding.is_sequence or net.has_delays:
         from ldsnn_lava.engine.temporal import evaluate_chunked
 
         return evaluate_chunked(net, schedule, x, device=device, batch_size=batch_size,
                                 dtype=dtype, precision=precision, record_spikes=record_spikes,
                                 record_rasters=record_rasters, progress=progress,
-                                start=begin_time)
-    x = as_input(x, net)
-    n = x.shape[0]
-    if n == 0:
-        raise InvalidInput("input holds no samples")
-    engine = StageEngine.of(net, device, dtype, precision)
-    batch_size = batch_size or engine.batch_size()
-    if batch_size < 1:
-        raise InvalidOption(f"batch_size must be >= 1, got {batch_size}")
+                                start=begin_time, input_magnitude=checked.magnitude)
+    engine.watch(schedule.timesteps, checked.magnitude)
     readouts, synaptic = [], np.zeros(net.num_stages)
     recorded: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]
     rasters: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ldsnn_lava.buffers import expected_rate_total
+from ldsnn_lava.buffers import expected_rate_total, graded_events
 from ldsnn_lava.errors import InvalidInput
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind, InputEncoding
@@ -144,13 +144,16 @@ def buffered_input_counts(net: Network, schedule: Schedule, counts: Sequence,
                           rate_input=None) -> list:
     """Every stage's input spike counts from the spike counts of the stages (for backends that
     record only those, as the Lava backend): stage k gets stage k-1's counts through a
-    ``replay`` buffer and ``round(c * T_k / T_{k-1})`` through a ``rate`` buffer; stage 0 gets
-    ``rate_input`` (the rate-encoded input's counts) or nothing under direct input."""
+    ``replay`` buffer, ``round(c * T_k / T_{k-1})`` through a ``rate`` buffer and one event per
+    non-zero count through a ``graded`` buffer; stage 0 gets ``rate_input`` (the rate-encoded
+    input's counts) or nothing under direct input."""
     steps, inputs = schedule.timesteps, [rate_input]
     for k in range(1, net.num_stages):
         fired = counts[k - 1]
         if schedule.buffers[k - 1] == BufferKind.RATE:
             fired = expected_rate_total(fired, steps[k - 1], steps[k])
+        elif schedule.buffers[k - 1] == BufferKind.GRADED:
+            fired = graded_events(np.asarray(fired))
         inputs.append(fired)
     return inputs
 
@@ -166,7 +169,8 @@ def count_work(net: Network, schedule: Schedule, synaptic: np.ndarray,
     """Per-sample mean counters of ``schedule`` from the measured per-stage synaptic updates.
 
     Everything but synaptic updates follows from the network and schedule alone: neurons
-    evaluated ``N_l * T_l``, rate-buffer updates ``N_l * T_{l+1}``, and under direct input
+    evaluated ``N_l * T_l``, rate-buffer updates ``N_l * T_{l+1}``, graded-buffer updates
+    ``N_l`` (each neuron's count read once per window), and under direct input
     stage 0's multiply-accumulates ``sum(fan_out_0) * T_0``. For sequence input each of these
     is per chunk, times the sample's ``chunks``; ``frames`` count input MACs as ``direct`` does,
     and an ``events`` input gap that re-emits counts (T_0 != chunk) adds ``N_in * T_0`` buffer
@@ -178,6 +182,8 @@ def count_work(net: Network, schedule: Schedule, synaptic: np.ndarray,
     for gap, mode in enumerate(schedule.buffers):
         if mode == BufferKind.RATE:
             buffer_updates[gap] = neurons[gap] * steps[gap + 1]
+        elif mode == BufferKind.GRADED:
+            buffer_updates[gap] = neurons[gap]
     if net.input_encoding == InputEncoding.EVENTS and schedule.timesteps[0] != schedule.chunk:
         buffer_updates[0] += float(np.prod(net.input_shape)) * steps[0]
     input_macs = np.zeros(net.num_stages)

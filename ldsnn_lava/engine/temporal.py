@@ -10,8 +10,10 @@ A network with ``events``/``frames`` input (or with per-neuron delays) is evalua
    delay line shifts each neuron's currents by its scaled delay (history carried from the
    previous chunk), and its neurons step through the chunk from the state the previous chunk
    left;
-3. the buffer turns the chunk's output into the next stage's input (``replay``, or ``rate`` on the
-   chunk's counts); the readout adds the chunk's currents to its sum.
+3. the buffer turns the chunk's output into the next stage's input (``replay``, ``rate`` on the
+   chunk's counts, or ``graded``: the chunk's counts as one graded event per neuron in the
+   first step, the next stage's currents from :meth:`StageEngine.graded_currents`); the readout
+   adds the chunk's currents to its sum.
 
 Each stage step is :class:`~ldsnn_lava.engine.driver.StageEngine`'s (its compiled ops, then
 its neuron kernel from the carried :class:`~ldsnn_lava.engine.driver.StageState`), so currents,
@@ -28,7 +30,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ldsnn_lava.buffers import quantize_rate_input
+from ldsnn_lava.buffers import graded_events, quantize_rate_input
 from ldsnn_lava.engine.driver import StageEngine, as_input
 from ldsnn_lava.engine.kernels import RateEmitter
 from ldsnn_lava.engine.result import EvalResult, count_work, weighted_counts
@@ -93,6 +95,38 @@ def _rate(engine: StageEngine, stage: int, counts: torch.Tensor, t_in: int, t_ou
     return engine.logical(stage, spikes.view(t_out, *flat.shape))
 
 
+@dataclass
+class GradedInput:
+    """A chunk's counts ``(B, *out_shape)`` of stage ``stage - 1`` on their way through a
+    ``graded`` buffer to ``stage``, which runs ``t_out`` steps per chunk."""
+
+    counts: torch.Tensor
+    t_in: int
+    t_out: int
+
+    def currents(self, engine: StageEngine, stage: int) -> torch.Tensor:
+        """Stage ``stage``'s currents over the chunk ``(t_out, B, N)``: the graded current in
+        the first step, the zero-input current after."""
+        first, zero = engine.graded_currents(
+            stage, engine.memory_order(stage - 1, self.counts), self.t_in, self.t_out)
+        return torch.cat([first, zero.expand(self.t_out - 1, *first.shape[1:])])
+
+    def events(self) -> torch.Tensor:
+        """``(1, n_inputs)``: graded events per input over the batch (one per non-zero
+        count)."""
+        return graded_events(self.counts).reshape(self.counts.shape[0], -1).sum(
+            0, keepdim=True)
+
+
+def _buffered(engine: StageEngine, schedule: Schedule, stage: int, counts: torch.Tensor):
+    """What the count-based buffer after ``stage`` hands on from a chunk's ``counts``: a
+    ``rate`` raster, or the counts for a ``graded`` buffer."""
+    steps = schedule.timesteps
+    if schedule.buffers[stage] == BufferKind.GRADED:
+        return GradedInput(counts, steps[stage], steps[stage + 1])
+    return _rate(engine, stage, counts, steps[stage], steps[stage + 1])
+
+
 class SequenceEngine:
     """Runs a network under a schedule on batches of sequences (or static samples), chunk by
     chunk, carrying neuron state and delay lines.
@@ -141,11 +175,12 @@ class SequenceEngine:
             Keep each stage's spike counts over the sample / its spikes step by step.
         start : int
             First stage to run; stage ``start - 1``'s spike counts per chunk are ``upstream``,
-            (B, K, *shape), re-emitted by its ``rate`` buffer (the optimizer's cached prefix).
+            (B, K, *shape), re-emitted by its ``rate`` or ``graded`` buffer (the optimizer's
+            cached prefix).
         keep_chunk_counts : bool
             Keep each stage's spike counts per chunk (``SequenceRun.chunk_counts``).
         """
-        net, steps, engine = self.net, self.schedule.timesteps, self.engine
+        net, engine = self.net, self.engine
         sequence, chunk = net.input_encoding.is_sequence, self.schedule.chunk
         if start:
             chunks = upstream.shape[1]
@@ -160,8 +195,7 @@ class SequenceEngine:
                           chunk_counts=[[] for _ in range(spiking)])
         for k in range(chunks):
             if start:
-                signal = _rate(engine, start - 1, upstream[:, k], steps[start - 1],
-                               steps[start])
+                signal = _buffered(engine, self.schedule, start - 1, upstream[:, k])
             elif sequence:
                 signal = self._stage0_input(x[:, k * chunk:(k + 1) * chunk])
             else:
@@ -169,10 +203,15 @@ class SequenceEngine:
             for index in range(start, net.num_stages):
                 spikes = index > 0 or net.input_encoding in (InputEncoding.EVENTS,
                                                             InputEncoding.RATE)
-                signal = signal.to(engine.stages[index].dtype)
-                currents = engine.currents(index, signal, spikes=spikes)
-                if spikes:  # input spikes of the chunk times their fan-out
-                    per_input = signal.sum(0).reshape(batch, -1).sum(0, keepdim=True)
+                if isinstance(signal, GradedInput):
+                    currents = signal.currents(engine, index)
+                    per_input = signal.events()
+                else:
+                    signal = signal.to(engine.stages[index].dtype)
+                    currents = engine.currents(index, signal, spikes=spikes)
+                    per_input = (signal.sum(0).reshape(batch, -1).sum(0, keepdim=True)
+                                 if spikes else None)
+                if spikes:  # input spikes (graded events) of the chunk times their fan-out
                     run.synaptic[index] += float(weighted_counts(
                         per_input, engine.stages[index].fan_out)[0])
                 if delays[index] is not None:
@@ -193,8 +232,10 @@ class SequenceEngine:
                 if self.schedule.buffers[index] == BufferKind.REPLAY:
                     signal = out
                 else:
-                    signal = _rate(engine, index, counted, steps[index], steps[index + 1])
+                    signal = _buffered(engine, self.schedule, index, counted)
+        engine.check_finite(states)
         return run
+
 
 def _as_input(x, net: Network, schedule: Schedule) -> torch.Tensor:
     """``x`` as a floating tensor after the checks of its kind (sequence or static)."""
@@ -208,17 +249,22 @@ def _as_input(x, net: Network, schedule: Schedule) -> torch.Tensor:
 
 def evaluate_chunked(net: Network, schedule: Schedule, x, *, device, batch_size, dtype,
                      precision, record_spikes: bool, record_rasters: bool, progress,
-                     start: float) -> EvalResult:
+                     start: float, input_magnitude: float | None = None) -> EvalResult:
     """:func:`ldsnn_lava.evaluate` for sequence input or networks with delays (same
-    parameters; ``start`` is the caller's clock)."""
+    parameters; ``start`` is the caller's clock; ``input_magnitude``, the largest ``|x|``, arms
+    the overflow checks of :mod:`ldsnn_lava.numerics`)."""
     x = _as_input(x, net, schedule)
     n = x.shape[0]
     if n == 0:
         raise InvalidInput("input holds no samples")
     steps = x.shape[1] if net.input_encoding.is_sequence else None
     check_delays(net, schedule, steps)
-    engine = SequenceEngine(StageEngine.of(net, device, dtype, precision), schedule)
-    batch_size = batch_size or engine.engine.batch_size()
+    stages = StageEngine.of(net, device, dtype, precision)
+    if input_magnitude is not None:  # state carries over chunks: bound the whole sequence
+        chunks = num_chunks(schedule, steps or 0)
+        stages.watch([T * chunks for T in schedule.timesteps], input_magnitude)
+    engine = SequenceEngine(stages, schedule)
+    batch_size = batch_size or stages.batch_size()
     if batch_size < 1:
         raise InvalidOption(f"batch_size must be >= 1, got {batch_size}")
     readouts, synaptic = [], np.zeros(net.num_stages)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ldsnn_lava._io import check_readable
 from ldsnn_lava.errors import FileFormatError
 from ldsnn_lava.formats import netx, nir, npz, torch_ann
 from ldsnn_lava.model import Model
@@ -34,8 +35,8 @@ def read_model(path: str | Path) -> Model:
 
     Raises
     ------
-    FileNotFoundError
-        If there is no such file.
+    FileAccessError
+        If there is no such file, or it is a folder or not a regular file.
     FileFormatError
         For an unknown suffix or a file that is not what its suffix says.
     """
@@ -43,9 +44,7 @@ def read_model(path: str | Path) -> Model:
     if path.suffix not in MODEL_SUFFIXES:
         raise FileFormatError(f"unsupported model file {str(path)!r}: expected one of "
                               f"{', '.join(MODEL_SUFFIXES)}")
-    if not path.is_file():
-        raise FileNotFoundError(f"model file not found: {path}")
-    return MODEL_SUFFIXES[path.suffix].read_model(path)
+    return MODEL_SUFFIXES[path.suffix].read_model(check_readable(path, "model file"))
 
 
 __all__ = ["MODEL_SUFFIXES", "netx", "nir", "npz", "read_model", "torch_ann"]

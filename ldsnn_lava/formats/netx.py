@@ -111,21 +111,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from contextlib import contextmanager
 from functools import singledispatch
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from ldsnn_lava._io import atomic_write
+from ldsnn_lava._io import atomic_write, check_readable
 from ldsnn_lava.clock import stage_windows
-from ldsnn_lava.errors import FileFormatError, InvalidNetwork
+from ldsnn_lava.errors import FileFormatError, InvalidNetwork, LDSNNError
 from ldsnn_lava.model import Model
 from ldsnn_lava.network import Network, Stage, register_format
 from ldsnn_lava.neurons import DECAY_BITS, IF, CubaLIF
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten, Op, Scale, SumPool2d
 from ldsnn_lava.options import InputEncoding, Mode, Precision, parse_option
-from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.schedule import MAX_TIMESTEPS, Schedule
 
 SUPPORTED_LAYERS = ("input", "dense", "conv", "pool", "flatten", "average")
 UNSUPPORTED_LAYERS = {
@@ -138,36 +139,75 @@ MAX_DELAY = 62
 
 
 def _raw(group, key):
+    """The value of dataset ``key`` of ``group`` (ValueError naming the field otherwise)."""
     if key not in group:
         raise ValueError(f"missing field {key!r}")
+    if not isinstance(group[key], h5py.Dataset):
+        raise ValueError(f"field {key!r} is a group, expected a value")
     return group[key][()]
 
 
 def _value(group, key):
     value = _raw(group, key)
     if isinstance(value, bytes):
-        return value.decode()
+        return value.decode(errors="replace")
     if isinstance(value, np.ndarray) and value.dtype.kind == "S":
-        return value.item().decode() if value.size == 1 else value
+        return value.item().decode(errors="replace") if value.size == 1 else value
+    return value
+
+
+def _text(group, key) -> str:
+    """A string field (stored as bytes, or as a one-element bytes array)."""
+    value = _value(group, key)
+    if not isinstance(value, str):
+        raise ValueError(f"field {key!r} must be a string, got {value!r:.40}")
+    return value
+
+
+def _numbers(group, key, size: int | None = None) -> np.ndarray:
+    """A field of finite real numbers, flattened (exactly ``size`` of them if given)."""
+    value = np.asarray(_value(group, key))
+    if value.dtype.kind not in "biuf":
+        raise ValueError(f"field {key!r} must hold real numbers, got {value.dtype}")
+    value = value.reshape(-1).astype(np.float64)
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"field {key!r} holds NaN or inf")
+    if size is not None and value.size != size:
+        raise ValueError(f"field {key!r} must hold {size} value(s), got {value.size}")
     return value
 
 
 def _scalar(group, key) -> float:
-    return float(np.asarray(_value(group, key)).reshape(-1)[0])
+    return float(_numbers(group, key, 1)[0])
+
+
+def _integers(group, key, sizes: tuple[int, ...]) -> tuple[int, ...]:
+    value = _numbers(group, key)
+    if value.size not in sizes:
+        raise ValueError(f"field {key!r} must hold {' or '.join(map(str, sizes))} value(s), "
+                         f"got {value.size}")
+    if not np.all(value == np.round(value)):
+        raise ValueError(f"field {key!r} must hold integers, got {value.tolist()}")
+    return tuple(int(v) for v in value)
 
 
 def _shape(group) -> tuple[int, ...]:
-    return tuple(int(d) for d in np.asarray(_raw(group, "shape")).reshape(-1))
+    shape = _integers(group, "shape", (1, 2, 3))
+    if min(shape) < 1:
+        raise ValueError(f"field 'shape' must hold positive sizes, got {shape}")
+    return shape
 
 
 def _pair(group, key) -> tuple[int, int]:
-    value = np.asarray(_value(group, key)).reshape(-1)
-    return (int(value[0]), int(value[0])) if value.size == 1 else (int(value[0]), int(value[1]))
+    value = _integers(group, key, (1, 2))
+    return (value[0], value[0]) if len(value) == 1 else value
 
 
 def _neuron(group, loihi_refractory: bool = False) -> CubaLIF:
     config = group["neuron"]
-    kind = _value(config, "type")
+    if not isinstance(config, h5py.Group):
+        raise ValueError("field 'neuron' must be a group")
+    kind = _text(config, "type")
     if kind not in ("CUBA", "LOIHI"):
         raise ValueError(f"neuron type {kind!r} is not supported (only CUBA/LOIHI; "
                          f"sigma-delta and resonate-and-fire neurons are not)")
@@ -192,7 +232,7 @@ def _delay(group, kind: str, outputs: int) -> np.ndarray | None:
     if kind != "dense":
         raise ValueError(f"delays on {kind} layers are not supported (lava-dl 0.6 reads delays "
                          f"of dense layers only)")
-    delay = np.asarray(_raw(group, "delay"), dtype=np.float64).reshape(-1)
+    delay = _numbers(group, "delay")
     if delay.size not in (1, outputs):
         raise ValueError(f"delay has {delay.size} values; expected one per output neuron "
                          f"({outputs}) (per-input delays are not supported)")
@@ -205,7 +245,11 @@ def _delay(group, kind: str, outputs: int) -> np.ndarray | None:
 
 
 def _weights(group) -> np.ndarray:
-    weight = np.asarray(_raw(group, "weight"), dtype=np.float64)
+    weight = np.asarray(_raw(group, "weight"))
+    if weight.dtype.kind not in "biuf" or weight.size == 0:
+        raise ValueError(f"netx weights must be a non-empty array of real numbers, got "
+                         f"{weight.dtype} of shape {weight.shape}")
+    weight = weight.astype(np.float64)
     if not np.array_equal(weight, np.round(weight)):
         raise ValueError("netx weights must be integers")
     if weight.min() < -256 or weight.max() > 254:
@@ -222,6 +266,24 @@ def _per_output(bias: np.ndarray | None, outputs: int) -> np.ndarray | None:
     return np.full(outputs, bias[0])
 
 
+def _bias(group, kind: str) -> np.ndarray | None:
+    """The layer's ``bias`` (None when absent or all zero): one value, or one per output
+    neuron (dense) or channel (conv, pool)."""
+    if "bias" not in group:
+        return None
+    bias = _numbers(group, "bias")
+    if not bias.any():
+        return None
+    if kind == "dense":
+        outputs = int(np.prod(_shape(group)))
+    else:
+        outputs = _shape(group)[0]
+    if bias.size not in (1, outputs):
+        raise ValueError(f"field 'bias' must hold 1 or {outputs} values (one per "
+                         f"{'neuron' if kind == 'dense' else 'channel'}), got {bias.size}")
+    return bias
+
+
 def _layer_ops(group, kind: str, bias: np.ndarray | None) -> list[Op]:
     """The synaptic ops of a dense, conv or pool layer; ``bias`` enters the current."""
     if kind == "dense":
@@ -230,8 +292,11 @@ def _layer_ops(group, kind: str, bias: np.ndarray | None) -> list[Op]:
         return [Dense(weight.reshape(outputs, -1), _per_output(bias, outputs))]
     if kind == "conv":
         weight = _weights(group)
+        if weight.ndim not in (4, 5) or (weight.ndim == 5 and weight.shape[4] != 1):
+            raise ValueError(f"conv weight must be (out, in, kH, kW[, 1]), got shape "
+                             f"{weight.shape}")
         weight = weight.reshape(weight.shape[:4])
-        if int(_scalar(group, "groups")) != 1 or _pair(group, "dilation") != (1, 1):
+        if _integers(group, "groups", (1,)) != (1,) or _pair(group, "dilation") != (1, 1):
             raise ValueError("grouped or dilated convolutions are not supported")
         return [Conv2d(weight, _per_output(bias, weight.shape[0]), stride=_pair(group, "stride"),
                        padding=_pair(group, "padding"))]
@@ -272,8 +337,7 @@ def _synaptic_stage(group, kind: str, index: int, last: bool, pending: list[Op],
             raise ValueError("the last layer leaks (vDecay != 0 or iDecay != 4096), "
                              "so it is not a readout integrator")
         neuron, integrator = None, True
-    bias = np.asarray(group["bias"][()] if "bias" in group else 0.0, dtype=np.float64)
-    bias = bias.reshape(-1) if bias.any() else None
+    bias = _bias(group, kind)
     if bias is not None and neuron is not None and np.all(bias == bias[0]):
         neuron, bias = dataclasses.replace(neuron, bias=float(bias[0])), None
     elif bias is not None and neuron is not None and neuron.current_decay != 1.0:
@@ -372,41 +436,61 @@ def read_network(path: str | Path, name: str | None = None, *,
         If the file cannot be read or uses a feature outside the supported subset; the
         message names the layer and the feature.
     """
-    path = Path(path)
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as err:
-        raise FileFormatError(f"{path}: not a readable netx HDF5 file ({err})") from None
-    with handle:
-        if "layer" not in handle:
+    path = check_readable(path, "netx file")
+    with _open(path) as handle:
+        if not isinstance(handle.get("layer"), h5py.Group):
             raise FileFormatError(f"{path}: not a netx file (no 'layer' group)")
         layers = handle["layer"]
         count = len(layers)
+        if count == 0 or set(layers) != {str(i) for i in range(count)}:
+            raise FileFormatError(f"{path}: netx layers must be groups named 0..{count - 1}, "
+                                  f"got {sorted(layers)[:8]}")
         stages: list[Stage] = []
         pending: list[Op] = []
         shape: tuple[int, ...] | None = None
         input_shape = None
         for index in range(count):
-            group = layers[str(index)]
-            kind = _value(group, "type") if "type" in group else "no type"
+            group, kind = layers[str(index)], "?"
             try:
+                if not isinstance(group, h5py.Group):
+                    raise ValueError("is a value, expected a group")
+                kind = _text(group, "type")
                 stage, shape = _read_layer(group, kind, index, count, shape, pending,
                                            readout_integrator, loihi_refractory)
-            except ValueError as err:
-                raise FileFormatError(f"{path.name}: layer {index} ({kind}): {err}") from None
+            except ValueError as err:  # ours, and InvalidNetwork from the ops and neurons
+                raise FileFormatError(f"{path}: layer {index} ({kind}): {err}") from None
             if index == 0:
                 input_shape = shape
             if stage is not None:
                 stages.append(stage)
         if not stages or stages[-1].neuron is not None:
-            raise FileFormatError(f"{path.name}: the last layer must be a readout without neuron")
+            raise FileFormatError(f"{path}: the last layer must be a readout without neuron")
         if input_encoding is None and "ldsnn" in handle:
             input_encoding = handle["ldsnn"].attrs.get("input_encoding")
         if input_encoding is None:
             has_input_neurons = "neuron" in layers["0"]
             input_encoding = InputEncoding.DIRECT if has_input_neurons else InputEncoding.EVENTS
-    encoding = parse_option(InputEncoding, input_encoding, "input_encoding")
-    return Network(input_shape, stages, encoding, name=name or path.stem)
+    try:
+        encoding = parse_option(InputEncoding, input_encoding, "input_encoding")
+        return Network(input_shape, stages, encoding, name=name or path.stem)
+    except LDSNNError as err:
+        raise FileFormatError(f"{path}: {err}") from None
+
+
+@contextmanager
+def _open(path: Path):
+    """The HDF5 file at ``path``, read-only; HDF5's own errors (a damaged file, unreadable
+    data) become :class:`FileFormatError` naming the file."""
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as err:
+        raise FileFormatError(f"{path}: not a readable netx HDF5 file ({err})") from None
+    try:
+        with handle:
+            yield handle
+    except (KeyError, RuntimeError, OSError) as err:  # from h5py on damaged data
+        raise FileFormatError(f"{path}: damaged HDF5 data ({type(err).__name__}: {err})"
+                              ) from None
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -507,13 +591,24 @@ def netx_layer(op: Op, group: h5py.Group, where: str, readout: bool) -> None:
                          f"dense, conv and flatten layers)")
 
 
+def _weights_out(weight: np.ndarray, where: str) -> np.ndarray:
+    """Weights for a netx file: integers in Loihi's [-256, 254], as :func:`read_network`
+    (and lava-dl, which would clip others) takes them."""
+    weight = _integer(weight, "weights", where)
+    if weight.min() < -256 or weight.max() > 254:
+        raise InvalidNetwork(f"{where}: weights must lie in Loihi's [-256, 254] for netx, got "
+                             f"[{weight.min():g}, {weight.max():g}]; requantize with 8-bit "
+                             f"weights (ldsnn_lava.quantize)")
+    return weight.astype(np.float32)
+
+
 @netx_layer.register
 def _(op: Dense, group: h5py.Group, where: str, readout: bool) -> None:
     if readout and op.bias is not None and np.any(op.bias != 0):
         raise InvalidNetwork(f"{where}: a readout bias has no netx form (lava-dl adds it once, "
                              f"our readout every step); drop it or fold it into the argmax")
     group["type"] = np.array([b"dense"])
-    group["weight"] = _integer(op.weight, "weights", where).astype(np.float32)
+    group["weight"] = _weights_out(op.weight, where)
     group["inFeatures"] = np.int64(op.weight.shape[1])
     group["outFeatures"] = np.int64(op.weight.shape[0])
 
@@ -524,7 +619,7 @@ def _(op: Conv2d, group: h5py.Group, where: str, readout: bool) -> None:
         raise InvalidNetwork(f"{where}: a readout must be a Dense op for netx (lava-dl conv "
                              f"layers need a neuron)")
     group["type"] = np.array([b"conv"])
-    group["weight"] = _integer(op.weight, "weights", where).astype(np.float32)
+    group["weight"] = _weights_out(op.weight, where)
     group["inChannels"] = np.int64(op.weight.shape[1])
     group["outChannels"] = np.int64(op.weight.shape[0])
     group["kernelSize"] = np.array(op.kernel, dtype=np.int64)
@@ -657,26 +752,31 @@ def write_model(model: Model, path: str | Path, schedule: Schedule) -> None:
 
 
 def read_schedule(path: str | Path) -> Schedule:
-    """The LD schedule stored by :func:`write_network` in a netx file's ``ldsnn`` group."""
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as err:
-        raise FileFormatError(f"{path}: not a readable HDF5 file ({err})") from None
-    with handle:
-        if "ldsnn" not in handle:
+    """The LD schedule stored by :func:`write_network` in a netx file's ``ldsnn`` group.
+
+    Raises
+    ------
+    FileAccessError, FileFormatError
+    """
+    path = check_readable(path, "netx file")
+    with _open(path) as handle:
+        if not isinstance(handle.get("ldsnn"), h5py.Group):
             raise FileFormatError(f"{path}: no LD schedule (no 'ldsnn' group); was it written "
                                   f"by ldsnn export?")
         attrs = handle["ldsnn"].attrs
         if attrs.get("format") != LDSNN_FORMAT:
             raise FileFormatError(f"{path}: 'ldsnn' group has format {attrs.get('format')!r}, "
                                   f"expected {LDSNN_FORMAT!r}")
-        if attrs.get("version") != LDSNN_VERSION:
-            raise FileFormatError(f"{path}: unsupported ldsnn schedule version "
-                                  f"{attrs.get('version')!r} (this reads {LDSNN_VERSION})")
+        version = attrs.get("version")
+        if isinstance(version, bool | np.bool_) or not isinstance(version, int | np.integer) \
+                or version != LDSNN_VERSION:
+            raise FileFormatError(f"{path}: unsupported ldsnn schedule version {version!r} "
+                                  f"(this reads {LDSNN_VERSION})")
         try:
-            return Schedule.from_dict(json.loads(attrs["schedule"]))
-        except (KeyError, json.JSONDecodeError) as err:
+            data = json.loads(attrs["schedule"])
+        except (KeyError, ValueError, TypeError, RecursionError) as err:
             raise FileFormatError(f"{path}: unreadable stored schedule ({err})") from None
+        return Schedule.from_dict(data, f"{path}: stored schedule")
 
 
 def load_netx_with_schedule(path: str | Path) -> tuple[Network, Schedule]:
@@ -704,16 +804,26 @@ def read_model(path: str | Path) -> Model:
     record: dict = {}
     stored: dict = {}
     base_T = None
-    with h5py.File(path, "r") as handle:
+    with _open(Path(path)) as handle:
         if "ldsnn" in handle:
             record["schedule"] = read_schedule(path)
             try:
                 stored = json.loads(handle["ldsnn"].attrs.get("model", "{}"))
-            except (TypeError, json.JSONDecodeError) as err:
+            except (TypeError, ValueError, RecursionError) as err:
                 raise FileFormatError(f"{path}: unreadable model record in the 'ldsnn' group "
                                       f"({err})") from None
-        elif "simulation" in handle and "tSample" in handle["simulation"]:
-            base_T = int(np.asarray(handle["simulation"]["tSample"][()]).reshape(-1)[0])
+            if not isinstance(stored, dict):
+                raise FileFormatError(f"{path}: the model record in the 'ldsnn' group is not "
+                                      f"an object")
+        elif isinstance(handle.get("simulation"), h5py.Group) \
+                and "tSample" in handle["simulation"]:
+            try:
+                (base_T,) = _integers(handle["simulation"], "tSample", (1,))
+            except ValueError as err:
+                raise FileFormatError(f"{path}: simulation: {err}") from None
+            if not 1 <= base_T <= MAX_TIMESTEPS:
+                raise FileFormatError(f"{path}: simulation: tSample must be in "
+                                      f"[1, {MAX_TIMESTEPS}], got {base_T}")
     return Model.from_record(Path(path).stem, net, stored, str(path), base_T=base_T,
                              precision=Precision.FIXED, record=record)
 

@@ -36,13 +36,20 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from contextlib import contextmanager
 from functools import singledispatch
 from pathlib import Path
 
 import numpy as np
 
-from ldsnn_lava._io import atomic_write
-from ldsnn_lava.errors import FileFormatError, InvalidNetwork, InvalidOption
+from ldsnn_lava._io import atomic_write, check_readable
+from ldsnn_lava.errors import (
+    FileFormatError,
+    InvalidNetwork,
+    InvalidOption,
+    InvalidSchedule,
+    LDSNNError,
+)
 from ldsnn_lava.formats.nir_neurons import (
     DT_HINT,
     FIXED_DT,
@@ -55,7 +62,7 @@ from ldsnn_lava.model import Model
 from ldsnn_lava.network import Network, Stage, register_format
 from ldsnn_lava.neurons import IF, CubaLIF
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten, Op, Scale, SumPool2d
-from ldsnn_lava.options import InputEncoding, NIRConvention, parse_option
+from ldsnn_lava.options import BufferKind, InputEncoding, NIRConvention, parse_option
 from ldsnn_lava.schedule import Schedule
 
 GRAPH_FORMAT = "ldsnn-nir"
@@ -78,12 +85,13 @@ def _read_graph(graph_or_path):
     import nir
 
     if isinstance(graph_or_path, str | Path):
-        if not Path(graph_or_path).is_file():
-            raise FileNotFoundError(f"NIR file not found: {graph_or_path}")
+        path = check_readable(graph_or_path, "NIR file")
         try:  # type_check=False: sinabs writes Input types with a batch/time axis
-            return nir.read(graph_or_path, type_check=False)
-        except (OSError, KeyError, ValueError, TypeError, AssertionError) as err:
-            raise FileFormatError(f"{graph_or_path}: not a readable NIR file ({err})") from None
+            return nir.read(path, type_check=False)
+        except (OSError, KeyError, ValueError, TypeError, AttributeError, IndexError,
+                AssertionError, RuntimeError) as err:  # what nir and h5py raise on damage
+            raise FileFormatError(f"{graph_or_path}: not a readable NIR file "
+                                  f"({type(err).__name__}: {err})") from None
     if not isinstance(graph_or_path, nir.NIRGraph):
         raise InvalidOption(f"expected a nir.NIRGraph or a path, got "
                             f"{type(graph_or_path).__name__}")
@@ -334,6 +342,25 @@ def _segments(graph, chain: list[str]) -> list[tuple[list[str], str | None]]:
     return segments
 
 
+@contextmanager
+def _format_errors(graph_or_path):
+    """Whatever reading a NIR graph raises (our checks, the ``nir`` package's own assertions,
+    h5py on a damaged file) as a :class:`FileFormatError` naming the file or graph; a bad
+    argument (:class:`InvalidOption`) and a path that cannot be read stay what they are."""
+    source = str(graph_or_path) if isinstance(graph_or_path, str | Path) else "NIR graph"
+    try:
+        yield
+    except (FileFormatError, InvalidNetwork, InvalidSchedule) as err:
+        raise FileFormatError(f"{source}: {err}" if source not in str(err) else str(err)
+                              ) from None
+    except LDSNNError:  # InvalidOption, FileAccessError: about the argument or the path
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError,
+            RuntimeError, OSError) as err:
+        raise FileFormatError(f"{source}: not a NIR graph this reader supports "
+                              f"({type(err).__name__}: {err})") from None
+
+
 def read_network(graph_or_path, dt: float | None = None,
                  convention: str | None = None) -> Network:
     """Read a NIR graph (or a file written by ``nir.write``) as a :class:`Network`.
@@ -354,19 +381,16 @@ def read_network(graph_or_path, dt: float | None = None,
 
     Raises
     ------
+    FileAccessError
+        If a path is missing, a folder or not a regular file.
     FileFormatError
-        For unsupported nodes, fields or structure, and for a needed but missing time step; the
-        message names the node and field.
+        For a file that is not NIR, unsupported nodes, fields or structure, and for a needed
+        but missing time step; the message names the file, node and field.
     InvalidOption
         For a bad ``dt`` or ``convention``.
     """
-    graph = _read_graph(graph_or_path)
-    try:
-        return _network(graph, dt, convention)
-    except FileFormatError as err:
-        if isinstance(graph_or_path, str | Path):  # name the file too
-            raise FileFormatError(f"{graph_or_path}: {err}") from None
-        raise
+    with _format_errors(graph_or_path):
+        return _network(_read_graph(graph_or_path), dt, convention)
 
 
 def _network(graph, dt: float | None, convention: str | None) -> Network:
@@ -376,6 +400,8 @@ def _network(graph, dt: float | None, convention: str | None) -> Network:
     convention = parse_option(NIRConvention, convention, "convention")
     dt = _time_step(graph, dt, convention)
     chain = _chain(graph)
+    for name in chain:
+        _check_real(graph.nodes[name], f"node {name!r} ({type(graph.nodes[name]).__name__})")
     segments = _segments(graph, chain)
     exact = convention == NIRConvention.LDSNN
 
@@ -419,10 +445,26 @@ def _network(graph, dt: float | None, convention: str | None) -> Network:
     return Network(input_shape, stages, encoding, name=meta.get("name") or None)
 
 
+def _check_real(node, where: str) -> None:
+    """Refuse a node with complex-valued fields (casting would silently drop the imaginary
+    part)."""
+    for field, value in vars(node).items():
+        if np.iscomplexobj(value):
+            raise FileFormatError(f"{where}: field {field} holds complex numbers; NIR fields "
+                                  f"are real (refused, not truncated)")
+
+
 def read_schedule(graph_or_path) -> Schedule | None:
-    """The schedule :func:`to_nir` stored in the graph's metadata, or None if it has none."""
-    stored = own_metadata(_read_graph(graph_or_path)).get("schedule")
-    return None if stored is None else Schedule.from_dict(stored)
+    """The schedule :func:`to_nir` stored in the graph's metadata, or None if it has none.
+
+    Raises
+    ------
+    FileFormatError
+        If the stored schedule is malformed (named in the message).
+    """
+    with _format_errors(graph_or_path):
+        stored = own_metadata(_read_graph(graph_or_path)).get("schedule")
+        return None if stored is None else Schedule.from_dict(stored)
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -571,6 +613,8 @@ def to_nir(network: Network, schedule: Schedule | None = None, dt: float = DEFAU
     ------
     InvalidNetwork
         For a part with no NIR form at all (e.g. a CubaLIF that never decays).
+    InvalidSchedule
+        For a schedule with a ``graded`` buffer (NIR has none).
     """
     import nir
 
@@ -579,6 +623,11 @@ def to_nir(network: Network, schedule: Schedule | None = None, dt: float = DEFAU
         raise InvalidOption(f"dt must be a positive, finite time step, got {dt}")
     if schedule is not None:
         schedule.check(network)
+        if BufferKind.GRADED in schedule.buffers:
+            gap = schedule.buffers.index(BufferKind.GRADED)
+            raise InvalidSchedule(
+                f"buffer {gap} is 'graded': NIR has no graded-spike buffer and this export "
+                f"stores only per-stage timesteps; export with 'rate' buffers")
     written = network.num_stages
     if written > 1 and _counts_spikes(network.stages[-1]):
         written -= 1  # the graph ends in the last spiking stage, whose spikes readers count

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from ldsnn_lava._io import atomic_write
+from ldsnn_lava._io import atomic_write, check_readable
 from ldsnn_lava.errors import FileFormatError, InvalidNetwork
 from ldsnn_lava.model import Model
 from ldsnn_lava.network import Network, Stage, register_format
 from ldsnn_lava.neurons import NEURON_TYPES
-from ldsnn_lava.ops import OP_TYPES
+from ldsnn_lava.ops import OP_TYPES, Op
 from ldsnn_lava.schedule import Schedule
 
 NETWORK_FORMAT = "ldsnn-network"
@@ -80,45 +83,135 @@ def read_network(path: str | Path) -> Network:
 
     Raises
     ------
+    FileAccessError
+        If the path is missing, a folder or not a regular file.
     FileFormatError
-        If the file is not a readable ldsnn network file of a supported version.
+        If the file is not a readable ldsnn network file of a supported version; the message
+        names the file and the field (stage, op, array).
     """
     return _read(path)[0]
 
 
 def _read(path: str | Path) -> tuple[Network, dict]:
-    """The network and the file's metadata."""
+    """The network and the file's metadata (checked as :func:`read_network` says)."""
+    path = check_readable(path, "network file")
+    arrays = _read_archive(path)
+    if "__meta__" not in arrays:
+        raise FileFormatError(f"{path}: not an ldsnn network file (no metadata)")
+    meta_array = arrays.pop("__meta__")
+    if meta_array.shape != () or meta_array.dtype.kind != "U":
+        raise FileFormatError(f"{path}: not an ldsnn network file (metadata is not text)")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError) as err:
-        raise FileFormatError(f"{path}: not a readable ldsnn network file ({err})") from None
+        meta = json.loads(str(meta_array))
+    except (ValueError, RecursionError) as err:
+        raise FileFormatError(f"{path}: metadata is not valid JSON ({err})") from None
+    if not isinstance(meta, dict) or meta.get("format") != NETWORK_FORMAT:
+        raise FileFormatError(f"{path}: not an ldsnn network file (format "
+                              f"{meta.get('format') if isinstance(meta, dict) else meta!r:.40})")
+    version = meta.get("version")
+    if type(version) is not int or version != NETWORK_VERSION:
+        raise FileFormatError(f"{path}: unsupported network version {version!r} (this "
+                              f"ldsnn-lava reads version {NETWORK_VERSION})")
     try:
-        meta = json.loads(str(arrays.pop("__meta__")))
-    except (KeyError, json.JSONDecodeError):
-        raise FileFormatError(f"{path}: not an ldsnn network file (no metadata)") from None
-    if meta.get("format") != NETWORK_FORMAT or meta.get("version") != NETWORK_VERSION:
-        raise FileFormatError(f"{path}: unsupported network format/version "
-                              f"{meta.get('format')!r}/{meta.get('version')!r}")
-    stages = []
-    for s, spec in enumerate(meta["stages"]):
-        ops = []
-        for o, op in enumerate(spec["ops"]):
-            if op["type"] not in OP_TYPES:
-                raise FileFormatError(f"{path}: stage {s}: unknown op type {op['type']!r}")
-            params = {key: arrays[f"s{s}_o{o}_{key}"] for key in op["arrays"]}
-            fields = {k: tuple(v) if isinstance(v, list) else v for k, v in op["fields"].items()}
-            ops.append(OP_TYPES[op["type"]](**fields, **params))
-        neuron = None
-        if spec["neuron"] is not None:
-            neuron = NEURON_TYPES[spec["neuron"]["type"]](**spec["neuron"]["params"])
-        delay = arrays[f"s{s}_delay"] if spec.get("delay") else None
-        stages.append(Stage(ops, neuron, spec.get("name"), delay))
-    try:
-        net = Network(meta["input_shape"], stages, meta["input_encoding"], meta.get("name"))
-    except InvalidNetwork as err:
+        stages = [_stage(spec, s, arrays) for s, spec in
+                  enumerate(_field(meta, "stages", list, "the network"))]
+        name = _field(meta, "name", (str, type(None)), "the network", required=False)
+        net = Network(_field(meta, "input_shape", list, "the network"), stages,
+                      _field(meta, "input_encoding", str, "the network"), name)
+    except (InvalidNetwork, FileFormatError) as err:
         raise FileFormatError(f"{path}: {err}") from None
     return net, meta
+
+
+def _read_archive(path: Path) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` archive (no pickled objects)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not hasattr(data, "files"):
+                raise FileFormatError(f"{path}: a single .npy array, not an .npz archive")
+            return {key: data[key] for key in data.files}
+    except FileFormatError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, RuntimeError, zipfile.BadZipFile,
+            zlib.error, struct.error) as err:  # what numpy and zipfile raise on damaged data
+        raise FileFormatError(f"{path}: not a readable ldsnn network file "
+                              f"({type(err).__name__}: {err})") from None
+
+
+def _field(record: dict, key: str, kind, where: str, required: bool = True):
+    """``record[key]`` if it is a ``kind``; FileFormatError naming ``where`` and ``key``."""
+    if not isinstance(record, dict):
+        raise FileFormatError(f"{where}: expected an object, got {record!r:.40}")
+    if key not in record:
+        if required:
+            raise FileFormatError(f"{where}: missing field {key!r}")
+        return None
+    value = record[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and bool not in (
+            kind if isinstance(kind, tuple) else (kind,)):
+        raise FileFormatError(f"{where}: field {key!r} has the wrong type "
+                              f"({type(value).__name__}: {value!r:.40})")
+    return value
+
+
+def _stage(spec, s: int, arrays: dict[str, np.ndarray]) -> Stage:
+    where = f"stage {s}"
+    ops = [_op(op, f"{where} op {o}", f"s{s}_o{o}_", arrays)
+           for o, op in enumerate(_field(spec, "ops", list, where))]
+    neuron = _field(spec, "neuron", (dict, type(None)), where)
+    if neuron is not None:
+        kind = _field(neuron, "type", str, f"{where} neuron")
+        if kind not in NEURON_TYPES:
+            raise FileFormatError(f"{where}: unknown neuron type {kind!r} (known: "
+                                  f"{', '.join(NEURON_TYPES)})")
+        neuron = _construct(NEURON_TYPES[kind], _field(neuron, "params", dict,
+                                                        f"{where} neuron"), {}, where)
+    name = _field(spec, "name", (str, type(None)), where, required=False)
+    delay = None
+    if _field(spec, "delay", bool, where, required=False):
+        if f"s{s}_delay" not in arrays:
+            raise FileFormatError(f"{where}: array 'delay' is not in the file")
+        delay = arrays[f"s{s}_delay"]
+    return Stage(ops, neuron, name, delay)
+
+
+def _op(spec, where: str, prefix: str, arrays: dict[str, np.ndarray]) -> Op:
+    kind = _field(spec, "type", str, where)
+    if kind not in OP_TYPES:
+        raise FileFormatError(f"{where}: unknown op type {kind!r} (known: "
+                              f"{', '.join(OP_TYPES)})")
+    fields = {k: tuple(v) if isinstance(v, list) else v
+              for k, v in _field(spec, "fields", dict, where).items()}
+    params = {}
+    for name in _field(spec, "arrays", list, where):
+        if not isinstance(name, str) or prefix + name not in arrays:
+            raise FileFormatError(f"{where}: array {name!r} is not in the file")
+        params[name] = arrays[prefix + name]
+    return _construct(OP_TYPES[kind], fields, params, where)
+
+
+_ADDED_LATER = {("CubaLIF", "refractory"), ("CubaLIF", "reset"), ("CubaLIF", "v_reset"),
+                ("CubaLIF", "compare"), ("CubaLIF", "v_init"), ("IF", "reset"), ("IF", "v_reset"),
+                ("IF", "compare")}
+"""Fields added after files were written without them; their defaults are what such files
+meant (no refractory period, the default reset, comparison and initial potential). Every
+other field the writer stores is required."""
+
+
+def _construct(cls, fields: dict, params: dict, where: str):
+    """``cls(**fields, **params)`` with its field names checked first: exactly the fields
+    :func:`write_network` stores (all of them, so that a missing one is not silently
+    replaced by its default)."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    given = set(fields) | set(params)
+    optional = {name for kind, name in _ADDED_LATER if kind == cls.__name__}
+    if not known - optional <= given <= known or set(fields) & set(params):
+        raise FileFormatError(f"{where}: {cls.__name__} takes {sorted(known)}, the file gives "
+                              f"{sorted(given)}")
+    try:
+        return cls(**fields, **params)
+    except InvalidNetwork as err:
+        raise FileFormatError(f"{where}: {err}") from None
 
 
 def read_model(path: str | Path) -> Model:

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ldsnn_lava.errors import InvalidInput, InvalidNetwork, InvalidOption
 from ldsnn_lava.network import Network, Stage, register_format
 from ldsnn_lava.neurons import IF
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten, Op
@@ -47,7 +48,7 @@ def _leaves(model: nn.Module) -> list[nn.Module]:
 def _fold_batch_norm(weight: np.ndarray, bias: np.ndarray, bn: nn.Module
                      ) -> tuple[np.ndarray, np.ndarray]:
     if bn.running_mean is None or bn.running_var is None:
-        raise ValueError(f"{bn}: batch norm without running statistics cannot be folded")
+        raise InvalidNetwork(f"{bn}: batch norm without running statistics cannot be folded")
     scale = 1.0 / np.sqrt(bn.running_var.detach().double().numpy() + bn.eps)
     shift = -bn.running_mean.detach().double().numpy() * scale
     if bn.affine:
@@ -66,24 +67,24 @@ def _weights(module: nn.Module) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_conv(module: nn.Conv2d) -> None:
     if isinstance(module.padding, str):
-        raise ValueError(f"{module}: string padding {module.padding!r} is not supported; "
-                         f"give explicit integer padding")
+        raise InvalidNetwork(f"{module}: string padding {module.padding!r} is not supported; "
+                             f"give explicit integer padding")
     if module.groups != 1 or tuple(module.dilation) != (1, 1):
-        raise ValueError(f"{module}: grouped or dilated convolutions are not supported")
+        raise InvalidNetwork(f"{module}: grouped or dilated convolutions are not supported")
     if module.padding_mode != "zeros":
-        raise ValueError(f"{module}: padding_mode {module.padding_mode!r} is not supported")
+        raise InvalidNetwork(f"{module}: padding_mode {module.padding_mode!r} is not supported")
 
 
 def _check_pool(module: nn.AvgPool2d) -> None:
     padding = module.padding if isinstance(module.padding, int) else max(module.padding)
     if padding or module.ceil_mode or module.divisor_override is not None:
-        raise ValueError(f"{module}: only AvgPool2d without padding, ceil_mode or "
-                         f"divisor_override is supported")
+        raise InvalidNetwork(f"{module}: only AvgPool2d without padding, ceil_mode or "
+                             f"divisor_override is supported")
 
 
 def _check_flatten(module: nn.Flatten) -> None:
     if module.start_dim != 1 or module.end_dim != -1:
-        raise ValueError(f"{module}: only Flatten(start_dim=1, end_dim=-1) is supported")
+        raise InvalidNetwork(f"{module}: only Flatten(start_dim=1, end_dim=-1) is supported")
 
 
 def parse(model: nn.Module) -> list[list[nn.Module]]:
@@ -96,8 +97,8 @@ def parse(model: nn.Module) -> list[list[nn.Module]]:
         if isinstance(module, nn.BatchNorm1d | nn.BatchNorm2d):
             previous = stages[-1][-1] if stages[-1] else None
             if not isinstance(previous, nn.Conv2d | nn.Linear):
-                raise ValueError(f"{module}: batch norm must directly follow a Conv2d or Linear "
-                                 f"to be folded")
+                raise InvalidNetwork(f"{module}: batch norm must directly follow a Conv2d or "
+                                     f"Linear to be folded")
         elif isinstance(module, nn.Conv2d):
             _check_conv(module)
         elif isinstance(module, nn.AvgPool2d):
@@ -106,19 +107,19 @@ def parse(model: nn.Module) -> list[list[nn.Module]]:
             _check_flatten(module)
         elif isinstance(module, nn.ReLU):
             if not any(isinstance(m, nn.Conv2d | nn.Linear | nn.AvgPool2d) for m in stages[-1]):
-                raise ValueError(f"ReLU #{len(stages)} has no Conv2d, Linear or AvgPool2d "
-                                 f"before it in its stage")
+                raise InvalidNetwork(f"ReLU #{len(stages)} has no Conv2d, Linear or AvgPool2d "
+                                     f"before it in its stage")
             stages[-1].append(module)
             stages.append([])
             continue
         elif not isinstance(module, nn.Linear):
-            raise ValueError(f"unsupported module {type(module).__name__} ({module}); supported: "
-                             f"Conv2d, Linear, ReLU, AvgPool2d, Flatten, BatchNorm1d/2d, "
-                             f"Dropout, Identity")
+            raise InvalidNetwork(f"unsupported module {type(module).__name__} ({module}); "
+                                 f"supported: Conv2d, Linear, ReLU, AvgPool2d, Flatten, "
+                                 f"BatchNorm1d/2d, Dropout, Identity")
         stages[-1].append(module)
     if not any(isinstance(m, nn.Conv2d | nn.Linear | nn.AvgPool2d) for m in stages[-1]):
-        raise ValueError("the model must end with a linear layer (the readout) after its last "
-                         "ReLU; drop a final ReLU or softmax")
+        raise InvalidNetwork("the model must end with a linear layer (the readout) after its last "
+                             "ReLU; drop a final ReLU or softmax")
     return stages
 
 
@@ -184,6 +185,25 @@ def _scaled(op: Op, weight_factor: float, bias_factor: float) -> Op:
     return Dense(op.weight * weight_factor, bias)
 
 
+def _calibration(calibration_x) -> torch.Tensor:
+    """Calibration data as a float32 batch: real, finite numbers of shape (N, ...), N >= 1."""
+    if isinstance(calibration_x, torch.Tensor):
+        array = calibration_x.detach().cpu().numpy()
+    else:
+        try:
+            array = np.asarray(calibration_x)
+        except (TypeError, ValueError) as err:
+            raise InvalidInput(f"calibration_x must be an array of numbers ({err})") from None
+    if array.dtype.kind not in "biuf":
+        raise InvalidInput(f"calibration_x must hold real numbers, got {array.dtype}")
+    if array.ndim < 2 or len(array) == 0:
+        raise InvalidInput(f"calibration_x must be (N, *input_shape) with N >= 1, got shape "
+                           f"{array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise InvalidInput("calibration_x contains NaN or inf values")
+    return torch.as_tensor(array).float()
+
+
 def from_torch(
     model: nn.Module,
     calibration_x,
@@ -224,20 +244,17 @@ def from_torch(
 
     Raises
     ------
-    ValueError
+    InvalidNetwork, InvalidOption, InvalidInput
         On an unsupported module (named in the message), a model not ending in a linear layer,
         a bad percentile, or calibration data of the wrong shape.
     """
-    if not 0 < percentile <= 100:
-        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
+    if isinstance(percentile, bool) or not isinstance(percentile, int | float) \
+            or not 0 < percentile <= 100:
+        raise InvalidOption(f"percentile must be in (0, 100], got {percentile!r}")
     if max_values < 1 or batch_size < 1:
-        raise ValueError(f"max_values and batch_size must be >= 1, got {max_values}, "
-                         f"{batch_size}")
-    x = torch.as_tensor(np.asarray(calibration_x) if not isinstance(calibration_x, torch.Tensor)
-                        else calibration_x).float()
-    if x.ndim < 2 or len(x) == 0:
-        raise ValueError(f"calibration_x must be (N, *input_shape) with N >= 1, got shape "
-                         f"{tuple(x.shape)}")
+        raise InvalidOption(f"max_values and batch_size must be >= 1, got {max_values}, "
+                            f"{batch_size}")
+    x = _calibration(calibration_x)
     stages = parse(model)
     was_training = model.training
     model.eval()
@@ -245,8 +262,8 @@ def from_torch(
         try:
             scales = _percentiles(stages, x, percentile, max_values, batch_size)
         except RuntimeError as err:
-            raise ValueError(f"the model does not accept calibration_x of shape "
-                             f"{tuple(x.shape)}: {err}") from None
+            raise InvalidInput(f"the model does not accept calibration_x of shape "
+                               f"{tuple(x.shape)}: {err}") from None
     finally:
         model.train(was_training)
     result, previous = [], 1.0

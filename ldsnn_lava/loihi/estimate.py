@@ -21,7 +21,10 @@ Model (per sample; stage l has N_l neurons, T_l steps, c_l cores):
 
 - dynamic energy ``E = e_syn * (synaptic_updates + input_macs) + e_neuron * (N_l T_l +
   buffer_updates)`` (a rate-buffer update is charged as one neuron update: a buffer is one
-  compartment per neuron, our assumption);
+  compartment per neuron, our assumption); a ``graded`` buffer sends one event per non-zero
+  count, and each synapse it reaches is charged one synaptic operation whatever the payload
+  (Loihi 2 multiplies the weight by the payload in the same operation), its buffer one update
+  per neuron per window;
 - idle energy: cores of a stage outside its window still update their neurons (inactive):
   ``e_idle * N_l * (P - T_l)`` with P the period (sum of T_l sequential, max pipelined),
   shown apart because a runtime that gates idle cores would not pay it;
@@ -40,6 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ldsnn_lava.engine import Counters, evaluate
+from ldsnn_lava.errors import InvalidOption
 from ldsnn_lava.loihi.limits import LOIHI2, Loihi2Limits
 from ldsnn_lava.loihi.resources import WEIGHT_BITS, buffer_neurons, cores_needed, stage_synapses
 from ldsnn_lava.network import Network
@@ -212,7 +216,7 @@ def render_table(estimates: list[Estimate], fmt: str = "markdown") -> str:
     list holds one uniform and one LD row for that mode (as :func:`compare` returns).
     """
     if fmt not in ("markdown", "text"):
-        raise ValueError(f"fmt must be 'markdown' or 'text', got {fmt!r}")
+        raise InvalidOption(f"fmt must be 'markdown' or 'text', got {fmt!r}")
     rows = [[get(e) for _, get in COLUMNS] for e in estimates]
     head = [name for name, _ in COLUMNS]
     if fmt == "markdown":

@@ -1,6 +1,7 @@
 """The Loihi resources an LD-SNN takes: synapses, fan-in and cores per stage.
 
-A stage's neurons plus the compartments of a ``rate`` output buffer are spread over cores by
+A stage's neurons plus the compartments of a ``rate`` or ``graded`` output buffer (one per
+neuron: its window's count) are spread over cores by
 neurons per core; its synapses (8-bit weights) by synaptic memory per core; it takes whichever
 needs more cores (see :class:`~ldsnn_lava.loihi.limits.Loihi2Limits` for the figures).
 """
@@ -11,7 +12,6 @@ import math
 
 from ldsnn_lava.loihi.limits import LOIHI2, Loihi2Limits
 from ldsnn_lava.network import Network
-from ldsnn_lava.options import BufferKind
 from ldsnn_lava.schedule import Schedule
 
 WEIGHT_BITS = 8
@@ -37,15 +37,18 @@ def stage_synapses(net: Network) -> list[int]:
 
 def cores_needed(net: Network, limits: Loihi2Limits = LOIHI2,
                  schedule: Schedule | None = None) -> list[int]:
-    """Cores per stage: neurons (plus the compartments of a ``rate`` output buffer) over
-    neurons per core, and synaptic memory over memory per core, whichever needs more."""
+    """Cores per stage: neurons (plus the compartments of a ``rate`` or ``graded`` output
+    buffer) over neurons per core, and synaptic memory over memory per core, whichever needs
+    more."""
     buffers = buffer_neurons(net, schedule)
     return [cores_for(n + b, s * WEIGHT_BITS, limits)
             for n, b, s in zip(net.num_neurons, buffers, stage_synapses(net), strict=True)]
 
 
 def buffer_neurons(net: Network, schedule: Schedule | None) -> list[int]:
+    """Compartments of each stage's output buffer: one per neuron for a buffer that counts
+    (``rate``, ``graded``), none for ``replay`` or the readout."""
     if schedule is None:
         return [0] * net.num_stages
-    return [n if gap < len(schedule.buffers) and schedule.buffers[gap] == BufferKind.RATE else 0
+    return [n if gap < len(schedule.buffers) and schedule.buffers[gap].from_counts else 0
             for gap, n in enumerate(net.num_neurons)]

@@ -28,9 +28,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ldsnn_lava._io import atomic_write_text
+from ldsnn_lava._io import atomic_write_text, check_readable
 from ldsnn_lava.engine.driver import StageEngine, as_input, run_batch
 from ldsnn_lava.engine.result import Counters
+from ldsnn_lava.errors import FileFormatError, InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import BufferKind
 from ldsnn_lava.schedule import Schedule
@@ -153,19 +154,22 @@ class LatencyProfile(Cost):
     unit = "s/sample"
 
     def __post_init__(self):
-        fixed, per_step = tuple(map(float, self.fixed)), tuple(map(float, self.per_step))
+        try:
+            fixed, per_step = tuple(map(float, self.fixed)), tuple(map(float, self.per_step))
+        except (TypeError, ValueError):
+            raise InvalidOption("latency profile times must be sequences of numbers") from None
         if len(fixed) != len(per_step) or not fixed:
-            raise ValueError(f"latency profile needs one fixed and one per-step time per "
-                             f"stage, got {len(fixed)} and {len(per_step)}")
+            raise InvalidOption(f"latency profile needs one fixed and one per-step time per "
+                                f"stage, got {len(fixed)} and {len(per_step)}")
         if not all(np.isfinite(v) and v >= 0 for v in fixed + per_step):
-            raise ValueError("latency profile times must be finite and >= 0")
+            raise InvalidOption("latency profile times must be finite and >= 0")
         object.__setattr__(self, "fixed", fixed)
         object.__setattr__(self, "per_step", per_step)
 
     def __call__(self, schedule: Schedule, counters: Counters) -> float:
         if schedule.num_stages != len(self.fixed):
-            raise ValueError(f"latency profile has {len(self.fixed)} stages, the schedule "
-                             f"{schedule.num_stages}")
+            raise InvalidOption(f"latency profile has {len(self.fixed)} stages, the schedule "
+                                f"{schedule.num_stages}")
         steps = np.asarray(schedule.timesteps, dtype=np.float64)
         return float(np.sum(np.asarray(self.fixed) + np.asarray(self.per_step) * steps))
 
@@ -176,11 +180,12 @@ class LatencyProfile(Cost):
     @classmethod
     def load(cls, path: str | Path) -> LatencyProfile:
         """Read a profile written by :meth:`save`."""
+        path = check_readable(path, "latency profile")
         try:
-            data = json.loads(Path(path).read_text())
+            data = json.loads(path.read_text())
             return cls(data["fixed"], data["per_step"], data.get("platform", ""))
-        except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
-            raise ValueError(f"{path}: not a latency profile ({err})") from None
+        except (ValueError, RecursionError, KeyError, TypeError, AttributeError) as err:
+            raise FileFormatError(f"{path}: not a latency profile ({err})") from None
 
 
 def _time_stage(engine: StageEngine, stage: int, x: torch.Tensor, T: int, repeats: int
@@ -276,7 +281,7 @@ def get_cost(cost: str | Cost, *, profile: LatencyProfile | None = None) -> Cost
         return LoihiEnergy()
     if cost == "latency":
         if profile is None:
-            raise ValueError("cost 'latency' needs a measured profile "
+            raise InvalidOption("cost 'latency' needs a measured profile "
                              "(ldsnn_lava.costs.measure_latency_profile)")
         return profile
-    raise ValueError(f"unknown cost {cost!r}; choose one of {COST_NAMES}")
+    raise InvalidOption(f"unknown cost {cost!r}; choose one of {COST_NAMES}")

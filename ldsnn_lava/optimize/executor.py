@@ -18,10 +18,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import numpy as np
-import torch
 
-from ldsnn_lava.errors import InvalidInput, InvalidOption
+from ldsnn_lava import validate
+from ldsnn_lava.errors import InvalidOption
 from ldsnn_lava.network import Network
+from ldsnn_lava.optimize.cache import ld_schedule
 from ldsnn_lava.optimize.shards import ShardWorker, shard_bounds
 from ldsnn_lava.optimize.split import ShardedSplit
 from ldsnn_lava.options import Precision
@@ -68,16 +69,15 @@ class Executor(ABC):
         self.close()
 
 
-def check_split(x, y) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, y)`` as numpy arrays with as many labels as samples (each worker's prefix cache
-    checks the inputs themselves)."""
-    x = x.numpy(force=True) if isinstance(x, torch.Tensor) else np.asarray(x)
-    y = np.asarray(y)
-    if x.ndim == 0 or x.shape[0] == 0:
-        raise InvalidInput("the split holds no samples")
-    if y.shape != (x.shape[0],):
-        raise InvalidInput(f"labels must have shape ({x.shape[0]},), got {y.shape}")
-    return x, y
+def check_split(net: Network, x, y, chunk: int | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` checked as a validation split of ``net`` (:mod:`ldsnn_lava.validate`, on the
+    whole split, so that messages name samples by their index in it), as numpy arrays."""
+    sequence = net.input_encoding.is_sequence
+    checked = validate.inputs(x, net, "validation input", schedule=ld_schedule(
+        [chunk] * net.num_stages, chunk) if sequence else None)
+    labels = validate.labels(y, checked.x.shape[0], net.num_classes, "validation labels")
+    return checked.x.numpy(force=True), labels
 
 
 class InProcessExecutor(Executor):
@@ -99,7 +99,7 @@ class InProcessExecutor(Executor):
     def open_split(self, net: Network, x, y, *, device: str = "cpu",
                    precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
                    max_bytes: float = 512e6, chunk: int | None = None) -> ShardedSplit:
-        x, y = check_split(x, y)
+        x, y = check_split(net, x, y, chunk)
         workers = [ShardWorker(net, x[a:b], y[a:b], device=device, precision=precision,
                                batch_size=batch_size, max_bytes=max_bytes * (b - a) / len(y),
                                chunk=chunk)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+
+from ldsnn_lava.options import BufferKind
 
 Steps = tuple[int, ...]
+Buffers = tuple[BufferKind, ...]
 MOVE_KINDS = ("down", "up", "pair", "all-up")
 
 
@@ -47,4 +51,23 @@ def neighbours(steps: Steps, max_T: int, kind: str) -> list[tuple[str, Steps]]:
                 if j != k:
                     moves += [(f"stage {k}: {T}->{lower}, stage {j}: {Tj}->{higher}",
                                _replace(down, j, higher)) for higher in up_moves(Tj, max_T)]
+    return moves
+
+
+def buffer_moves(steps: Steps, buffers: Buffers, kinds: Sequence[BufferKind]
+                 ) -> list[tuple[str, Steps, Buffers]]:
+    """Moves that switch one gap's buffer to another of ``kinds``, as ``(label, timesteps,
+    buffers)``: the switch alone, and the switch with each lower timestep of the stage after
+    the gap (a buffer that keeps counts exact may let that stage run shorter)."""
+    moves = []
+    for gap, kind in enumerate(buffers):
+        for other in kinds:
+            if other == kind:
+                continue
+            switched = buffers[:gap] + (other,) + buffers[gap + 1:]
+            label = f"buffer {gap}: {kind}->{other}"
+            moves.append((label, steps, switched))
+            T = steps[gap + 1]
+            moves += [(f"{label}, stage {gap + 1}: {T}->{lower}",
+                       _replace(steps, gap + 1, lower), switched) for lower in down_moves(T)]
     return moves

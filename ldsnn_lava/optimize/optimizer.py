@@ -12,10 +12,14 @@ import math
 import numbers
 import time
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
+import torch
 
-from ldsnn_lava.errors import InvalidOption, LikelyPreprocessingMismatch
+from ldsnn_lava import guards, validate
+from ldsnn_lava.engine.driver import StageEngine, value_bytes
+from ldsnn_lava.errors import InvalidNetwork, InvalidOption, LikelyPreprocessingMismatch
 from ldsnn_lava.network import Network
 from ldsnn_lava.optimize.costs import Cost, LatencyProfile, get_cost
 from ldsnn_lava.optimize.executor import Executor, InProcessExecutor
@@ -23,8 +27,9 @@ from ldsnn_lava.optimize.objective import AccuracyBudget, CostTarget, Objective
 from ldsnn_lava.optimize.result import OptimizeResult, Point, pareto_front
 from ldsnn_lava.optimize.search import Search, descend, restart, start_point
 from ldsnn_lava.optimize.split import ShardedSplit
-from ldsnn_lava.options import Precision, parse_option
+from ldsnn_lava.options import BufferKind, Precision, parse_option
 from ldsnn_lava.progress import Progress
+from ldsnn_lava.schedule import MAX_TIMESTEPS
 
 DEFAULT_WORK_BUDGET = 100.0
 
@@ -46,6 +51,7 @@ def optimize(
     precision: Precision | str = Precision.FLOAT,
     batch_size: int | None = None,
     progress: bool | None = None,
+    buffer_kinds: Sequence[BufferKind | str] = (BufferKind.RATE,),
     executor: Executor | None = None,
 ) -> OptimizeResult:
     """Find per-stage timesteps of ``net`` that minimize ``cost`` within an accuracy budget.
@@ -92,6 +98,10 @@ def optimize(
     progress : bool, optional
         Report progress over evaluations (:class:`ldsnn_lava.progress.Progress`): ``True`` a
         bar on a terminal, else a line every 30 s; default: a bar on a terminal only.
+    buffer_kinds : sequence of BufferKind or str
+        The buffer kinds the search may give each gap: ``"rate"`` (default, alone: the search
+        of earlier releases, result for result) and ``"graded"``; the first is every gap's at
+        the start, and with more than one the search also tries switching a gap's kind.
     executor : Executor, optional
         Where the evaluations run: default in this process
         (:class:`~ldsnn_lava.optimize.executor.InProcessExecutor`); a
@@ -102,6 +112,19 @@ def optimize(
     Returns
     -------
     OptimizeResult
+
+    Raises
+    ------
+    InvalidOption, InvalidNetwork
+        For a bad argument (named in the message).
+    InvalidInput
+        For validation inputs or labels that do not fit the network (labels must be integers
+        in ``[0, classes)``, one per sample).
+    ResourceLimitError
+        If the uniform sweep is estimated to exceed the time limit, or a batch at ``max_T``
+        the memory limit (:mod:`ldsnn_lava.guards`).
+    NumericalError
+        If the network overflows float32 (:mod:`ldsnn_lava.numerics`).
 
     Warns
     -----
@@ -122,23 +145,28 @@ def optimize(
     the best uniform baseline.
     """
     start_time = time.perf_counter()
-    max_T = _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget, val)
+    base_T, max_T = _check_arguments(net, base_T, max_drop, cost_target, max_T, restarts,
+                                     work_budget, seed, batch_size, val)
     precision = parse_option(Precision, precision, "precision")
+    kinds = _check_buffer_kinds(buffer_kinds)
+    if progress is not None:
+        progress = validate.flag(progress, "progress")
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
     chunk = base_T if net.input_encoding.is_sequence else None
+    batch_size = _guarded_batch(net, x, base_T, max_T, chunk, precision, device, batch_size)
     executor = executor or InProcessExecutor()
     with executor.open_split(net, x, y, device=device, precision=precision,
                              batch_size=batch_size, chunk=chunk) as split:
         result = _search(split, x, base_T, max_drop, cost_fn, cost_target, max_T, restarts,
-                         work_budget, seed, progress)
+                         work_budget, seed, progress, kinds)
     result.seconds = time.perf_counter() - start_time
     return result
 
 
 def _search(split: ShardedSplit, x, base_T: int, max_drop: float | None, cost_fn: Cost,
             cost_target: float | None, max_T: int, restarts: int, work_budget: float | None,
-            seed: int, progress: bool | None) -> OptimizeResult:
+            seed: int, progress: bool | None, kinds: tuple[BufferKind, ...]) -> OptimizeResult:
     """The baselines, the descent and the restarts on a split placed on the workers (``x``:
     the split's inputs, for the near-chance warning)."""
     search: Search | None = None
@@ -163,26 +191,13 @@ def _search(split: ShardedSplit, x, base_T: int, max_drop: float | None, cost_fn
         best_uniform = min(in_budget, key=objective.rank) if in_budget else None
 
         search = Search(split, cost_fn, objective, work_budget, base_T,
-                        on_point=lambda _: bar.update(1))
+                        on_point=lambda _: bar.update(1), buffer_kinds=kinds)
         for p in uniform:
             search.add(p)
         history: list[dict] = []
-        best = descend(search, start_point(search, best_uniform, base_T), max_T, history)
-        rng = np.random.default_rng(seed)
-        for _ in range(restarts):
-            if best is None or search.exhausted:
-                break
-            end = restart(search, best, rng, max_T, history)
-            if end is not None and objective.feasible(end) and \
-                    objective.rank(end) < objective.rank(best):
-                best = end
+        _descend_and_restart(search, best_uniform, base_T, max_T, restarts, seed, history)
 
-    candidates = [p for p in search.visited if objective.acceptable(p)]
-    if not candidates:
-        cheapest = min(p.cost for p in search.visited)
-        raise InvalidOption(f"no schedule visited meets cost target {cost_target:g} "
-                            f"{cost_fn.unit}; the cheapest visited costs {cheapest:g}")
-    chosen = min(candidates, key=objective.rank)
+    chosen = _best_visited(search, objective, cost_target, cost_fn)
     return OptimizeResult(
         schedule=chosen.schedule, chosen=chosen, given=given,
         best_uniform=best_uniform if best_uniform is not None else min(uniform,
@@ -194,6 +209,77 @@ def _search(split: ShardedSplit, x, base_T: int, max_drop: float | None, cost_fn
         stage_runs=[int(v) for v in split.stage_runs], work=search.work,
         work_budget=work_budget, warnings=[warning] if warning is not None else [],
     )
+
+
+def _descend_and_restart(search: Search, best_uniform, base_T: int, max_T: int, restarts: int,
+                         seed: int, history: list[dict]) -> None:
+    """The search: a descent from the best uniform point, then ``restarts`` seeded restarts
+    from the best point so far (every point visited is in ``search.visited``)."""
+    objective = search.objective
+    best = descend(search, start_point(search, best_uniform, base_T), max_T, history)
+    rng = np.random.default_rng(seed)
+    for _ in range(restarts):
+        if best is None or search.exhausted:
+            break
+        end = restart(search, best, rng, max_T, history)
+        if end is not None and objective.feasible(end) and \
+                objective.rank(end) < objective.rank(best):
+            best = end
+
+
+def _guarded_batch(net: Network, x, base_T: int, max_T: int, chunk: int | None,
+                   precision: Precision, device, batch_size: int | None) -> int:
+    """The batch size the search runs with (the engine's default, smaller where ``max_T``
+    needs it), after refusing a uniform sweep or search beyond the memory or time limits
+    (:mod:`ldsnn_lava.guards`)."""
+    checked = validate.inputs(x, net, "validation input")
+    samples = len(checked.x)
+    windows = checked.x.shape[1] // chunk if chunk else 1  # chunks per sequence
+    batch_given = batch_size is not None
+    size = value_bytes(precision, torch.float32)
+    if not batch_given:  # the engine's default batch, smaller where max_T needs it
+        engine = StageEngine.of(net, validate.device(device), precision=precision)
+        batch_size = guards.fitting_batch(net, [max_T] * net.num_stages, engine.batch_size(),
+                                          size)
+    batch = min(batch_size, samples)
+    what = f"the uniform sweep up to base_T = {base_T}"
+    sweep = guards.check_evaluation(net, [base_T] * net.num_stages, samples, batch,
+                                    batch_given=batch_given, value_bytes=size, windows=windows,
+                                    what=what)
+    # the sweep then reads the readout at every T = 1..base_T, batch by batch, and makes a
+    # point of each T
+    guards.check_time(sweep.seconds + math.ceil(samples / batch) * base_T * guards.STEP_SECONDS
+                      + base_T * guards.POINT_SECONDS, what)
+    # the search's moves reach at most max_T in any stage
+    guards.check_memory(guards.estimate_evaluation(net, [max_T] * net.num_stages, samples,
+                                                   batch, size),
+                        f"the search up to max_T = {max_T}", batch_given)
+    return batch_size
+
+
+def _check_buffer_kinds(kinds: Sequence[BufferKind | str]) -> tuple[BufferKind, ...]:
+    """``kinds`` as distinct members, ``rate`` and ``graded`` only (``replay`` needs equal
+    windows, which the uniform baselines cover)."""
+    if isinstance(kinds, str) or not kinds:
+        raise InvalidOption(f"buffer_kinds must be a non-empty sequence of 'rate' and "
+                            f"'graded', got {kinds!r}")
+    parsed = tuple(dict.fromkeys(parse_option(BufferKind, k, "buffer kind") for k in kinds))
+    if BufferKind.REPLAY in parsed:
+        raise InvalidOption("buffer_kinds: the search gives gaps 'rate' or 'graded' buffers; "
+                            "'replay' schedules are the uniform baselines")
+    return parsed
+
+
+def _best_visited(search: Search, objective: Objective, cost_target, cost_fn: Cost):
+    """The best acceptable point the search visited (with a cost target, an error naming the
+    cheapest visited cost when none meets it)."""
+    candidates = [p for p in search.visited if objective.acceptable(p)]
+    if not candidates:
+        cheapest = min(p.cost for p in search.visited)
+        raise InvalidOption(f"no schedule visited meets cost target {cost_target:g} "
+                            f"{cost_fn.unit}; the cheapest visited costs {cheapest:g}")
+    return min(candidates, key=objective.rank)
+
 
 CHANCE_MARGIN = 0.25
 """A given SNN less than this fraction of the way from chance to 100 % is "near chance"."""
@@ -220,13 +306,17 @@ def near_chance_warning(accuracy: float, labels, x) -> str | None:
             f"(the command line's --input-scale/--input-shift map x to x * scale + shift)")
 
 
-def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget, val) -> int:
-    """Raise :class:`InvalidOption` on a bad argument; returns ``max_T`` (default 2 base_T)."""
-    if isinstance(base_T, bool) or not isinstance(base_T, int) or base_T < 1:
-        raise InvalidOption(f"base_T must be an int >= 1, got {base_T!r}")
+def _check_arguments(net, base_T, max_drop, cost_target, max_T, restarts, work_budget,
+                     seed, batch_size, val) -> tuple[int, int]:
+    """Raise :class:`InvalidOption` (or InvalidNetwork) on a bad argument; returns ``base_T``
+    and ``max_T`` (default ``2 base_T``) as ints."""
+    if not isinstance(net, Network):
+        raise InvalidNetwork(f"expected a Network, got {type(net).__name__}")
+    base_T = validate.integer(base_T, "base_T", low=1, high=MAX_TIMESTEPS)
     if max_drop is None:
-        if cost_target is None or not math.isfinite(cost_target) or cost_target <= 0:
+        if cost_target is None:
             raise InvalidOption("with max_drop=None give a cost_target > 0")
+        validate.number(cost_target, "cost_target", low=0.0, low_open=True)
     else:
         if cost_target is not None:
             raise InvalidOption("give either max_drop or cost_target (with max_drop=None), "
@@ -235,16 +325,22 @@ def _check_arguments(base_T, max_drop, cost_target, max_T, restarts, work_budget
                 or not math.isfinite(max_drop) or not 0 <= max_drop <= 100:
             raise InvalidOption(f"max_drop is in points of accuracy (1.0 = one point), "
                                 f"allowed 0..100, got {max_drop!r}")
-    max_T = 2 * base_T if max_T is None else max_T
+    max_T = min(2 * base_T, MAX_TIMESTEPS) if max_T is None else validate.integer(
+        max_T, "max_T", high=MAX_TIMESTEPS)
     if max_T < base_T:
         raise InvalidOption(f"max_T ({max_T}) must be >= base_T ({base_T})")
-    if restarts < 0:
-        raise InvalidOption(f"restarts must be >= 0, got {restarts}")
-    if work_budget is not None and not work_budget > 0:
-        raise InvalidOption(f"work_budget must be > 0 or None, got {work_budget!r}")
-    if not isinstance(val, tuple) or len(val) != 2:
-        raise InvalidOption("val must be a tuple (x, y)")
-    return max_T
+    validate.integer(restarts, "restarts", low=0)
+    if work_budget is not None:
+        validate.number(work_budget, "work_budget (passes; None: unbounded)", low=0.0,
+                        low_open=True)
+    validate.integer(seed, "seed", low=0)
+    if batch_size is not None:
+        validate.integer(batch_size, "batch_size", low=1)
+    if not isinstance(val, tuple | list) or len(val) != 2:
+        raise InvalidOption(f"val must be a pair (x, y) of validation inputs and labels, got "
+                            f"{type(val).__name__}" + (f" of {len(val)}" if isinstance(
+                                val, tuple | list) else ""))
+    return base_T, max_T
 
 
 def _uniform_points(split: ShardedSplit, base_T: int, cost: Cost) -> list[Point]:

@@ -102,7 +102,7 @@ class RayExecutor(Executor):
                    precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
                    max_bytes: float = 512e6, chunk: int | None = None) -> ShardedSplit:
         ray = self._ray
-        x, y = check_split(x, y)
+        x, y = check_split(net, x, y, chunk)
         bounds = shard_bounds(len(y), self.workers)
         remote = ray.remote(self.worker_class).options(
             num_cpus=self.cpus_per_worker, num_gpus=self.gpus_per_worker,

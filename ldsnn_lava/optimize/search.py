@@ -16,6 +16,10 @@ The search
    raising another by one step (up to ``max_T``); the cheapest such pair within budget is
    taken and the descent resumes. The search stops when no move or pair stays in budget and
    lowers the cost.
+   With more than one allowed buffer kind (``buffer_kinds``, e.g. ``rate`` and ``graded``),
+   a round also tries switching one gap's buffer, alone or with a lower T of the stage after
+   it (:func:`~ldsnn_lava.optimize.moves.buffer_moves`); with ``rate`` alone (the default)
+   the search is the one above, move for move.
 4. **Restarts** (``restarts`` > 0): the best point is perturbed at random (seeded) and the
    descent re-run from there; the best point over all runs is kept.
 5. **Work budget** (``work_budget``): every evaluation is charged the work of the stages it
@@ -41,15 +45,18 @@ among the schedules whose cost is at most the target.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ldsnn_lava.network import Network
 from ldsnn_lava.optimize.cache import PrefixCache
 from ldsnn_lava.optimize.costs import Cost
-from ldsnn_lava.optimize.moves import MOVE_KINDS, Steps, neighbours
+from ldsnn_lava.optimize.moves import MOVE_KINDS, Buffers, Steps, buffer_moves, neighbours
 from ldsnn_lava.optimize.objective import Objective
 from ldsnn_lava.optimize.result import Point
 from ldsnn_lava.optimize.split import ShardedSplit
+from ldsnn_lava.options import BufferKind
 
 
 def stage_work(net: Network) -> np.ndarray:
@@ -80,64 +87,83 @@ class Search:
     base_T : int
     on_point : callable, optional
         Called with each newly evaluated point (progress reporting).
+    buffer_kinds : sequence of BufferKind
+        The buffer kinds a gap may have (``rate``, ``graded``); the first is every gap's at the
+        start. More than one adds the buffer moves.
     """
 
     def __init__(self, cache: ShardedSplit | PrefixCache, cost: Cost, objective: Objective,
-                 budget: float | None, base_T: int, on_point=None):
+                 budget: float | None, base_T: int, on_point=None,
+                 buffer_kinds: Sequence[BufferKind] = (BufferKind.RATE,)):
         self.cache, self.cost, self.objective = cache, cost, objective
+        self.buffer_kinds = tuple(buffer_kinds)
         self.visited: list[Point] = []
-        self._seen: dict[Steps, Point] = {}
+        self._seen: dict[tuple[Steps, Buffers], Point] = {}
         self._weights = stage_work(cache.net)
         self.budget, self.pass_work = budget, float(self._weights.sum() * base_T)
         self.work = 0.0
         self.exhausted = False
         self._on_point = on_point
 
-    def charge(self, steps: Steps) -> float:
+    def buffers(self, steps: Steps, buffers: Buffers | None = None) -> Buffers:
+        """``buffers``, or the start's: every gap the first of :attr:`buffer_kinds`."""
+        return (self.buffer_kinds[0],) * (len(steps) - 1) if buffers is None else buffers
+
+    def charge(self, steps: Steps, buffers: Buffers | None = None) -> float:
         """Work (in passes of the given SNN) that evaluating ``steps`` would take now."""
-        first = self.cache.first_stage_to_run(steps)
+        first = self.cache.first_stage_to_run(steps, self.buffers(steps, buffers))
         return float(self._weights[first:] @ np.asarray(steps[first:], dtype=np.float64)
                      ) / self.pass_work
 
-    def point(self, steps: Steps) -> Point | None:
-        """The point of the all-``rate`` schedule ``steps`` (evaluated once, then remembered),
-        or ``None`` once the work budget is spent."""
-        if steps not in self._seen:
+    def point(self, steps: Steps, buffers: Buffers | None = None) -> Point | None:
+        """The point of the LD schedule ``steps`` with ``buffers`` (default: :meth:`buffers`),
+        evaluated once, then remembered; ``None`` once the work budget is spent."""
+        buffers = self.buffers(steps, buffers)
+        if (steps, buffers) not in self._seen:
             if self.exhausted:
                 return None
-            charge = self.charge(steps)
+            charge = self.charge(steps, buffers)
             if self.budget is not None and self.work + charge > self.budget:
                 self.exhausted = True
                 return None
             self.work += charge
-            ev = self.cache.evaluate(steps)
+            ev = self.cache.evaluate(steps, buffers)
             p = Point(ev.schedule, ev.accuracy, self.cost(ev.schedule, ev.counters),
                       ev.counters, "ld")
-            self._seen[steps] = p
+            self._seen[steps, buffers] = p
             self.visited.append(p)
             if self._on_point is not None:
                 self._on_point(p)
-        return self._seen[steps]
+        return self._seen[steps, buffers]
 
     def add(self, point: Point) -> None:
         """Record a point evaluated elsewhere (the uniform baselines)."""
         self.visited.append(point)
 
-    def evaluate_moves(self, moves: list[tuple[str, Steps]]) -> list[tuple[str, Point | None]]:
-        """The points of ``moves``, in their order; evaluated cheapest first, so that a work
-        budget running out mid-round leaves the expensive ones (``None``) unevaluated."""
-        order = sorted(range(len(moves)), key=lambda i: self.charge(moves[i][1]))
+    def evaluate_moves(self, moves: list[tuple]) -> list[tuple[str, Point | None]]:
+        """The points of ``moves`` (``(label, timesteps)`` or ``(label, timesteps, buffers)``),
+        in their order; evaluated cheapest first, so that a work budget running out mid-round
+        leaves the expensive ones (``None``) unevaluated."""
+        order = sorted(range(len(moves)), key=lambda i: self.charge(*moves[i][1:]))
         points: list[Point | None] = [None] * len(moves)
         for i in order:
-            points[i] = self.point(moves[i][1])
-        return [(label, p) for (label, _), p in zip(moves, points, strict=True)]
+            points[i] = self.point(*moves[i][1:])
+        return [(move[0], p) for move, p in zip(moves, points, strict=True)]
+
+    def moves(self, current: Point, max_T: int, kind: str) -> list[tuple]:
+        """The moves of ``kind`` from ``current`` (its buffers kept), and for ``"down"`` the
+        buffer moves too when more than one buffer kind is allowed."""
+        steps, buffers = current.schedule.timesteps, current.schedule.buffers
+        moves = [(label, new, buffers) for label, new in neighbours(steps, max_T, kind)]
+        if kind == "down" and len(self.buffer_kinds) > 1:
+            moves += buffer_moves(steps, buffers, self.buffer_kinds)
+        return moves
 
 
 def _repair_step(search: Search, current: Point, max_T: int) -> tuple[str, Point] | None:
     """From a point out of budget: the cheapest move into budget, else the move that gains
     the most accuracy (ties: cheaper). ``None`` when no move gains accuracy."""
-    moves = [move for kind in MOVE_KINDS
-             for move in neighbours(current.schedule.timesteps, max_T, kind)]
+    moves = [move for kind in MOVE_KINDS for move in search.moves(current, max_T, kind)]
     points = [(label, p) for label, p in search.evaluate_moves(moves) if p is not None]
     inside = [(label, p) for label, p in points if search.objective.feasible(p)]
     if inside:
@@ -150,7 +176,7 @@ def _improving_step(search: Search, current: Point, max_T: int) -> tuple[str, Po
     """The best feasible improving move (single stage down first, then pairs), or ``None``."""
     objective = search.objective
     for kind in ("down", "pair"):
-        moves = neighbours(current.schedule.timesteps, max_T, kind)
+        moves = search.moves(current, max_T, kind)
         candidates = [(objective.score(p, current), label, p)
                       for label, p in search.evaluate_moves(moves)
                       if p is not None and objective.feasible(p) and objective.better(p, current)]
@@ -161,14 +187,16 @@ def _improving_step(search: Search, current: Point, max_T: int) -> tuple[str, Po
     return None
 
 
-def descend(search: Search, start: Steps, max_T: int, history: list[dict]) -> Point | None:
-    """Greedy descent with exchange moves from ``start``; returns the final point (``None``
-    if the work budget ran out before ``start`` was evaluated).
+def descend(search: Search, start: Steps, max_T: int, history: list[dict],
+            buffers: Buffers | None = None) -> Point | None:
+    """Greedy descent with exchange moves from ``start`` (with ``buffers``, default
+    :meth:`Search.buffers`); returns the final point (``None`` if the work budget ran out
+    before ``start`` was evaluated).
 
     A start out of budget is first repaired (see :func:`_repair_step`). Each accepted move is
     appended to ``history``.
     """
-    current = search.point(start)
+    current = search.point(start, buffers)
     while current is not None and not search.exhausted:
         if search.objective.feasible(current):
             step = _improving_step(search, current, max_T)
@@ -180,6 +208,8 @@ def descend(search: Search, start: Steps, max_T: int, history: list[dict]) -> Po
         history.append({"move": label, "timesteps": list(current.schedule.timesteps),
                         "accuracy": current.accuracy, "cost": current.cost,
                         "evaluations": len(search.cache)})
+        if len(search.buffer_kinds) > 1:
+            history[-1]["buffers"] = [str(b) for b in current.schedule.buffers]
     return current
 
 
@@ -198,9 +228,11 @@ def start_point(search: Search, best_uniform: Point | None, base_T: int) -> Step
 
 def restart(search: Search, best: Point, rng: np.random.Generator, max_T: int,
             history: list[dict]) -> Point | None:
-    """Perturb ``best`` at random (two stages by -2..+2 steps) and descend from there."""
+    """Perturb ``best`` at random (two stages by -2..+2 steps; its buffers kept) and descend
+    from there."""
     steps = np.array(best.schedule.timesteps)
     stages = rng.choice(len(steps), size=min(2, len(steps)), replace=False)
     for k in stages:
         steps[k] = int(np.clip(steps[k] + rng.choice([-2, -1, 1, 2]), 1, max_T))
-    return descend(search, tuple(int(t) for t in steps), max_T, history)
+    return descend(search, tuple(int(t) for t in steps), max_T, history,
+                   best.schedule.buffers)

@@ -29,7 +29,7 @@ from ldsnn_lava.errors import InvalidInput
 from ldsnn_lava.network import Network
 from ldsnn_lava.optimize.cache import PrefixCache
 from ldsnn_lava.optimize.uniform import uniform_sweep
-from ldsnn_lava.options import Precision
+from ldsnn_lava.options import BufferKind, Precision
 
 
 def shard_bounds(samples: int, shards: int) -> list[tuple[int, int]]:
@@ -130,12 +130,13 @@ class ShardWorker:
     def samples(self) -> int:
         return len(self.y)
 
-    def evaluate(self, schedules: Sequence[Sequence[int]]) -> list[ShardTotals]:
-        """Totals of the all-``rate`` schedules with these timesteps, evaluated in this order
-        through the shard's prefix cache."""
+    def evaluate(self, schedules: Sequence[tuple[Sequence[int], Sequence[BufferKind]]]
+                 ) -> list[ShardTotals]:
+        """Totals of the LD schedules with these ``(timesteps, buffers)``, evaluated in this
+        order through the shard's prefix cache."""
         start, out = time.process_time(), []
-        for steps in schedules:
-            ev = self.cache.evaluate(steps)
+        for steps, buffers in schedules:
+            ev = self.cache.evaluate(steps, buffers)
             out.append(totals_of(ev.accuracy, ev.counters.per_stage["synaptic_updates"],
                                  self.samples))
         self._cpu_seconds += time.process_time() - start

@@ -21,6 +21,7 @@ from ldsnn_lava.engine.result import Evaluation, count_work
 from ldsnn_lava.network import Network
 from ldsnn_lava.optimize.cache import PrefixIndex, chunks_of, ld_schedule
 from ldsnn_lava.optimize.shards import ShardTotals, sum_totals
+from ldsnn_lava.options import BufferKind
 from ldsnn_lava.schedule import Schedule
 
 #: ``call(method, *args)``: runs ``ShardWorker.method(*args)`` on every shard, returns the
@@ -55,7 +56,7 @@ class ShardedSplit:
         self.net, self.y, self.chunk = net, np.asarray(y), chunk
         self.index = PrefixIndex(net, len(self.y), max_bytes, chunks_of(net, x, chunk))
         self._call, self._close = call, close
-        self._results: dict[tuple[int, ...], Evaluation] = {}
+        self._results: dict[tuple, Evaluation] = {}  # (timesteps, buffers) -> evaluation
 
     def __len__(self) -> int:
         """Number of distinct schedules evaluated."""
@@ -76,24 +77,27 @@ class ShardedSplit:
         """How many times each stage was run over the split, as by a single cache."""
         return self.index.stage_runs
 
-    def first_stage_to_run(self, timesteps: Sequence[int]) -> int:
+    def first_stage_to_run(self, timesteps: Sequence[int],
+                           buffers: Sequence[BufferKind] | None = None) -> int:
         """As :meth:`PrefixCache.first_stage_to_run`."""
-        steps = tuple(int(t) for t in timesteps)
-        if steps in self._results:
+        schedule = ld_schedule(timesteps, self.chunk, buffers)
+        if (schedule.timesteps, schedule.buffers) in self._results:
             return self.net.num_stages
-        return self.index.first_stage_to_run(steps)
+        return self.index.first_stage_to_run(schedule)
 
-    def evaluate(self, timesteps: Sequence[int]) -> Evaluation:
-        """Accuracy and counters of the all-``rate`` schedule with these timesteps."""
-        schedule = ld_schedule(timesteps, self.chunk)
+    def evaluate(self, timesteps: Sequence[int],
+                 buffers: Sequence[BufferKind] | None = None) -> Evaluation:
+        """Accuracy and counters of the LD schedule with these timesteps and buffers (default:
+        ``rate`` on every gap), as :meth:`PrefixCache.evaluate`."""
+        schedule = ld_schedule(timesteps, self.chunk, buffers)
         schedule.check(self.net)
-        steps = schedule.timesteps
-        if steps not in self._results:
-            parts = self._call("evaluate", [steps])
-            self.index.record(steps)
-            self._results[steps] = Evaluation(schedule, *self._combine(schedule,
-                                                                       [p[0] for p in parts]))
-        return self._results[steps]
+        key = schedule.timesteps, schedule.buffers
+        if key not in self._results:
+            parts = self._call("evaluate", [key])
+            self.index.record(schedule)
+            self._results[key] = Evaluation(schedule, *self._combine(schedule,
+                                                                     [p[0] for p in parts]))
+        return self._results[key]
 
     def uniform_sweep(self, max_T: int) -> list[Evaluation]:
         """As :func:`ldsnn_lava.optimize.uniform.uniform_sweep` on the whole split."""

@@ -17,12 +17,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ldsnn_lava.engine.driver import StageEngine, as_input, evaluate, run_batch
+from ldsnn_lava import validate
+from ldsnn_lava.engine.driver import StageEngine, evaluate, run_batch
 from ldsnn_lava.engine.result import Evaluation, count_work, weighted_counts
-from ldsnn_lava.errors import InvalidInput, InvalidOption
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import InputEncoding, Precision
-from ldsnn_lava.schedule import Schedule
+from ldsnn_lava.schedule import MAX_TIMESTEPS, Schedule
 
 
 def uniform_sweep(
@@ -59,14 +59,13 @@ def uniform_sweep(
     list of Evaluation
         Entry ``T - 1`` is the schedule at T.
     """
-    if max_T < 1 or (batch_size is not None and batch_size < 1):
-        raise InvalidOption(f"max_T and batch_size must be >= 1, got {max_T}, {batch_size}")
+    max_T = validate.integer(max_T, "max_T", low=1, high=MAX_TIMESTEPS)
+    if batch_size is not None:
+        batch_size = validate.integer(batch_size, "batch_size", low=1)
+    checked = validate.inputs(x, net)
+    x = checked.x
+    y = validate.labels(y, len(x), net.num_classes)
     sequence = net.input_encoding.is_sequence
-    x = np.asarray(x) if not isinstance(x, torch.Tensor) else x
-    x, y = (torch.as_tensor(x) if sequence else as_input(x, net)), np.asarray(y)
-    if len(x) != len(y) or len(x) == 0:
-        raise InvalidInput(f"x and y must hold the same number N >= 1 of samples, got "
-                           f"{len(x)} and {len(y)}")
     chunk = (chunk or max_T) if sequence else None
     schedules = [Schedule.uniform(net, T, chunk=chunk) for T in range(1, max_T + 1)]
     if net.input_encoding == InputEncoding.RATE or sequence or net.has_delays:
@@ -75,7 +74,8 @@ def uniform_sweep(
                    for s in schedules]
         return [Evaluation(s, r.accuracy(y), r.counters)
                 for s, r in zip(schedules, results, strict=True)]
-    engine = StageEngine.of(net, device, dtype, precision)
+    engine = StageEngine.of(net, validate.device(device), validate.float_dtype(dtype), precision)
+    engine.watch([max_T] * net.num_stages, checked.magnitude)
     batch_size = batch_size or engine.batch_size()
     correct = np.zeros(max_T, dtype=np.int64)
     synaptic = np.zeros((max_T, net.num_stages))  # per T, summed over samples

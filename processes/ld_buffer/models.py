@@ -33,7 +33,9 @@ class BufferModel(LDProcessModel):
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self._rate = proc_params["mode"] == BufferKind.RATE
+        mode = BufferKind(proc_params["mode"])
+        self._rate, self._graded = mode == BufferKind.RATE, mode == BufferKind.GRADED
+        self._counting = mode.from_counts
         self._shape = proc_params["shape"]
         self._every_step = proc_params["every_step"]
         self._zeros = np.zeros(self._shape, dtype=self.dtype)
@@ -44,7 +46,7 @@ class BufferModel(LDProcessModel):
         t_in, self._t_out = (int(t) for t in self.timesteps)
         if t_in != self._t_in:  # rate: spike counts; replay: the raster, a row per step
             self._t_in = t_in
-            store = self._shape if self._rate else (t_in, *self._shape)
+            store = self._shape if self._counting else (t_in, *self._shape)
             self._collecting = np.zeros(store, dtype=np.int64)
             self._completed = np.zeros(store, dtype=np.int64)
             self._emitting = np.zeros(store, dtype=np.int64)
@@ -62,6 +64,8 @@ class _StepBufferModel(BufferModel):
                     self.acc[...] = rate_initial_accumulator(self._emitting, self._t_in)
             if self._rate:
                 self.acc[...], spikes = rate_step(self.acc, self._emitting, self._t_in)
+            elif self._graded:  # the counts as payloads in the first step, then nothing
+                spikes = self._emitting if down == 0 else self._zeros
             else:
                 spikes = self._emitting[down]
             self.s_out.send(spikes.astype(self.dtype))
@@ -75,7 +79,7 @@ class _StepBufferModel(BufferModel):
         spikes = (self.s_in.recv() != 0).astype(np.int64)
         if up == 0:
             self._collecting[...] = 0
-        if self._rate:
+        if self._counting:
             self._collecting += spikes
         else:
             self._collecting[up] = spikes

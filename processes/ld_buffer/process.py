@@ -23,9 +23,12 @@ class LDBuffer(LDProcess):
     ``replay`` stores the spike raster and sends it back unchanged (needs equal windows);
     ``rate`` counts each neuron's spikes ``c`` over the ``upstream`` window of ``T_in`` steps
     and emits with the integer accumulator :func:`ldsnn_lava.buffers.rate_step` over the
-    ``downstream`` window. The buffer is double-buffered: a completed sample moves to the
-    emitting side when the downstream window starts, so in a pipelined schedule it collects
-    sample k+1 while it emits sample k. Any nonzero input value is a spike.
+    ``downstream`` window; ``graded`` counts the same way and sends the counts as graded spikes
+    (integer payloads) in the first step of the downstream window, zeros in the others (the
+    next stage, made with ``graded=(T_in, T_out)``, scales their current). The buffer is
+    double-buffered: a completed sample moves to the emitting side when the downstream window
+    starts, so in a pipelined schedule it collects sample k+1 while it emits sample k. Any
+    nonzero input value is a spike.
 
     Vars: ``windows`` (rows: upstream, downstream; columns ``[offset, length, period, lag]``),
     ``timesteps`` ``[T_in, T_out]``, and ``acc``, the rate rule's accumulator of the sample
@@ -35,12 +38,13 @@ class LDBuffer(LDProcess):
     ----------
     shape : tuple of int
         Shape of the upstream stage's output.
-    mode : {"rate", "replay"}
+    mode : {"rate", "replay", "graded"}
     upstream, downstream : Window
         Windows of the stage before and the stage after the buffer (``downstream``: where the
         next stage's input is read, which a runtime delay before its neurons moves earlier).
     precision : {"float", "fixed"}
-        Only the dtype of the spikes on the ports differs (float64 or int64 0/1).
+        Only the dtype of the spikes on the ports differs (float64 or int64; 0/1 spikes, or
+        counts for ``graded``).
     window_steps : (int, int), optional
         For the ``window`` process models: the timesteps ``(T_in, T_out)`` of the two stages.
         One clock step then carries a whole window (the windows are on the window clock,

@@ -36,13 +36,16 @@ class _WindowBufferModel(BufferModel):
                 for t in range(self._t_out):
                     acc, self._out[t] = rate_step(acc, self._completed, self._t_in)
                 self.acc[...] = acc
+            elif self._graded:  # the counts as payloads in the first step, then nothing
+                self._out[...] = 0
+                self._out[0] = self._completed
             else:
                 self._out[...] = self._completed
             self.s_out.send(self._out)
         if self._up.phase(step) is not None:
             raster = self.s_in.recv() != 0
-            self._completed = (np.count_nonzero(raster, axis=0).astype(np.int64) if self._rate
-                               else raster.astype(np.int64))
+            self._completed = (np.count_nonzero(raster, axis=0).astype(np.int64)
+                               if self._counting else raster.astype(np.int64))
 
 
 @implements(proc=LDBuffer, protocol=LoihiProtocol)

@@ -12,7 +12,7 @@ import torch
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from ldsnn_lava.processes import lava_stage
 from ldsnn_lava.processes.base import LDProcess
-from ldsnn_lava.processes.graph import LavaLDSNN
+from ldsnn_lava.processes.graph import LavaLDSNN, graded_input
 from ldsnn_lava.processes.ld_buffer.process import LDBuffer
 from ldsnn_lava.processes.ld_stage.process import LDStage, stage_process
 from ldsnn_lava.processes.runtime import create_runtime
@@ -73,7 +73,7 @@ class LDNetwork(LDProcess):
                  lava_stages: bool | Sequence[int] = False, name: str | None = None):
         precision = parse_option(Precision, precision, "precision")
         runner = LavaLDSNN(net, schedule, precision, ModelKind.STEP)
-        lava = _lava_stage_indices(net, precision, lava_stages)
+        lava = _lava_stage_indices(net, schedule, precision, lava_stages)
         delays = [lava_stage.HOP_DELAY if index in lava else 0
                   for index in range(net.num_stages)]
         super().__init__(net=net, schedule=schedule, precision=precision, lava_stages=lava,
@@ -103,7 +103,8 @@ class LDNetwork(LDProcess):
                 proc = stage_process(ops=runner.stage_ops[index], neuron=stage.neuron,
                                      in_shape=net.input_shape_of(index),
                                      window=self.windows[index], precision=precision,
-                                     every_step=True, name=label)
+                                     every_step=True, graded=graded_input(schedule, index),
+                                     name=label)
                 port.connect(proc.a_in)
                 port = proc.s_out
                 self.stages.append(proc)
@@ -175,11 +176,14 @@ class LDNetwork(LDProcess):
         return totals
 
 
-def _lava_stage_indices(net: Network, precision: Precision,
+def _lava_stage_indices(net: Network, schedule: Schedule, precision: Precision,
                         lava_stages: bool | Sequence[int]) -> tuple[int, ...]:
     """The stages to build from Lava's processes (True: every one that can be)."""
     def why_not(index: int) -> str | None:
         stage = net.stages[index]
+        if graded_input(schedule, index) is not None:
+            return ("a graded buffer feeds it, and Lava's Dense/Conv do not scale the payloads' "
+                    "current by T_out / T_in")
         if index == 0 and (isinstance(stage.ops[0], Conv2d) or len(net.input_shape) > 1):
             # a view (transpose, flatten) of the network's own s_in does not compile in Lava 0.10
             return "Lava 0.10 cannot reshape the network's input port on the way to its synapses"

@@ -27,6 +27,7 @@ from ldsnn_lava.processes.ld_stage.process import LDCubaLIFStage, LDIFStage, LDR
 from ldsnn_lava.processes.neuron_vars import NEURON_VARS
 from ldsnn_lava.processes.tags import FIXED_STEP, FLOAT_STEP
 
+from ldsnn_lava.buffers import graded_current
 from ldsnn_lava.numpy_ops import numpy_chain
 
 FLOAT = LavaPyType(np.ndarray, np.float64)
@@ -47,6 +48,7 @@ class StageModel(LDProcessModel):
         self._zeros = np.zeros(proc_params["out_shape"], dtype=self.dtype)
         self._chunks = proc_params.get("chunks", 1)
         self._delays = proc_params.get("delays")
+        self._graded = proc_params.get("graded")
         self._line = None  # the delay line: the last max(delays) currents, flattened
 
     def _delayed(self, current: np.ndarray, first: bool) -> np.ndarray:
@@ -67,6 +69,8 @@ class StageModel(LDProcessModel):
         index = self.proc_params["weighted"]
         ops[index] = dataclasses.replace(ops[index], weight=self.weights, bias=self.bias)
         self._ops = numpy_chain(ops, self.dtype)
+        if self._graded is not None:  # the zero-input current: the rest of a graded window
+            self._zero_current = self._ops(np.zeros(self.proc_params["in_shape"], self.dtype))
         self._window = self.window_of(self.window)
         self._steps = int(self.timesteps[0])
         self._neuron = None
@@ -74,6 +78,16 @@ class StageModel(LDProcessModel):
             values = {name: getattr(self, name)[0].item() for name in self._layout.parameters}
             self._neuron = self._layout.neuron(values, self.fixed,
                                                self.proc_params["neuron_options"])
+
+    def _input_current(self, inputs: np.ndarray, phase: int) -> np.ndarray:
+        """The ops' current for the input of window step ``phase``; behind a graded buffer the
+        first step's payloads are scaled (:func:`ldsnn_lava.buffers.graded_current`)."""
+        current = self._ops(inputs)
+        if self._graded is None or phase != 0:
+            return current
+        t_in, t_out = self._graded
+        return graded_current(current, self._zero_current, t_in, t_out, self.fixed).astype(
+            self.dtype)
 
     def _load_state(self) -> tuple:
         return tuple(getattr(self, name) for name in self._layout.state)
@@ -93,7 +107,7 @@ class _StepStageModel(StageModel):
                 self.s_out.send(self._zeros)
             return
         first = phase == 0 and self._window.sample(step) % self._chunks == 0
-        current = self._delayed(self._ops(self.a_in.recv()), first)
+        current = self._delayed(self._input_current(self.a_in.recv(), phase), first)
         if self._neuron is None:
             self.s_out.send(current)
             return

@@ -96,6 +96,10 @@ class LDStage(LDProcess):
         Each neuron's delay in the stage's own steps (step models only, already scaled): the
         current it receives is the ops' output ``d`` active steps earlier, through a delay line
         reset with the state.
+    graded : (int, int), optional
+        ``(T_in, T_out)`` when a ``graded`` buffer feeds the stage: the input of its window's
+        first step holds the payloads, and their current is scaled by ``T_out / T_in``
+        (:func:`ldsnn_lava.buffers.graded_current`).
     name : str, optional
     """
 
@@ -106,7 +110,7 @@ class LDStage(LDProcess):
                  precision: Precision | str = Precision.FLOAT, counts_record: Record | None = None,
                  window_steps: int | None = None, input_steps: int | None = None,
                  every_step: bool = False, chunks: int = 1, delays: np.ndarray | None = None,
-                 name: str | None = None):
+                 graded: tuple[int, int] | None = None, name: str | None = None):
         precision = parse_option(Precision, precision, "precision")
         name = name or type(self).__name__
         if type(neuron) is not self.neuron_type and not (neuron is None
@@ -119,21 +123,10 @@ class LDStage(LDProcess):
         weighted = weighted_op_index(ops, name)
         if weighted is None:  # pools only: an identity Scale after them holds the Vars
             ops, weighted = ops + (Scale(),), len(ops)
-        op_in_shape, out_shape = in_shape, in_shape
-        for index, op in enumerate(ops):
-            if index == weighted:
-                op_in_shape = out_shape
-            out_shape = op.output_shape(out_shape)
+        op_in_shape, out_shape = _shapes(ops, weighted, in_shape)
         if precision == Precision.FIXED:
             check_fixed(ops, neuron, name)
-        if window_steps is not None and every_step:
-            raise InvalidNetwork(f"{name}: every_step is for the step models (no window_steps)")
-        if window_steps is not None and (chunks != 1 or delays is not None):
-            raise InvalidNetwork(f"{name}: chunks and delays are for the step models (no "
-                                 f"window_steps)")
-        if getattr(neuron, "refractory", 0):
-            raise InvalidNetwork(f"{name}: the Lava stage processes do not model a refractory "
-                                 f"period yet (CubaLIF refractory={neuron.refractory})")
+        _check_model_options(name, neuron, window_steps, every_step, chunks, delays)
         if delays is not None:
             delays = np.broadcast_to(np.asarray(delays, dtype=np.int64), out_shape).reshape(-1)
         options = {} if neuron is None else NEURON_VARS[type(neuron)].options(neuron)
@@ -141,6 +134,7 @@ class LDStage(LDProcess):
                          precision=precision, counts_record=counts_record, neuron_options=options,
                          window_steps=window_steps,
                          every_step=bool(every_step), chunks=int(chunks), delays=delays,
+                         graded=None if graded is None else (int(graded[0]), int(graded[1])),
                          name=name)
         self.out_shape = out_shape
         port_in, port_out = in_shape, out_shape
@@ -169,6 +163,30 @@ class LDStage(LDProcess):
             for var_name in layout.state:
                 setattr(self, var_name, Var(shape=out_shape, init=0))
             self.counts = Var(shape=out_shape, init=0)
+
+
+def _shapes(ops: tuple[Op, ...], weighted: int, in_shape: tuple[int, ...]
+            ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The input shape of the weighted op and the stage's output shape."""
+    op_in_shape, out_shape = in_shape, in_shape
+    for index, op in enumerate(ops):
+        if index == weighted:
+            op_in_shape = out_shape
+        out_shape = op.output_shape(out_shape)
+    return op_in_shape, out_shape
+
+
+def _check_model_options(name: str, neuron, window_steps: int | None, every_step: bool,
+                         chunks: int, delays) -> None:
+    """Refuse options that the chosen model kind (step or window) cannot run."""
+    if window_steps is not None and every_step:
+        raise InvalidNetwork(f"{name}: every_step is for the step models (no window_steps)")
+    if window_steps is not None and (chunks != 1 or delays is not None):
+        raise InvalidNetwork(f"{name}: chunks and delays are for the step models (no "
+                             f"window_steps)")
+    if getattr(neuron, "refractory", 0):
+        raise InvalidNetwork(f"{name}: the Lava stage processes do not model a refractory "
+                             f"period yet (CubaLIF refractory={neuron.refractory})")
 
 
 class LDIFStage(LDStage):

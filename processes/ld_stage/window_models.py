@@ -40,10 +40,10 @@ class _WindowStageModel(StageModel):
         if self._window.phase(step) is None:
             return
         inputs = self.a_in.recv()
-        if len(inputs) == 1:  # direct input: one current for every step of the window
+        if len(inputs) == 1 and self._steps > 1:  # direct input: one current for every step
             currents = [self._ops(inputs[0])] * self._steps
         else:
-            currents = [self._ops(row) for row in inputs]
+            currents = [self._input_current(row, t) for t, row in enumerate(inputs)]
         if self._neuron is None:
             self.s_out.send(np.stack(currents))
             return
