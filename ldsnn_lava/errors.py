@@ -61,6 +61,12 @@ class BackendUnavailable(LDSNNError, ImportError):
     message says what to install."""
 
 
+class ClusterError(LDSNNError, RuntimeError):
+    """Distributed execution that cannot go on: a Ray cluster that cannot be joined, or a
+    worker lost more often than it may be restarted. The message names the address, or the
+    worker and its shard, and the cause."""
+
+
 class LDSNNWarning(UserWarning):
     """Base class of the warnings ldsnn-lava issues: the run goes on, the result is suspect."""
 
@@ -71,7 +77,7 @@ class LikelyPreprocessingMismatch(LDSNNWarning):
 
 
 __all__ = [
-    "BackendUnavailable", "FileAccessError", "FileFormatError", "InvalidInput", "InvalidNetwork",
-    "InvalidOption", "InvalidSchedule", "LDSNNError", "LDSNNWarning", "LavaRunError",
-    "LikelyPreprocessingMismatch", "NumericalError", "ResourceLimitError",
+    "BackendUnavailable", "ClusterError", "FileAccessError", "FileFormatError", "InvalidInput",
+    "InvalidNetwork", "InvalidOption", "InvalidSchedule", "LDSNNError", "LDSNNWarning",
+    "LavaRunError", "LikelyPreprocessingMismatch", "NumericalError", "ResourceLimitError",
 ]

@@ -178,6 +178,13 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
                    help="most work the search may spend, in passes of the given SNN over the "
                         "validation split; it stops there with the best schedule found "
                         f"(default {DEFAULT_WORK_BUDGET:g}; 0: unbounded)")
+    p.add_argument("--workers", type=positive, default=None, metavar="N",
+                   help="spread the search over N Ray workers (starts a local Ray unless "
+                        "--ray-address is given); same result as without (needs "
+                        "ldsnn-lava[ray])")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="join this Ray cluster (e.g. auto or HOST:6379); workers default to "
+                        "its CPUs")
 
 
 # --- before a command runs ----------------------------------------------------------------------
@@ -333,20 +340,23 @@ def run_search(model: Model, data, args: argparse.Namespace):
     result records how it was run (:func:`run_info`)."""
     from ldsnn_lava.optimize import optimize
     from ldsnn_lava.optimize.costs import measure_latency_profile
+    from ldsnn_lava.optimize.ray_executor import make_executor
 
     x_val, y_val = split_of(model, data, "validation", args.limit)
     profile = None
     if args.cost == "latency":
         profile = measure_latency_profile(model.network, x_val[:128], device=args.device)
     max_drop = None if args.cost_target is not None else args.max_drop
-    with warnings.catch_warnings():  # the command prints the result's warnings itself
+    with (make_executor(args.workers, args.ray_address, device=args.device) as executor,
+          warnings.catch_warnings()):  # the command prints the result's warnings itself
         warnings.simplefilter("ignore", category=LDSNNWarning)
         result = optimize(model.network, base_T=base_T_of(model, args.base_T),
                           val=(x_val, y_val), max_drop=max_drop, cost=args.cost,
                           cost_target=args.cost_target, restarts=args.restarts,
                           work_budget=args.work_budget or None, seed=args.seed,
                           profile=profile, device=args.device, precision=model.precision,
-                          progress=True, buffer_kinds=args.buffer_kinds.split(","))
+                          progress=True, buffer_kinds=args.buffer_kinds.split(","),
+                          executor=executor)
     result.info = run_info(model, data, args)
     for text in result.warnings:
         print(f"ldsnn {args.command}: warning: {text}", file=sys.stderr)

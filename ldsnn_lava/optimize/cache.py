@@ -46,6 +46,95 @@ def _key(schedule: Schedule, stages: int) -> tuple:
     return schedule.timesteps[:stages], schedule.buffers[:stages - 1]
 
 
+def count_dtype(timesteps: Sequence[int]) -> torch.dtype:
+    """The integer type that holds a stage's spike counts (at most T) under these timesteps."""
+    return torch.uint8 if max(timesteps) <= 255 else torch.int32
+
+
+class PrefixIndex:
+    """Which prefixes' spike counts a :class:`PrefixCache` keeps, and how often each stage ran.
+
+    The bookkeeping of the cache without the data: a prefix is keyed as the cache keys it
+    (:func:`_key`: its timesteps and the buffer kinds between its stages); a prefix of k stages
+    takes ``samples`` times ``chunks`` times stage k-1's output size times the count type's
+    bytes; prefixes are kept least recently used first within ``max_bytes``. What it holds
+    depends only on the schedules evaluated and their order, so a coordinator that holds no
+    data (:class:`ldsnn_lava.optimize.split.ShardedSplit`) knows what each evaluation re-runs,
+    exactly as a single cache would.
+
+    Parameters
+    ----------
+    net : Network
+    samples : int
+        Samples of the split.
+    max_bytes : float
+        Bound on the bytes of the kept spike counts.
+    chunks : int
+        Chunks per sample (sequence input keeps counts per chunk; else 1).
+
+    Attributes
+    ----------
+    stage_runs : numpy.ndarray
+        How many times each stage was run over the whole split.
+    """
+
+    def __init__(self, net: Network, samples: int, max_bytes: float, chunks: int = 1):
+        self.net, self.samples, self.max_bytes, self.chunks = net, samples, max_bytes, chunks
+        self._sizes: OrderedDict[tuple, int] = OrderedDict()
+        self._bytes = 0
+        self.stage_runs = np.zeros(net.num_stages, dtype=np.int64)
+
+    def __contains__(self, key: tuple) -> bool:
+        return key in self._sizes
+
+    def first_stage_to_run(self, schedule: Schedule) -> int:
+        """The first stage an evaluation of ``schedule`` would run: the length of its longest
+        kept prefix (0 if none)."""
+        for k in range(schedule.num_stages - 1, 0, -1):
+            if _key(schedule, k) in self._sizes:
+                return k
+        return 0
+
+    def begin(self, schedule: Schedule) -> int:
+        """Start evaluating ``schedule``: returns :meth:`first_stage_to_run`, marks that prefix
+        used and counts the runs of the stages from there."""
+        start = self.first_stage_to_run(schedule)
+        if start:
+            self._sizes.move_to_end(_key(schedule, start))
+        self.stage_runs[start:] += 1
+        return start
+
+    def store(self, schedule: Schedule, stages: int) -> list[tuple]:
+        """Keep the prefix of ``schedule``'s first ``stages`` stages; returns the keys evicted
+        to make room (that prefix's own, alone, if it is larger than ``max_bytes``)."""
+        key = _key(schedule, stages)
+        size = (self.samples * self.chunks * int(np.prod(self.net.output_shape_of(stages - 1)))
+                * count_dtype(schedule.timesteps).itemsize)
+        if size > self.max_bytes:
+            return [key]
+        self._sizes[key] = size
+        self._bytes += size
+        evicted = []
+        while self._bytes > self.max_bytes:
+            old, old_size = self._sizes.popitem(last=False)
+            self._bytes -= old_size
+            evicted.append(old)
+        return evicted
+
+    def record(self, schedule: Schedule) -> int:
+        """Book an evaluation of ``schedule`` as a :class:`PrefixCache` would do it (begin, then
+        keep every prefix it computed); returns its first stage run."""
+        start = self.begin(schedule)
+        for k in range(start, schedule.num_stages - 1):
+            self.store(schedule, k + 1)
+        return start
+
+
+def chunks_of(net: Network, x, chunk: int | None) -> int:
+    """Chunks per sample of the inputs ``x`` (sequence input: input steps over ``chunk``)."""
+    return x.shape[1] // chunk if net.input_encoding.is_sequence else 1
+
+
 class PrefixCache:
     """Evaluates LD schedules of ``net`` (``rate`` or ``graded`` buffers; all ``rate`` unless
     given) on ``(x, y)``, caching stage spike counts.
@@ -72,8 +161,9 @@ class PrefixCache:
 
     Attributes
     ----------
-    stage_runs : numpy.ndarray
-        How many times each stage was run over the whole split (for tests and reports).
+    index : PrefixIndex
+        Which prefixes are kept; its ``stage_runs`` counts how many times each stage was run
+        over the whole split (for tests and reports).
     """
 
     def __init__(self, net: Network, x, y, *, device: str = "cpu",
@@ -95,40 +185,37 @@ class PrefixCache:
         self.engine = StageEngine.of(net, validate.device(device), precision=precision)
         self.batch_size = (self.engine.batch_size() if batch_size is None
                            else validate.integer(batch_size, "batch_size", low=1))
-        self.max_bytes = max_bytes
-        # prefix -> (spike counts of its last stage, synaptic updates of its stages)
-        self._counts: OrderedDict[tuple, tuple[torch.Tensor, np.ndarray]] = OrderedDict()
-        self._bytes = 0
+        self.index = PrefixIndex(net, self.x.shape[0], max_bytes, chunks_of(net, self.x, chunk))
+        # key (see _key) -> (spike counts of the prefix's last stage, summed synaptic updates
+        # of its stages)
+        self._counts: dict[tuple, tuple[torch.Tensor, np.ndarray]] = {}
         self._results: dict[tuple, Evaluation] = {}
-        self.stage_runs = np.zeros(net.num_stages, dtype=np.int64)
 
     def __len__(self) -> int:
         """Number of distinct schedules evaluated."""
         return len(self._results)
 
-    def _store(self, prefix: tuple, counts: torch.Tensor, synaptic: np.ndarray
-               ) -> None:
-        size = counts.numel() * counts.element_size()
-        if size > self.max_bytes:
-            return
-        self._counts[prefix] = (counts, synaptic)
-        self._bytes += size
-        while self._bytes > self.max_bytes:
-            _, (old, _) = self._counts.popitem(last=False)
-            self._bytes -= old.numel() * old.element_size()
+    @property
+    def stage_runs(self) -> np.ndarray:
+        """How many times each stage was run over the whole split."""
+        return self.index.stage_runs
+
+    def _store(self, schedule: Schedule, stages: int, counts: torch.Tensor,
+               synaptic: np.ndarray) -> None:
+        for old in self.index.store(schedule, stages):
+            self._counts.pop(old, None)
+        key = _key(schedule, stages)
+        if key in self.index:
+            self._counts[key] = (counts, synaptic)
 
     def first_stage_to_run(self, timesteps: Sequence[int],
                            buffers: Sequence[BufferKind] | None = None) -> int:
         """The first stage :meth:`evaluate` would run for these timesteps and buffers
         (``num_stages`` if the schedule was evaluated before, 0 if no prefix is cached)."""
         schedule = ld_schedule(timesteps, self.chunk, buffers)
-        stages = schedule.num_stages
-        if _key(schedule, stages) in self._results:
+        if _key(schedule, schedule.num_stages) in self._results:
             return self.net.num_stages
-        for k in range(stages - 1, 0, -1):
-            if _key(schedule, k) in self._counts:
-                return k
-        return 0
+        return self.index.first_stage_to_run(schedule)
 
     def evaluate(self, timesteps: Sequence[int],
                  buffers: Sequence[BufferKind] | None = None) -> Evaluation:
@@ -139,16 +226,16 @@ class PrefixCache:
         steps, key = schedule.timesteps, _key(schedule, schedule.num_stages)
         if key in self._results:
             return self._results[key]
-        start = self.first_stage_to_run(steps, schedule.buffers)
-        synaptic = np.zeros(self.net.num_stages)
+        start = self.index.begin(schedule)
+        synaptic = np.zeros(self.net.num_stages)  # summed over samples: exact integers
+        cached = None
         if start:
-            self._counts.move_to_end(_key(schedule, start))
             cached, synaptic[:start] = self._counts[_key(schedule, start)]
-        chunks = self.x.shape[1] // self.chunk if self.net.input_encoding.is_sequence else 1
-        self.engine.watch([T * chunks for T in steps], self._magnitude)  # state spans chunks
+        # the state spans the chunks
+        self.engine.watch([T * self.index.chunks for T in steps], self._magnitude)
         if self.net.input_encoding.is_sequence or self.net.has_delays:
-            return self._evaluate_chunked(schedule, start, synaptic)
-        dtype = torch.uint8 if max(steps) <= 255 else torch.int32  # counts up to T
+            return self._evaluate_chunked(schedule, start, cached, synaptic)
+        dtype = count_dtype(steps)
         new_counts: list[list[torch.Tensor]] = [[] for _ in range(self.net.num_stages - 1)]
         correct, n, engine = 0, self.x.shape[0], self.engine
         if self.network_for is not None:
@@ -165,25 +252,24 @@ class PrefixCache:
                         begin:stop].to(engine.device))
                 for k in range(start, self.net.num_stages - 1):
                     new_counts[k].append(engine.counts(k, states[k]).to(dtype).cpu())
-                synaptic += engine.synaptic_updates(states) / n
+                synaptic += engine.synaptic_updates(states)
                 predictions = states[-1].readout.argmax(1).cpu().numpy()
                 correct += int((predictions == self.y[begin:stop]).sum())
-        self.stage_runs[start:] += 1
         for k in range(start, self.net.num_stages - 1):
-            self._store(_key(schedule, k + 1), torch.cat(new_counts[k]), synaptic[:k + 1].copy())
-        result = Evaluation(schedule, correct / n, count_work(self.net, schedule, synaptic))
+            self._store(schedule, k + 1, torch.cat(new_counts[k]), synaptic[:k + 1].copy())
+        result = Evaluation(schedule, correct / n, count_work(self.net, schedule, synaptic / n))
         self._results[key] = result
         return result
 
-    def _evaluate_chunked(self, schedule: Schedule, start: int, synaptic: np.ndarray
-                          ) -> Evaluation:
+    def _evaluate_chunked(self, schedule: Schedule, start: int, cached: torch.Tensor | None,
+                          synaptic: np.ndarray) -> Evaluation:
         """:meth:`evaluate` for sequence input or delays: stages ``start..L`` chunk by chunk,
-        from the cached per-chunk counts of stage ``start - 1``."""
+        from the cached per-chunk counts of stage ``start - 1`` (``cached``)."""
         steps, n = schedule.timesteps, self.x.shape[0]
         sequence = self.net.input_encoding.is_sequence
         check_delays(self.net, schedule, self.x.shape[1] if sequence else None)
         engine = SequenceEngine(self.engine, schedule)
-        dtype = torch.uint8 if max(steps) <= 255 else torch.int32  # counts up to T
+        dtype = count_dtype(steps)
         new_counts: list[list[torch.Tensor]] = [[] for _ in range(self.net.num_stages - 1)]
         predictions = []
         with torch.inference_mode():
@@ -191,20 +277,18 @@ class PrefixCache:
                 stop = min(n, begin + self.batch_size)
                 upstream = None
                 if start:
-                    upstream = self._counts[_key(schedule, start)][0][begin:stop].to(
-                        self.engine.device)
+                    upstream = cached[begin:stop].to(self.engine.device)
                 run = engine.run(self.x[begin:stop].to(self.engine.device) if not start else None,
                                  record_counts=False, start=start, upstream=upstream,
                                  keep_chunk_counts=True)
-                synaptic += run.synaptic / n
+                synaptic += run.synaptic
                 predictions.append(run.readout.argmax(1).cpu().numpy())
                 for k in range(start, self.net.num_stages - 1):
                     new_counts[k].append(torch.stack(run.chunk_counts[k], dim=1).to(dtype).cpu())
-        self.stage_runs[start:] += 1
         for k in range(start, self.net.num_stages - 1):
-            self._store(_key(schedule, k + 1), torch.cat(new_counts[k]), synaptic[:k + 1].copy())
+            self._store(schedule, k + 1, torch.cat(new_counts[k]), synaptic[:k + 1].copy())
         accuracy = float(np.mean(np.concatenate(predictions) == self.y))
-        chunks = self.x.shape[1] // self.chunk if sequence else 1
-        result = Evaluation(schedule, accuracy, count_work(self.net, schedule, synaptic, chunks))
+        result = Evaluation(schedule, accuracy,
+                            count_work(self.net, schedule, synaptic / n, self.index.chunks))
         self._results[_key(schedule, schedule.num_stages)] = result
         return result

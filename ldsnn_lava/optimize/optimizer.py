@@ -1,6 +1,7 @@
 """``optimize()``: the methodology's entry point (``docs/design.md``, methodology).
 
-It checks the arguments, evaluates the uniform baselines in one sweep, builds the objective and
+It checks the arguments, places the validation split on the executor's workers (one shard in
+this process by default), evaluates the uniform baselines in one sweep, builds the objective and
 runs the search of :mod:`ldsnn_lava.optimize.search` (descent, then seeded restarts) under the
 work budget, and returns an :class:`~ldsnn_lava.optimize.result.OptimizeResult`.
 """
@@ -12,6 +13,7 @@ import numbers
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -21,13 +23,13 @@ from ldsnn_lava.engine import evaluate
 from ldsnn_lava.engine.driver import StageEngine, value_bytes
 from ldsnn_lava.errors import InvalidNetwork, InvalidOption, LikelyPreprocessingMismatch
 from ldsnn_lava.network import Network
-from ldsnn_lava.optimize.cache import PrefixCache
 from ldsnn_lava.optimize.calibrate import Calibrator
 from ldsnn_lava.optimize.costs import Cost, LatencyProfile, get_cost
+from ldsnn_lava.optimize.executor import Executor, InProcessExecutor
 from ldsnn_lava.optimize.objective import AccuracyBudget, CostTarget, Objective
 from ldsnn_lava.optimize.result import OptimizeResult, Point, pareto_front
 from ldsnn_lava.optimize.search import Search, descend, line_search, restart, start_point
-from ldsnn_lava.optimize.uniform import uniform_sweep
+from ldsnn_lava.optimize.split import ShardedSplit
 from ldsnn_lava.options import BufferKind, Precision, parse_option
 from ldsnn_lava.progress import Progress
 from ldsnn_lava.schedule import MAX_TIMESTEPS, Schedule
@@ -57,6 +59,7 @@ def optimize(
     calibration_x=None,
     reference_T: int | None = None,
     buffer_kinds: Sequence[BufferKind | str] = (BufferKind.RATE,),
+    executor: Executor | None = None,
 ) -> OptimizeResult:
     """Find per-stage timesteps of ``net`` that minimize ``cost`` within an accuracy budget.
 
@@ -120,6 +123,12 @@ def optimize(
         The buffer kinds the search may give each gap: ``"rate"`` (default, alone: the search
         of earlier releases, result for result) and ``"graded"``; the first is every gap's at
         the start, and with more than one the search also tries switching a gap's kind.
+    executor : Executor, optional
+        Where the evaluations run: default in this process
+        (:class:`~ldsnn_lava.optimize.executor.InProcessExecutor`); a
+        :class:`~ldsnn_lava.optimize.ray_executor.RayExecutor` spreads the validation split over
+        Ray workers. The result is the same for any executor and number of workers (only
+        ``seconds`` differs).
 
     Returns
     -------
@@ -168,36 +177,61 @@ def optimize(
     batch_size = _guarded_batch(net, x, base_T, max_T, chunk, precision, device, batch_size)
     calibrator = _calibrator(net, calibration_x, reference_T or 4 * base_T, precision, kinds,
                              device)
-    cache = PrefixCache(net, x, y, device=device, precision=precision, batch_size=batch_size,
-                        chunk=chunk,
-                        network_for=None if calibrator is None else calibrator.network)
+    executor = executor or InProcessExecutor()
+    with executor.open_split(net, x, y, device=device, precision=precision,
+                             batch_size=batch_size, chunk=chunk,
+                             network_for=None if calibrator is None else calibrator.network
+                             ) as split:
+        result = _search(split, x, base_T, max_drop, cost_fn, cost_target, max_T, restarts,
+                         work_budget, seed, progress, kinds, strategy,
+                         _Calibration(calibrator, device, batch_size))
+    result.seconds = time.perf_counter() - start_time
+    return result
+
+
+@dataclass(frozen=True)
+class _Calibration:
+    """What the calibrated uniform baseline needs (``calibrator`` None: uncalibrated)."""
+
+    calibrator: Calibrator | None
+    device: str
+    batch_size: int
+
+
+def _search(split: ShardedSplit, x, base_T: int, max_drop: float | None, cost_fn: Cost,
+            cost_target: float | None, max_T: int, restarts: int, work_budget: float | None,
+            seed: int, progress: bool | None, kinds: tuple[BufferKind, ...], strategy: str,
+            calibration: _Calibration) -> OptimizeResult:
+    """The baselines, the descent and the restarts on a split placed on the workers (``x``:
+    the split's inputs, for the near-chance warning and the calibrated baseline)."""
+    calibrator = calibration.calibrator
     search: Search | None = None
     with Progress("optimize", "LD schedules evaluated", enabled=progress,
                   detail=lambda: _work_spent(search, work_budget)) as bar:
-        uniform = _uniform_points(net, x, cache.y, base_T, cost_fn, device, precision,
-                                  batch_size, chunk)
+        uniform = _uniform_points(split, base_T, cost_fn)
         bar.line(f"; the given SNN and uniform T = 1..{base_T} evaluated")
         given = uniform[0]
-        warning = near_chance_warning(given.accuracy, cache.y, x)
+        warning = near_chance_warning(given.accuracy, split.y, x)
         if warning is not None:
-            warnings.warn(LikelyPreprocessingMismatch(warning), stacklevel=2)
-        resolution = 1.0 / len(cache.y)
+            warnings.warn(LikelyPreprocessingMismatch(warning), stacklevel=3)
+        resolution = 1.0 / len(split.y)
         objective: Objective = (
             CostTarget(cost_target, resolution) if max_drop is None else
             AccuracyBudget(given.accuracy - max_drop / 100 - 1e-12, resolution))
         if calibrator is not None:
             uniform = [given] + _calibrated_uniform_points(
-                calibrator, x, cache.y, base_T, cost_fn, objective, device, batch_size)
+                calibrator, x, split.y, base_T, cost_fn, objective, calibration.device,
+                calibration.batch_size)
         in_budget = [p for p in uniform if objective.acceptable(p)]
         best_uniform = min(in_budget, key=objective.rank) if in_budget else None
 
-        search = Search(cache, cost_fn, objective, work_budget, base_T,
+        search = Search(split, cost_fn, objective, work_budget, base_T,
                         on_point=lambda _: bar.update(1), buffer_kinds=kinds)
         for p in uniform:
             search.add(p)
         history: list[dict] = []
-        _search(search, start_point(search, best_uniform, base_T), max_T, restarts, seed,
-                strategy, history)
+        _descend_and_restart(search, start_point(search, best_uniform, base_T), max_T,
+                             restarts, seed, strategy, history)
 
     chosen = _best_visited(search, objective, cost_target, cost_fn)
     best_uniform = best_uniform or min(uniform, key=objective.rank)  # none in budget: cheapest
@@ -207,15 +241,14 @@ def optimize(
         cost_name=cost_fn.name, cost_unit=cost_fn.unit, base_T=base_T, max_drop=max_drop,
         cost_target=cost_target,
         min_accuracy=objective.min_accuracy if max_drop is not None else None,
-        stage_runs=[int(v) for v in cache.stage_runs], work=search.work,
-        work_budget=work_budget, seconds=time.perf_counter() - start_time,
-        warnings=[warning] if warning is not None else [],
+        stage_runs=[int(v) for v in split.stage_runs], work=search.work,
+        work_budget=work_budget, warnings=[warning] if warning is not None else [],
         calibration=_calibration_record(calibrator, chosen, best_uniform),
     )
 
 
-def _search(search: Search, start, max_T: int, restarts: int, seed: int, strategy: str,
-            history: list[dict]) -> None:
+def _descend_and_restart(search: Search, start, max_T: int, restarts: int, seed: int,
+                         strategy: str, history: list[dict]) -> None:
     """The descent from ``start``, then ``restarts`` seeded perturb-and-descend rounds; with
     ``strategy="coordinate"`` each descent's end is polished by :func:`line_search`."""
     objective = search.objective
@@ -409,12 +442,9 @@ def _check_arguments(net, base_T, max_drop, cost_target, max_T, restarts, work_b
     return base_T, max_T
 
 
-def _uniform_points(net: Network, x, y, base_T: int, cost: Cost, device: str,
-                    precision: Precision, batch_size: int | None, chunk: int | None
-                    ) -> list[Point]:
+def _uniform_points(split: ShardedSplit, base_T: int, cost: Cost) -> list[Point]:
     """The given SNN at every T in base_T..1 (replay buffers), from one run at base_T."""
-    sweep = uniform_sweep(net, x, y, base_T, device=device, batch_size=batch_size,
-                          precision=precision, chunk=chunk)
+    sweep = split.uniform_sweep(base_T)
     return [Point(p.schedule, p.accuracy, cost(p.schedule, p.counters), p.counters,
                   "given" if p.schedule.timesteps[0] == base_T else "uniform")
             for p in reversed(sweep)]

@@ -55,6 +55,7 @@ from ldsnn_lava.optimize.costs import Cost
 from ldsnn_lava.optimize.moves import MOVE_KINDS, Buffers, Steps, buffer_moves, neighbours
 from ldsnn_lava.optimize.objective import Objective
 from ldsnn_lava.optimize.result import Point
+from ldsnn_lava.optimize.split import ShardedSplit
 from ldsnn_lava.options import BufferKind
 
 
@@ -74,8 +75,9 @@ class Search:
 
     Parameters
     ----------
-    cache : PrefixCache
-        Evaluates schedules on the validation split.
+    cache : ShardedSplit or PrefixCache
+        Evaluates schedules on the validation split (the optimizer passes the split its
+        executor placed on the workers).
     cost : Cost
     objective : Objective
     budget : float or None
@@ -90,7 +92,7 @@ class Search:
         start. More than one adds the buffer moves.
     """
 
-    def __init__(self, cache: PrefixCache, cost: Cost, objective: Objective,
+    def __init__(self, cache: ShardedSplit | PrefixCache, cost: Cost, objective: Objective,
                  budget: float | None, base_T: int, on_point=None,
                  buffer_kinds: Sequence[BufferKind] = (BufferKind.RATE,)):
         self.cache, self.cost, self.objective = cache, cost, objective

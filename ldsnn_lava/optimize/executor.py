@@ -1,0 +1,120 @@
+"""Where the search's evaluations run: in this process (the default) or on Ray workers.
+
+An :class:`Executor` places a split's shards on its workers (:meth:`Executor.open_split`) and
+returns a :class:`~ldsnn_lava.optimize.split.ShardedSplit`, which the optimizer uses as its
+prefix cache and for the uniform sweep. Each evaluation of a schedule is data-parallel: every
+worker evaluates it on its own shard, through its own prefix cache, and the integer totals are
+summed. The results (schedules, accuracies, counters, work charged) are the same for any
+executor and any number of workers (:mod:`ldsnn_lava.optimize.shards` says why).
+
+:class:`InProcessExecutor` runs the shards one after another in this process and imports
+nothing new; :class:`ldsnn_lava.optimize.ray_executor.RayExecutor` runs one Ray actor per
+shard, on this machine or a cluster; :func:`ldsnn_lava.optimize.ray_executor.make_executor`
+picks one from the command line's ``--workers`` and ``--ray-address``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+import numpy as np
+
+from ldsnn_lava import validate
+from ldsnn_lava.errors import InvalidOption
+from ldsnn_lava.network import Network
+from ldsnn_lava.optimize.cache import ld_schedule
+from ldsnn_lava.optimize.shards import ShardWorker, shard_bounds
+from ldsnn_lava.optimize.split import ShardedSplit
+from ldsnn_lava.options import Precision
+
+
+class Executor(ABC):
+    """Runs shard workers; a context manager that releases them (and any cluster it started).
+
+    Attributes
+    ----------
+    workers : int
+        How many shards a split is cut into.
+    """
+
+    workers: int
+
+    @abstractmethod
+    def open_split(self, net: Network, x, y, *, device: str = "cpu",
+                   precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
+                   max_bytes: float = 512e6, chunk: int | None = None,
+                   network_for: Callable | None = None) -> ShardedSplit:
+        """Cut ``(x, y)`` into :attr:`workers` contiguous shards and place one on each worker.
+
+        Parameters
+        ----------
+        net : Network
+        x, y : array-like
+            The split: ``(N, *net.input_shape)`` inputs (sequences: ``(N, S,
+            *net.input_shape)``) and ``(N,)`` integer labels.
+        device, precision, batch_size, chunk
+            As for :class:`~ldsnn_lava.optimize.cache.PrefixCache`, on every worker.
+        max_bytes : float
+            Cache bound of the whole split: charges follow it exactly; each worker keeps its
+            shard's share of it.
+        network_for : callable, optional
+            The network to run for given timesteps (calibration), on every worker.
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the workers and anything the executor started."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def check_split(net: Network, x, y, chunk: int | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` checked as a validation split of ``net`` (:mod:`ldsnn_lava.validate`, on the
+    whole split, so that messages name samples by their index in it), as numpy arrays."""
+    sequence = net.input_encoding.is_sequence
+    checked = validate.inputs(x, net, "validation input", schedule=ld_schedule(
+        [chunk] * net.num_stages, chunk) if sequence else None)
+    labels = validate.labels(y, checked.x.shape[0], net.num_classes, "validation labels")
+    return checked.x.numpy(force=True), labels
+
+
+class InProcessExecutor(Executor):
+    """Shards evaluated one after another in this process (default: one shard, which is the
+    single-process search exactly).
+
+    Parameters
+    ----------
+    shards : int
+        Shards to cut a split into (more than one only to check that sharding changes
+        nothing, or to bound a shard's memory).
+    """
+
+    def __init__(self, shards: int = 1):
+        if shards < 1:
+            raise InvalidOption(f"shards must be >= 1, got {shards}")
+        self.workers = shards
+
+    def open_split(self, net: Network, x, y, *, device: str = "cpu",
+                   precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
+                   max_bytes: float = 512e6, chunk: int | None = None,
+                   network_for: Callable | None = None) -> ShardedSplit:
+        x, y = check_split(net, x, y, chunk)
+        workers = [ShardWorker(net, x[a:b], y[a:b], device=device, precision=precision,
+                               batch_size=batch_size, max_bytes=max_bytes * (b - a) / len(y),
+                               chunk=chunk, network_for=network_for)
+                   for a, b in shard_bounds(len(y), self.workers)]
+
+        def call(method: str, *args) -> list:
+            return [getattr(w, method)(*args) for w in workers]
+
+        return ShardedSplit(net, x, y, call, workers.clear, max_bytes, chunk)
+
+    def close(self) -> None:
+        """Nothing to release: each split's workers go with the split."""
+

@@ -1,0 +1,154 @@
+"""Sharded evaluation (the executors' shared mechanism) without Ray: a split cut into any number
+of shards gives bit for bit the single-process results, and the search charged against the
+coordinator's prefix index is the single-process search."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ldsnn_optimize_nets import digits_snn, digits_splits
+from ldsnn_testing import inputs, networks
+
+from ldsnn_lava import evaluate
+from ldsnn_lava.errors import InvalidInput, InvalidOption
+from ldsnn_lava.optimize import optimize
+from ldsnn_lava.optimize.cache import PrefixCache, PrefixIndex, ld_schedule
+from ldsnn_lava.optimize.executor import InProcessExecutor
+from ldsnn_lava.optimize.shards import shard_bounds, totals_of
+from ldsnn_lava.optimize.uniform import uniform_sweep
+from ldsnn_lava.options import BufferKind
+
+
+@given(st.integers(1, 60), st.integers(1, 60))
+def test_shard_bounds_cover_the_split_in_order(samples, shards):
+    if shards > samples:
+        with pytest.raises(InvalidInput, match="at most"):
+            shard_bounds(samples, shards)
+        return
+    bounds = shard_bounds(samples, shards)
+    assert len(bounds) == shards and bounds[0][0] == 0 and bounds[-1][1] == samples
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    sizes = [b - a for a, b in bounds]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+
+
+_KINDS = st.sampled_from([BufferKind.RATE, BufferKind.GRADED])
+
+
+def _assert_same(ev, accuracy, counters):
+    assert ev.accuracy == accuracy
+    for name, values in counters.per_stage.items():
+        np.testing.assert_array_equal(ev.counters.per_stage[name], values, err_msg=name)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_sharding_equals_the_engine_bit_for_bit(data):
+    """Random networks, inputs, shard counts and schedule sequences (rate and graded gaps):
+    every evaluation of the sharded split equals the engine's on the whole split (accuracy
+    and counters exactly), and the coordinator's charges equal those of one prefix cache over
+    the whole split."""
+    net = data.draw(networks())
+    x = data.draw(inputs(net, max_n=9))
+    y = np.arange(len(x)) % net.num_classes
+    shards = data.draw(st.integers(1, len(x)))
+    batch = data.draw(st.integers(1, 4))
+    split = InProcessExecutor(shards).open_split(net, x, y, batch_size=batch)
+    single = PrefixCache(net, x, y, batch_size=batch)
+    for _ in range(data.draw(st.integers(1, 4))):
+        steps = tuple(data.draw(st.integers(1, 7)) for _ in net.stages)
+        buffers = tuple(data.draw(_KINDS) for _ in net.stages[1:])
+        assert split.first_stage_to_run(steps, buffers) == single.first_stage_to_run(steps,
+                                                                                     buffers)
+        ref = evaluate(net, ld_schedule(steps, buffers=buffers), x, batch_size=batch,
+                       record_spikes=False)
+        _assert_same(split.evaluate(steps, buffers), ref.accuracy(y), ref.counters)
+        single.evaluate(steps, buffers)
+    np.testing.assert_array_equal(split.stage_runs, single.stage_runs)
+    max_T = data.draw(st.integers(1, 6))
+    for a, b in zip(split.uniform_sweep(max_T), uniform_sweep(net, x, y, max_T,
+                                                               batch_size=batch), strict=True):
+        assert a.schedule == b.schedule
+        _assert_same(a, b.accuracy, b.counters)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(st.tuples(*[st.integers(1, 6)] * 3), st.tuples(_KINDS, _KINDS)),
+                min_size=1, max_size=15),
+       st.integers(0, 6))
+def test_prefix_index_books_what_the_cache_keeps(schedules, room):
+    """An index fed only schedules (timesteps and buffer kinds) answers as the cache that
+    holds the data, also when the byte bound evicts prefixes (room: how many 32-neuron
+    prefixes of 40 samples fit)."""
+    net = digits_snn((32, 16), 0)
+    x, y = (a[:40] for a in digits_splits()[2:4])
+    max_bytes = room * 40 * 32 + 1
+    cache = PrefixCache(net, x, y, batch_size=16, max_bytes=max_bytes)
+    index = PrefixIndex(net, 40, max_bytes)
+    seen = set()
+    for steps, buffers in schedules:
+        schedule = ld_schedule(steps, buffers=buffers)
+        fresh = (steps, buffers) not in seen
+        expected = index.first_stage_to_run(schedule) if fresh else net.num_stages
+        assert cache.first_stage_to_run(steps, buffers) == expected
+        cache.evaluate(steps, buffers)
+        if fresh:
+            index.record(schedule)
+            seen.add((steps, buffers))
+    np.testing.assert_array_equal(cache.stage_runs, index.stage_runs)
+
+
+def test_sharded_search_is_the_single_process_search():
+    """optimize() with the split in shards: the same result in every field (schedule, history,
+    visited points with accuracy, cost and counters, work charged, stage runs) but time."""
+    net, val = digits_snn((32, 16), 0), tuple(a[:250] for a in digits_splits()[2:4])
+    kwargs = dict(base_T=8, val=val, max_drop=2.0, restarts=1, progress=False)
+    one = optimize(net, **kwargs)
+    many = optimize(net, executor=InProcessExecutor(7), **kwargs)
+    assert one.history and one.work > 1
+    a, b = one.to_dict(), many.to_dict()
+    a.pop("seconds"), b.pop("seconds")
+    assert a == b
+
+
+def test_totals_must_be_counts():
+    assert totals_of(0.5, np.array([3.0, 1.5]), 2).correct == 1
+    with pytest.raises(InvalidInput, match="not an integer count"):
+        totals_of(0.5, np.array([0.3]), 2)
+    with pytest.raises(InvalidOption, match="shards must be >= 1"):
+        InProcessExecutor(0)
+    net = digits_snn((32, 16), 0)
+    with pytest.raises(InvalidInput, match="labels must have shape"):
+        InProcessExecutor().open_split(net, torch.zeros(3, 64), [0, 1])
+
+
+def test_the_default_never_imports_ray(tmp_path):
+    """In process is the default and needs no Ray; asking for Ray where it is missing is a
+    one-line error naming the install."""
+    script = textwrap.dedent("""
+        import sys
+        sys.modules["ray"] = None  # any `import ray` now raises ImportError
+        from ldsnn_lava.cli import main
+        from ldsnn_lava.errors import BackendUnavailable
+        from ldsnn_lava.optimize import RayExecutor
+        try:
+            RayExecutor(2)
+        except BackendUnavailable as err:
+            assert "ldsnn-lava[ray]" in str(err), err
+        else:
+            raise AssertionError("no error")
+        out = sys.argv[1]
+        assert main(["optimize", "mlp_digits", "--limit", "60", "--restarts", "0",
+                     "--out", out]) == 0
+        assert main(["optimize", "mlp_digits", "--limit", "60", "--workers", "2",
+                     "--out", out]) == 2
+    """)
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path / "s.json")],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "ldsnn optimize: error: Ray is not installed here" in proc.stderr
