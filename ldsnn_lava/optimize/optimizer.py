@@ -174,9 +174,9 @@ def optimize(
     cost_fn = get_cost(cost, profile=profile)
     x, y = val
     chunk = base_T if net.input_encoding.is_sequence else None
-    batch_size = _guarded_batch(net, x, base_T, max_T, chunk, precision, device, batch_size)
     calibrator = _calibrator(net, calibration_x, reference_T or 4 * base_T, precision, kinds,
                              device)
+    batch_size = _guarded_batch(net, x, base_T, max_T, chunk, precision, device, batch_size)
     executor = executor or InProcessExecutor()
     with executor.open_split(net, x, y, device=device, precision=precision,
                              batch_size=batch_size, chunk=chunk,
