@@ -8,8 +8,9 @@ the network's parameters, the schedule and the input's largest magnitude, withou
 - a stage's current per step: ``|I| <= fan_in * max|w| * m + max|b|`` per op in turn (``m``
   the magnitude of the op's input: the input's for stage 0 under direct or frames encoding, 1
   for spikes);
-- its state over a window of T steps: IF ``|v| <= |v_init| + T |I| + threshold``; CubaLIF
-  ``|u| <= T |I|`` and ``|v| <= T (T |I| + |bias|)``; a readout's sum ``<= T |I|``.
+- its state over a window of T steps: IF ``|v| <= |v_init| + |v_reset| + T |I| + threshold``;
+  CubaLIF ``|u| <= T |I|`` and ``|v| <= |v_init| + |v_reset| + T (T |I| + |bias| + threshold)``
+  (the reset variants included); a readout's sum ``<= T |I|``.
 
 When every bound stays below :data:`SAFE` for the dtype, nothing can overflow and the engine
 checks nothing at run time. Otherwise it checks the stage's final state and its readout once
@@ -71,10 +72,11 @@ def state_bound(neuron, steps: int, current: float) -> float:
     (``neuron=None``: the readout's sum)."""
     if neuron is None:
         return steps * current
-    if isinstance(neuron, IF):
-        return abs(neuron.initial_v) + steps * current + neuron.threshold
-    if isinstance(neuron, CubaLIF):
-        return steps * (steps * current + abs(neuron.bias))
+    if isinstance(neuron, IF):  # a hard reset restarts from v_reset
+        return abs(neuron.initial_v) + abs(neuron.v_reset) + steps * current + neuron.threshold
+    if isinstance(neuron, CubaLIF):  # the subtracting resets take at most a threshold a step
+        return (abs(neuron.v_init) + abs(neuron.v_reset)
+                + steps * (steps * current + abs(neuron.bias) + abs(neuron.threshold)))
     return float("inf")  # an unknown model: always checked
 
 
