@@ -348,3 +348,9 @@ def inputs(draw, net: Network, max_n: int = 6):
     if net.input_encoding == "rate":
         return rng.random((n, *net.input_shape))
     return dyadic(rng, (n, *net.input_shape), scale=4, span=8)
+
+
+def small_net(weight: float = 0.5) -> Network:
+    """A 4 -> 3 (IF, threshold 2) -> 2 network with constant weights, for error-path tests."""
+    return Network((4,), [Stage([Dense(np.full((3, 4), weight))], IF(2.0)),
+                          Stage([Dense(np.ones((2, 3)))], None)])

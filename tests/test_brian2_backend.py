@@ -27,6 +27,7 @@ from ldsnn_testing import (
     inputs,
     networks,
     schedules,
+    small_net,
 )
 
 from benchmarks.backend_speed import LD_SCHEDULES
@@ -213,11 +214,6 @@ def test_brian2_objects_do_not_grow_with_samples():
 
 
 # --- errors -------------------------------------------------------------------------------------
-
-
-def small_net(weight: float = 0.5) -> Network:
-    return Network((4,), [Stage([Dense(np.full((3, 4), weight))], IF(2.0)),
-                          Stage([Dense(np.ones((2, 3)))], None)])
 
 
 def test_bad_options_and_schedule():

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lava_conformance_nets import random_inputs, random_network, random_schedule
 from ldsnn_lava.processes.graph import to_lava
+from ldsnn_testing import small_net
 
 from ldsnn_lava import IF, Dense, Network, Schedule, Stage, evaluate
 from ldsnn_lava.clock import Window, stage_windows, total_steps
@@ -135,11 +136,6 @@ def test_window_rejects_bad_geometry():
 
 
 # --- error paths ----------------------------------------------------------------------------
-
-
-def small_net(weight: float = 0.5) -> Network:
-    return Network((4,), [Stage([Dense(np.full((3, 4), weight))], IF(2.0)),
-                          Stage([Dense(np.ones((2, 3)))], None)])
 
 
 def test_bad_precision_model_and_schedule_mismatch():
