@@ -18,7 +18,9 @@ With ``--calibration-samples N`` (float IF models): the search is run a second t
 per-stage threshold calibration (:mod:`ldsnn_lava.optimize.calibrate`, fitted on the first N
 images of the training split), the cheapest uniform baseline calibrated the same way, and
 both are reported on the test split beside the uncalibrated ones (``calibrated``). With
-``--no-timing`` only accuracies and work counters are measured.
+``--no-timing`` only accuracies and work counters are measured. ``--buffer-kinds rate,graded``
+lets the search give each gap a graded buffer too (the calibrated search stays on rate
+buffers: calibration is fitted for them).
 
 Writes ``benchmarks/results/ld_vs_uniform.json``. Usage::
 
@@ -62,17 +64,19 @@ def spread(n: int, count: int | None) -> np.ndarray:
 
 
 def choose(model, max_drop: float, work_budget: float, strategy: str = "descent",
-           calibration_x=None, n_val: int | None = None, executor=None) -> dict:
-    """The optimizer's schedule for ``model`` (validation split only, its first ``n_val``
-    images if given; calibration, if any, on ``calibration_x`` from the training split),
-    searched on ``executor`` (default in process)."""
+           calibration_x=None, n_val: int | None = None, executor=None,
+           buffer_kinds: tuple[str, ...] = ("rate",)) -> dict:
+    """The optimizer's schedule for ``model`` (validation split only, ``n_val`` images evenly
+    spread over it if given; calibration, if any, on ``calibration_x`` from the training
+    split; the gaps' buffers chosen among ``buffer_kinds``), searched on ``executor`` (default
+    in process)."""
     x, y = load_dataset(model.dataset).split("validation")
     keep = spread(len(y), n_val)
     x, y = model.preprocess(x)[keep], y[keep]
     result = optimize(model.network, base_T=model.base_T, val=(x, y),
                       max_drop=max_drop, precision=model.precision, work_budget=work_budget,
                       strategy=strategy, calibration_x=calibration_x, progress=False,
-                      executor=executor)
+                      executor=executor, buffer_kinds=buffer_kinds)
     return {"schedule": result.schedule, "best_uniform": result.best_uniform.schedule,
             "seconds": result.seconds, "calibration": result.calibration,
             "validation": {"ld": result.chosen.accuracy,
@@ -153,10 +157,12 @@ def lava_side_by_side(net, schedules: dict[str, Schedule], x, repeats: int,
 def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: bool,
             lava_samples: int, n_test: int | None, work_budget: float = 100.0,
             strategy: str = "descent", calibration_samples: int = 0,
-            timing: bool = True, n_val: int | None = None, executor=None) -> dict:
+            timing: bool = True, n_val: int | None = None, executor=None,
+            buffer_kinds: tuple[str, ...] = ("rate",)) -> dict:
     model = zoo.load(name)
     net, precision = model.network, model.precision
-    chosen = choose(model, max_drop, work_budget, strategy, n_val=n_val, executor=executor)
+    chosen = choose(model, max_drop, work_budget, strategy, n_val=n_val, executor=executor,
+                    buffer_kinds=buffer_kinds)
     schedules = {"uniform": Schedule.uniform(net, model.base_T), "ld": chosen["schedule"],
                  "best_uniform": chosen["best_uniform"]}
     x, y = load_dataset(model.dataset).split("test")
@@ -170,6 +176,7 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
         "model": name, "dataset": model.dataset, "base_T": model.base_T, "precision": precision,
         "test_samples": len(x), "max_drop": max_drop, "max_drop_unit": "points",
         "work_budget": work_budget, "strategy": strategy, "validation_samples": n_val,
+        "buffer_kinds": list(buffer_kinds),
         "optimize_seconds": chosen["seconds"], "validation_accuracy": chosen["validation"],
         "schedules": {k: str(s) for k, s in schedules.items()},
         "best_uniform_schedule": str(chosen["best_uniform"]),
@@ -184,7 +191,7 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
                                        totals["ld"]["neurons_evaluated"]),
         },
     }
-    if calibration_samples and precision == "float":
+    if calibration_samples and precision == "float" and tuple(buffer_kinds) == ("rate",):
         record["calibrated"] = calibrated(
             model, max_drop, work_budget, strategy, calibration_samples, x, y,
             {"work": work["uniform"], "neurons": totals["uniform"]["neurons_evaluated"]}, n_val)
@@ -229,6 +236,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--calibration-samples", type=int, default=0,
                         help="also search with per-stage calibration fitted on this many "
                              "training images (float IF models; 0: off)")
+    parser.add_argument("--buffer-kinds", default="rate",
+                        help="comma-separated buffer kinds the search may give each gap: rate, "
+                             "graded (default rate; calibration runs with rate only)")
     parser.add_argument("--no-timing", action="store_true",
                         help="accuracy and work counters only (no engine or Lava timing)")
     parser.add_argument("--workers", type=int, default=None,
@@ -247,7 +257,7 @@ def main(argv=None) -> dict:
                                 not (args.no_lava or args.no_timing), args.lava_samples,
                                 args.test_samples, args.work_budget, args.strategy,
                                 args.calibration_samples, not args.no_timing, args.val_samples,
-                                executor)
+                                executor, tuple(args.buffer_kinds.split(",")))
             except (ValueError, NotImplementedError) as err:
                 record["skipped"][name] = str(err)
                 print(f"{name}: skipped ({err})")

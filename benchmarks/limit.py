@@ -12,6 +12,11 @@ enough to last ``--min-seconds`` (so a short call is not measured as one schedul
 - **event-driven limit**: the arithmetic an event-driven simulator would do, from the engine's
   own work counters (two FLOPs per synaptic update, plus stage 0's input multiply-adds once per
   sample), at the same peak rate;
+- **ops at their shapes**: the model's own ops (the engine's compiled float32 convolutions,
+  products and pools, no neurons) on dense random inputs of the engine's chunk size, every
+  stage for every step (stage 0 once per sample under direct input): what torch's kernels take
+  for the dense arithmetic at this model's shapes, which for narrow layers is far below the peak
+  (:func:`ops_at_shapes`);
 - **engine**: :func:`ldsnn_lava.evaluate` on ``--samples`` test images (VGG: ``--vgg-samples``),
   uniform schedule, in float (float32) and fixed point (the Loihi integer definition: the
   trained models quantized by :func:`ldsnn_lava.quantize`, lava-dl's network as shipped);
@@ -38,6 +43,7 @@ from benchmarks import peers
 from benchmarks.common import RESULTS, interleaved, machine, write_json
 from ldsnn_lava import Schedule, datasets, evaluate, quantize, zoo
 from ldsnn_lava._io import atomic_write_text
+from ldsnn_lava.engine import StageEngine
 from ldsnn_lava.network import Network
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Scale, SumPool2d
 from ldsnn_lava.options import InputEncoding, Precision
@@ -97,6 +103,32 @@ def event_flops(net: Network, counters, T: int) -> float:
     return 2.0 * (counters.total["synaptic_updates"] + counters.total["input_macs"] / T)
 
 
+def ops_at_shapes(net: Network, T: int, samples: int):
+    """A function running the network's ops (float32, no neurons) as the engine would for
+    ``samples`` samples at uniform T: per stage, chunks of the engine's cache-sized row count
+    of dense random inputs, as many as the stage's T * samples rows need (``samples`` rows for
+    stage 0 under direct input)."""
+    engine = StageEngine.of(net, "cpu", torch.float32, Precision.FLOAT)
+    once = net.input_encoding == InputEncoding.DIRECT
+    calls = []
+    for k, compiled in enumerate(engine.stages):
+        rows = samples * (1 if k == 0 and once else T)
+        chunk = min(rows, engine.chunk_rows([k]))
+        x = torch.rand(chunk, *compiled.in_shape)
+        if compiled.channels_last_in:
+            x = x.contiguous(memory_format=torch.channels_last)
+        calls.append((compiled.ops, x, math.ceil(rows / chunk)))
+
+    def run():
+        for ops, x, count in calls:
+            for _ in range(count):
+                y = x
+                for fn in ops:
+                    y = fn(y)
+
+    return run
+
+
 def _probes() -> dict:
     """Dense probes: name -> (function, FLOPs)."""
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
@@ -132,6 +164,7 @@ def measure(name: str, T: int, samples: int, repeats: int, with_peers: bool,
             n, s, x, precision=p, record_spikes=False, progress=False))
     probes = _probes()
     fns.update({probe: fn for probe, (fn, _) in probes.items()})
+    fns["ops at shapes"] = ops_at_shapes(variants["float"][0], T, len(variants["float"][1]))
     row = {"model": name, "T": T, "samples": len(variants["float"][1]), "peers": {}}
     net, x = variants["float"]
     x = torch.as_tensor(x, dtype=torch.float32)
@@ -159,6 +192,8 @@ def measure(name: str, T: int, samples: int, repeats: int, with_peers: bool,
         result["median_s"] = statistics.median(result["times_s"])
     peak = max(flop / timing[probe]["median_s"] for probe, (_, flop) in probes.items())
     row["peak_gflops"] = peak / 1e9
+    row["ops_at_shapes_s"] = timing["ops at shapes"]["median_s"]
+    row["ops_at_shapes_over_dense"] = row["ops_at_shapes_s"] * peak / flops["float"][0]
     for precision in variants:
         seconds = timing[f"engine {precision}"]["median_s"]
         dense, event = flops[precision]
@@ -190,11 +225,13 @@ def markdown(record: dict) -> str:
         f"{m['torch']}. Medians of {record['repeats']} round-robin repeats. Peak: the best of "
         "the dense probes timed beside each model. Engine time over the dense limit (all "
         "multiply-adds at the peak rate) and over the event-driven limit (two FLOPs per "
-        "synaptic update at the peak rate); peers: their time over ours (float, same images "
-        "and weights, agreement of predictions with ours in brackets).", "",
-        "| model | T | images | peak GFLOP/s | float ms | / dense | / event | fixed ms | / dense "
-        "| / event | " + " | ".join(names) + " |",
-        "|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(names),
+        "synaptic update at the peak rate); ops: the model's own convolutions, products and "
+        "pools alone (float32, dense random inputs, no neurons) at its shapes, over the dense "
+        "limit, and the float engine over them; peers: their time over ours (float, same "
+        "images and weights, agreement of predictions with ours in brackets).", "",
+        "| model | T | images | peak GFLOP/s | ops / dense | float ms | / dense | / ops | / event "
+        "| fixed ms | / dense | / event | " + " | ".join(names) + " |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(names),
     ]
     for row in record["rows"]:
         cells = []
@@ -205,7 +242,9 @@ def markdown(record: dict) -> str:
         f, q = row["float"], row["fixed"]
         lines.append(
             f"| {row['model']} | {row['T']} | {row['samples']} | {row['peak_gflops']:.0f} | "
-            f"{f['engine_s'] * 1e3:.1f} | {f['over_dense']:.2f} | {f['over_event']:.2f} | "
+            f"{row['ops_at_shapes_over_dense']:.2f} | {f['engine_s'] * 1e3:.1f} | "
+            f"{f['over_dense']:.2f} | {f['engine_s'] / row['ops_at_shapes_s']:.2f} | "
+            f"{f['over_event']:.2f} | "
             f"{q['engine_s'] * 1e3:.1f} | {q['over_dense']:.2f} | {q['over_event']:.2f} | "
             + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

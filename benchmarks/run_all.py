@@ -33,6 +33,12 @@ def _run_line(run: dict) -> str:
             f"{m['torch']}, Python {m['python']}; {'/'.join(map(str, samples))} test images")
 
 
+def _name(record: dict) -> str:
+    """A row's network, with the buffer kinds its search could choose when not just rate."""
+    kinds = record.get("buffer_kinds", ["rate"])
+    return record["model"] if kinds == ["rate"] else f"{record['model']} ({'+'.join(kinds)})"
+
+
 def _points(record: dict) -> float:
     """A record's accuracy budget in points (records before the unit was stored held a
     fraction)."""
@@ -50,7 +56,9 @@ def table(runs: list[dict], peer: dict | None, gpu: dict | None) -> str:
         "# LD-SNN vs the given SNN", "",
         "Speedup = time per image of the uniform schedule at base T / time of the LD schedule, "
         "medians of round-robin repeats in one run. CPU 1 thread is our edge-class proxy, not a "
-        "measured edge device. Reductions count input MACs with synaptic updates. Test accuracy "
+        "measured edge device. Reductions count input MACs with synaptic updates. A network "
+        "named with `(rate+graded)` was searched with graded buffers allowed (`-g-` in its "
+        "schedule: one graded spike per neuron carries a window's count). Test accuracy "
         "on the held-out test split (or part of it where the run says so: `--test-samples N` took "
         "the first N images before, N evenly spread since `--val-samples` exists; the first N of a "
         "class-sorted split can miss classes); schedules "
@@ -63,7 +71,7 @@ def table(runs: list[dict], peer: dict | None, gpu: dict | None) -> str:
     for r in models:
         lava = r.get("lava_speedup", {})
         lines.append(
-            f"| {r['model']} | {r['dataset']} | {r['base_T']} | `{r['schedules']['ld']}` | "
+            f"| {_name(r)} | {r['dataset']} | {r['base_T']} | `{r['schedules']['ld']}` | "
             f"{r['test_accuracy']['uniform'] * 100:.1f} | {r['test_accuracy']['ld'] * 100:.1f} | "
             f"{_x(r['synaptic_update_reduction'])} | {_x(r['neuron_reduction'])} | "
             f"{_x(r.get('engine_speedup', {}).get('1'))} | "
@@ -77,7 +85,7 @@ def table(runs: list[dict], peer: dict | None, gpu: dict | None) -> str:
     for r in models:
         vs = r["vs_best_uniform"]
         lines.append(
-            f"| {r['model']} | `{r['schedules']['best_uniform']}` | "
+            f"| {_name(r)} | `{r['schedules']['best_uniform']}` | "
             f"{r['test_accuracy']['best_uniform'] * 100:.1f} | "
             f"{r['test_accuracy']['ld'] * 100:.1f} | {_x(vs['synaptic_update_reduction'])} | "
             f"{_x(vs['neuron_reduction'])} | {_x(vs.get('engine_speedup', {}).get('1'))} | "

@@ -44,3 +44,18 @@ def test_search_quality_runs_and_no_search_beats_the_exhaustive_optimum(tmp_path
         assert search["cost"] >= optimum * (1 - 1e-12)
         assert search["accuracy"] >= search["min_accuracy"]
     assert (tmp_path / "search_quality.md").read_text().startswith("# Search quality")
+
+
+def test_ld_vs_uniform_with_graded_buffers_is_tabulated_as_such():
+    from benchmarks import ld_vs_uniform, run_all
+
+    entry = ld_vs_uniform.measure("mlp_digits", 1.0, [1], 1, False, 2, 60, work_budget=5,
+                                  timing=False, n_val=80, buffer_kinds=("rate", "graded"))
+    assert entry["buffer_kinds"] == ["rate", "graded"]
+    assert entry["test_samples"] == 60
+    assert entry["test_accuracy"]["ld"] >= 0 and entry["synaptic_update_reduction"] > 0
+    run = {"machine": {"cpu": "c", "cores": 2, "load_average_at_start": [0.0], "torch": "t",
+                       "python": "p"}, "command": "cmd", "models": [entry], "skipped": {}}
+    text = run_all.table([run], None, None)
+    assert "| mlp_digits (rate+graded) | digits |" in text
+    assert f"`{entry['schedules']['ld']}`" in text
