@@ -29,8 +29,6 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numpy as np
-
 from ldsnn_lava.errors import InvalidOption, ResourceLimitError
 from ldsnn_lava.network import Network
 from ldsnn_lava.options import InputEncoding
@@ -133,7 +131,7 @@ class Estimate:
 
 
 def _size(shape) -> int:
-    return int(np.prod(shape, dtype=np.float64))
+    return math.prod(shape)
 
 
 def estimate_evaluation(net: Network, timesteps: Sequence[int], samples: int, batch_size: int,
