@@ -26,6 +26,7 @@ Writes ``benchmarks/results/ld_vs_uniform.json``. Usage::
 
     python -m benchmarks.ld_vs_uniform [--models lenet_mnist5k mlp_digits] [--no-lava]
         [--workers N | --ray-address ADDR]   # the searches on Ray workers (same schedules)
+        [--from-result FILE ...]             # the schedules of earlier `ldsnn optimize` runs
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import torch
 from benchmarks.common import interleaved, machine, write_json
 from ldsnn_lava import Schedule, evaluate, zoo
 from ldsnn_lava.datasets import load as load_dataset
-from ldsnn_lava.optimize import make_executor, optimize
+from ldsnn_lava.optimize import OptimizeResult, make_executor, optimize
 from ldsnn_lava.optimize.calibrate import scale_thresholds
 from ldsnn_lava.optimize.optimizer import STRATEGIES
 
@@ -82,6 +83,33 @@ def choose(model, max_drop: float, work_budget: float, strategy: str = "descent"
             "validation": {"ld": result.chosen.accuracy,
                            "best_uniform": result.best_uniform.accuracy,
                            "given": result.given.accuracy}}
+
+
+def from_result(path: str) -> tuple[str, dict]:
+    """The zoo model and its search (as :func:`choose` returns it, with the search's command,
+    budget and buffer kinds) from a result file of ``ldsnn optimize`` run on a zoo model with
+    its own data, scaling and precision on the whole validation split: the table can then
+    show a search too long to run twice."""
+    result = OptimizeResult.load(path)
+    info, name = result.info, result.info.get("model")
+    if name not in zoo.names():
+        raise ValueError(f"{path}: not a search of a zoo model (model {name!r})")
+    model = zoo.load(name)
+    wanted = {"data": model.dataset, "limit": None, "precision": str(model.precision),
+              "input_scale": model.input_scale, "input_shift": model.input_shift}
+    for key, value in wanted.items():
+        if info.get(key) != value:
+            raise ValueError(f"{path}: searched with {key} {info.get(key)!r}; the table needs "
+                             f"the zoo model's own ({value!r})")
+    return name, {
+        "schedule": result.schedule, "best_uniform": result.best_uniform.schedule,
+        "seconds": result.seconds, "calibration": result.calibration,
+        "validation": {"ld": result.chosen.accuracy, "best_uniform": result.best_uniform.accuracy,
+                       "given": result.given.accuracy},
+        "command": info.get("command"), "work_budget": result.work_budget,
+        "max_drop": result.max_drop,
+        "buffer_kinds": sorted({str(b) for b in result.schedule.buffers} - {"replay"}) or
+        ["rate"]}
 
 
 def calibrated(model, max_drop: float, work_budget: float, strategy: str, samples: int,
@@ -158,11 +186,13 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
             lava_samples: int, n_test: int | None, work_budget: float = 100.0,
             strategy: str = "descent", calibration_samples: int = 0,
             timing: bool = True, n_val: int | None = None, executor=None,
-            buffer_kinds: tuple[str, ...] = ("rate",)) -> dict:
+            buffer_kinds: tuple[str, ...] = ("rate",), chosen: dict | None = None) -> dict:
+    """One model's row; ``chosen``: a search done before (:func:`from_result`) instead of a
+    new one."""
     model = zoo.load(name)
     net, precision = model.network, model.precision
-    chosen = choose(model, max_drop, work_budget, strategy, n_val=n_val, executor=executor,
-                    buffer_kinds=buffer_kinds)
+    chosen = chosen or choose(model, max_drop, work_budget, strategy, n_val=n_val,
+                              executor=executor, buffer_kinds=buffer_kinds)
     schedules = {"uniform": Schedule.uniform(net, model.base_T), "ld": chosen["schedule"],
                  "best_uniform": chosen["best_uniform"]}
     x, y = load_dataset(model.dataset).split("test")
@@ -178,6 +208,7 @@ def measure(name: str, max_drop: float, threads: list[int], repeats: int, lava: 
         "work_budget": work_budget, "strategy": strategy, "validation_samples": n_val,
         "buffer_kinds": list(buffer_kinds),
         "optimize_seconds": chosen["seconds"], "validation_accuracy": chosen["validation"],
+        "search_command": chosen.get("command"),
         "schedules": {k: str(s) for k, s in schedules.items()},
         "best_uniform_schedule": str(chosen["best_uniform"]),
         "test_accuracy": {k: r.accuracy(y) for k, r in results.items()},
@@ -244,20 +275,27 @@ def main(argv=None) -> dict:
     parser.add_argument("--workers", type=int, default=None,
                         help="run the searches on this many local Ray workers (same result)")
     parser.add_argument("--ray-address", default=None, help="run the searches on this Ray cluster")
+    parser.add_argument("--from-result", nargs="+", default=[], metavar="FILE",
+                        help="take the schedules of these `ldsnn optimize` result files (zoo "
+                             "models, their own data) instead of searching again")
     parser.add_argument("--out", default="ld_vs_uniform")
     args = parser.parse_args(argv)
     command = " ".join(["python -m benchmarks.ld_vs_uniform",
                         *(sys.argv[1:] if argv is None else argv)])
     record = {"machine": machine("cpu"), "command": command, "models": [], "skipped": {}}
+    searches = dict(from_result(path) for path in args.from_result)
     with make_executor(args.workers, args.ray_address) as executor:
-        for name in args.models or zoo.names():
-            start = time.perf_counter()
+        for name in args.models or list(searches) or zoo.names():
+            start, chosen = time.perf_counter(), searches.get(name)
+            budget = chosen["work_budget"] if chosen else args.work_budget
+            drop = chosen["max_drop"] if chosen else args.max_drop
+            kinds = chosen["buffer_kinds"] if chosen else args.buffer_kinds.split(",")
             try:
-                entry = measure(name, args.max_drop, args.threads, args.repeats,
+                entry = measure(name, drop, args.threads, args.repeats,
                                 not (args.no_lava or args.no_timing), args.lava_samples,
-                                args.test_samples, args.work_budget, args.strategy,
+                                args.test_samples, budget, args.strategy,
                                 args.calibration_samples, not args.no_timing, args.val_samples,
-                                executor, tuple(args.buffer_kinds.split(",")))
+                                executor, tuple(kinds), chosen)
             except (ValueError, NotImplementedError) as err:
                 record["skipped"][name] = str(err)
                 print(f"{name}: skipped ({err})")

@@ -30,7 +30,9 @@ def _run_line(run: dict) -> str:
     return (f"- `{run.get('command', 'python -m benchmarks.ld_vs_uniform')}`: "
             f"{', '.join(r['model'] for r in run['models'])}; {m['cpu']}, {m['cores']} cores, "
             f"1-minute load average at start {m['load_average_at_start'][0]:.2f}, torch "
-            f"{m['torch']}, Python {m['python']}; {'/'.join(map(str, samples))} test images")
+            f"{m['torch']}, Python {m['python']}; {'/'.join(map(str, samples))} test images"
+            + "".join(f"; {r['model']}'s schedules from `{r['search_command']}`"
+                      for r in run["models"] if r.get("search_command")))
 
 
 def _name(record: dict) -> str:

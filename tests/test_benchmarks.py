@@ -59,3 +59,22 @@ def test_ld_vs_uniform_with_graded_buffers_is_tabulated_as_such():
     text = run_all.table([run], None, None)
     assert "| mlp_digits (rate+graded) | digits |" in text
     assert f"`{entry['schedules']['ld']}`" in text
+
+
+def test_ld_vs_uniform_tabulates_an_earlier_ldsnn_optimize_run(tmp_path):
+    from benchmarks import ld_vs_uniform
+    from ldsnn_lava.cli import main as ldsnn
+
+    quick = ["--timing-repeats", "0", "--lava-samples", "0", "--work-budget", "3"]
+    assert ldsnn(["optimize", "mlp_digits", *quick, "--out", str(tmp_path / "s.json")]) == 0
+    name, chosen = ld_vs_uniform.from_result(str(tmp_path / "s.result.json"))
+    assert name == "mlp_digits" and chosen["work_budget"] == 3
+    assert chosen["command"].startswith("ldsnn optimize mlp_digits")
+    entry = ld_vs_uniform.measure(name, 1.0, [1], 1, False, 2, 50, timing=False, chosen=chosen)
+    assert entry["schedules"]["ld"] == str(chosen["schedule"])
+    assert entry["search_command"] == chosen["command"]
+
+    assert ldsnn(["optimize", "mlp_digits", *quick, "--limit", "100",
+                  "--out", str(tmp_path / "part.json")]) == 0
+    with pytest.raises(ValueError, match="limit 100"):
+        ld_vs_uniform.from_result(str(tmp_path / "part.result.json"))
