@@ -13,6 +13,7 @@ model itself knows no file format, and no format module is imported by it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -197,7 +198,7 @@ class Network:
     @property
     def num_neurons(self) -> list[int]:
         """Neurons per stage (readout outputs included)."""
-        return [int(np.prod(out)) for _, out in self._shapes]
+        return [math.prod(out) for _, out in self._shapes]
 
     @property
     def num_classes(self) -> int:

@@ -17,6 +17,7 @@ Batch norm is folded into weights before it reaches these ops; ``Flatten`` is a 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -198,7 +199,7 @@ class Conv2d(Op):
 
     @property
     def max_fan_in(self) -> int:
-        return int(np.prod(self.weight.shape[1:]))
+        return math.prod(self.weight.shape[1:])
 
     def structural_twin(self) -> Conv2d:
         return Conv2d(np.ones_like(self.weight), stride=self.stride, padding=self.padding)
@@ -264,7 +265,7 @@ class Flatten(Op):
     """Reshape any input to one dimension, in C order. Free: no synapses."""
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        return (int(np.prod(in_shape)),)
+        return (math.prod(in_shape),)
 
     def fan_out(self, in_shape: Shape) -> np.ndarray:
         return np.ones(in_shape, dtype=np.int64)

@@ -650,8 +650,8 @@ def evaluate(
     rasters: list[list[np.ndarray]] = [[] for _ in range(net.num_stages - 1)]
     count_dtypes = [np.uint8 if T <= 255 else np.int32 for T in schedule.timesteps]
     batches = range(0, n, batch_size)
-    bar = tqdm(batches, desc="evaluate", unit="batch", leave=False,
-               disable=(len(batches) < 2) if progress is None else not progress)
+    shown = len(batches) > 1 if progress is None else progress
+    bar = tqdm(batches, desc="evaluate", unit="batch", leave=False) if shown else batches
     with torch.inference_mode():
         for begin in bar:
             batch = x[begin:begin + batch_size].to(engine.device)
