@@ -54,6 +54,21 @@ def test_optimize_writes_schedule_result_and_report(optimized):
     assert (out / "report" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_optimize_on_shard_threads_gives_the_same_result(optimized, tmp_path):
+    out, _ = optimized
+    proc = run("optimize", "mlp_digits", "--data", "digits", "--limit", "150", "--restarts", "1",
+               "--max-drop", "1.0", "--timing-repeats", "0", "--shard-threads", "2",
+               "--out", tmp_path / "schedule.json")
+    assert proc.returncode == 0, proc.stderr
+    one, two = (json.loads(p.read_text()) for p in (out / "schedule.result.json",
+                                                   tmp_path / "schedule.result.json"))
+    for result in (one, two):
+        result.pop("seconds"), result.pop("info")
+    assert one == two
+    proc = run("optimize", "mlp_digits", "--shard-threads", "2", "--workers", "2")
+    assert_user_error(proc, "without Ray workers")
+
+
 def test_evaluate_and_report_commands(optimized, tmp_path):
     out, _ = optimized
     proc = run("evaluate", "mlp_digits", "--schedule", out / "schedule.json", "--limit", "100")

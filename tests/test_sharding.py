@@ -18,7 +18,8 @@ from ldsnn_lava import evaluate
 from ldsnn_lava.errors import InvalidInput, InvalidOption
 from ldsnn_lava.optimize import optimize
 from ldsnn_lava.optimize.cache import PrefixCache, PrefixIndex, ld_schedule
-from ldsnn_lava.optimize.executor import InProcessExecutor
+from ldsnn_lava.optimize.executor import InProcessExecutor, ThreadExecutor
+from ldsnn_lava.optimize.ray_executor import make_executor
 from ldsnn_lava.optimize.shards import shard_bounds, totals_of
 from ldsnn_lava.optimize.uniform import uniform_sweep
 from ldsnn_lava.options import BufferKind
@@ -114,6 +115,36 @@ def test_sharded_search_is_the_single_process_search():
     a, b = one.to_dict(), many.to_dict()
     a.pop("seconds"), b.pop("seconds")
     assert a == b
+
+
+@pytest.mark.parametrize(("threads", "kinds"), [(2, ("rate",)), (3, ("rate", "graded"))])
+def test_search_on_shard_threads_is_the_single_process_search(threads, kinds):
+    """Shards evaluated at once on threads: the same result in every field but time; torch's
+    thread count is one while the split is open and restored after."""
+    net, val = digits_snn((32, 16), 0), tuple(a[:250] for a in digits_splits()[2:4])
+    kwargs = dict(base_T=8, val=val, max_drop=2.0, restarts=1, progress=False,
+                  buffer_kinds=kinds)
+    one = optimize(net, **kwargs)
+    before = torch.get_num_threads()
+    seen = []
+    with ThreadExecutor(threads) as executor:
+        split = executor.open_split(net, *val)
+        seen.append(torch.get_num_threads())
+        split.close()
+        many = optimize(net, executor=executor, **kwargs)
+    assert seen == [1] and torch.get_num_threads() == before
+    a, b = one.to_dict(), many.to_dict()
+    a.pop("seconds"), b.pop("seconds")
+    assert a == b
+
+
+def test_shard_threads_refuse_bad_counts_and_ray_options():
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(InvalidOption, match="threads must be an integer >= 1"):
+            ThreadExecutor(bad)
+    with pytest.raises(InvalidOption, match="without Ray workers"):
+        make_executor(2, threads=2)
+    assert isinstance(make_executor(threads=2), ThreadExecutor)
 
 
 def test_totals_must_be_counts():

@@ -185,6 +185,10 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="join this Ray cluster (e.g. auto or HOST:6379); workers default to "
                         "its CPUs")
+    p.add_argument("--shard-threads", type=positive, default=None, metavar="N",
+                   help="without Ray: cut the validation split into N shards evaluated at "
+                        "once on N threads of this process, torch on one thread each (e.g. "
+                        "N = the cores); same result as without")
 
 
 # --- before a command runs ----------------------------------------------------------------------
@@ -347,7 +351,8 @@ def run_search(model: Model, data, args: argparse.Namespace):
     if args.cost == "latency":
         profile = measure_latency_profile(model.network, x_val[:128], device=args.device)
     max_drop = None if args.cost_target is not None else args.max_drop
-    with (make_executor(args.workers, args.ray_address, device=args.device) as executor,
+    with (make_executor(args.workers, args.ray_address, device=args.device,
+                        threads=args.shard_threads) as executor,
           warnings.catch_warnings()):  # the command prints the result's warnings itself
         warnings.simplefilter("ignore", category=LDSNNWarning)
         result = optimize(model.network, base_T=base_T_of(model, args.base_T),

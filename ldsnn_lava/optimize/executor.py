@@ -8,17 +8,23 @@ summed. The results (schedules, accuracies, counters, work charged) are the same
 executor and any number of workers (:mod:`ldsnn_lava.optimize.shards` says why).
 
 :class:`InProcessExecutor` runs the shards one after another in this process and imports
-nothing new; :class:`ldsnn_lava.optimize.ray_executor.RayExecutor` runs one Ray actor per
-shard, on this machine or a cluster; :func:`ldsnn_lava.optimize.ray_executor.make_executor`
-picks one from the command line's ``--workers`` and ``--ray-address``.
+nothing new; :class:`ThreadExecutor` runs them at the same time on threads of this process,
+torch on one thread in each (the GIL is released inside torch's operations and the compiled
+neuron loops, so the shards' heavy work overlaps);
+:class:`ldsnn_lava.optimize.ray_executor.RayExecutor` runs one Ray actor per shard, on this
+machine or a cluster; :func:`ldsnn_lava.optimize.ray_executor.make_executor` picks one from the
+command line's ``--shard-threads``, ``--workers`` and ``--ray-address``.
 """
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import torch
 
 from ldsnn_lava import validate
 from ldsnn_lava.errors import InvalidOption
@@ -73,6 +79,16 @@ class Executor(ABC):
         self.close()
 
 
+def local_workers(net: Network, x: np.ndarray, y: np.ndarray, shards: int, *,
+                  max_bytes: float, clock: Callable[[], float] = time.process_time,
+                  **options) -> list[ShardWorker]:
+    """One :class:`ShardWorker` per contiguous shard of a checked split, in this process, each
+    with its share of the cache bound ``max_bytes``; ``options`` as for the worker."""
+    return [ShardWorker(net, x[a:b], y[a:b], max_bytes=max_bytes * (b - a) / len(y),
+                        clock=clock, **options)
+            for a, b in shard_bounds(len(y), shards)]
+
+
 def check_split(net: Network, x, y, chunk: int | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)`` checked as a validation split of ``net`` (:mod:`ldsnn_lava.validate`, on the
@@ -105,10 +121,9 @@ class InProcessExecutor(Executor):
                    max_bytes: float = 512e6, chunk: int | None = None,
                    network_for: Callable | None = None) -> ShardedSplit:
         x, y = check_split(net, x, y, chunk)
-        workers = [ShardWorker(net, x[a:b], y[a:b], device=device, precision=precision,
-                               batch_size=batch_size, max_bytes=max_bytes * (b - a) / len(y),
-                               chunk=chunk, network_for=network_for)
-                   for a, b in shard_bounds(len(y), self.workers)]
+        workers = local_workers(net, x, y, self.workers, device=device, precision=precision,
+                                batch_size=batch_size, max_bytes=max_bytes, chunk=chunk,
+                                network_for=network_for)
 
         def call(method: str, *args) -> list:
             return [getattr(w, method)(*args) for w in workers]
@@ -118,3 +133,51 @@ class InProcessExecutor(Executor):
     def close(self) -> None:
         """Nothing to release: each split's workers go with the split."""
 
+
+
+class ThreadExecutor(Executor):
+    """Shards evaluated at the same time on ``threads`` threads of this process.
+
+    While a split is open, torch runs on one thread per shard (``torch.set_num_threads(1)``,
+    restored by :meth:`close`): on these networks' narrow layers, one shard per core beats one
+    process whose operations torch splits over the cores. Ray is not needed; the results are
+    those of :class:`InProcessExecutor` exactly (see :mod:`ldsnn_lava.optimize.shards`).
+
+    Parameters
+    ----------
+    threads : int
+        Threads, one shard each (e.g. the machine's cores).
+    """
+
+    def __init__(self, threads: int):
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise InvalidOption(f"threads must be an integer >= 1, got {threads!r}")
+        self.workers = threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._torch_threads = 0  # torch's thread count while no split is open
+
+    def open_split(self, net: Network, x, y, *, device: str = "cpu",
+                   precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
+                   max_bytes: float = 512e6, chunk: int | None = None,
+                   network_for: Callable | None = None) -> ShardedSplit:
+        x, y = check_split(net, x, y, chunk)
+        if self._pool is None:
+            self._torch_threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="ldsnn-shard")
+        pool = self._pool
+        workers = local_workers(net, x, y, self.workers, device=device, precision=precision,
+                                batch_size=batch_size, max_bytes=max_bytes, chunk=chunk,
+                                network_for=network_for, clock=time.thread_time)
+
+        def call(method: str, *args) -> list:
+            return list(pool.map(lambda worker: getattr(worker, method)(*args), workers))
+
+        return ShardedSplit(net, x, y, call, workers.clear, max_bytes, chunk)
+
+    def close(self) -> None:
+        """Stop the threads (after the calls under way) and restore torch's thread count."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            torch.set_num_threads(self._torch_threads)

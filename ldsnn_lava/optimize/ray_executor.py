@@ -24,7 +24,7 @@ import numpy as np
 
 from ldsnn_lava.errors import BackendUnavailable, ClusterError, InvalidOption
 from ldsnn_lava.network import Network
-from ldsnn_lava.optimize.executor import Executor, InProcessExecutor, check_split
+from ldsnn_lava.optimize.executor import Executor, InProcessExecutor, ThreadExecutor, check_split
 from ldsnn_lava.optimize.shards import ShardWorker, shard_bounds
 from ldsnn_lava.optimize.split import ShardedSplit
 from ldsnn_lava.options import Precision
@@ -171,8 +171,9 @@ def _check_reachable(address: str) -> None:
 
 
 def make_executor(workers: int | None = None, address: str | None = None, *,
-                  device: str = "cpu") -> Executor:
-    """The executor the command line's ``--workers`` and ``--ray-address`` ask for.
+                  device: str = "cpu", threads: int | None = None) -> Executor:
+    """The executor the command line's ``--shard-threads``, ``--workers`` and ``--ray-address``
+    ask for.
 
     Parameters
     ----------
@@ -183,13 +184,27 @@ def make_executor(workers: int | None = None, address: str | None = None, *,
         ``device="cuda"``).
     device : str
         Torch device of the workers; ``"cuda"`` reserves one GPU per worker.
+    threads : int, optional
+        Instead of Ray: this many shards on threads of this process
+        (:class:`~ldsnn_lava.optimize.executor.ThreadExecutor`).
 
     Returns
     -------
     Executor
-        :class:`~ldsnn_lava.optimize.executor.InProcessExecutor` when neither is given (Ray is
-        not imported), else a :class:`RayExecutor`.
+        :class:`~ldsnn_lava.optimize.executor.InProcessExecutor` when none is given (Ray is
+        not imported), a :class:`~ldsnn_lava.optimize.executor.ThreadExecutor` for
+        ``threads``, else a :class:`RayExecutor`.
+
+    Raises
+    ------
+    InvalidOption
+        For ``threads`` together with ``workers`` or ``address``.
     """
+    if threads is not None:
+        if workers is not None or address is not None:
+            raise InvalidOption("shard threads run in this process: give them without Ray "
+                                "workers or a Ray address")
+        return ThreadExecutor(threads)
     if workers is None and address is None:
         return InProcessExecutor()
     return RayExecutor(workers, address, gpus_per_worker=1 if device.startswith("cuda") else 0)

@@ -110,12 +110,16 @@ class ShardWorker:
         torch's setting alone.
     network_for : callable, optional
         The network to run for given timesteps (calibration; see ``PrefixCache``).
+    clock : callable
+        The CPU clock of :meth:`cpu_seconds`: ``time.process_time`` for a worker with a process
+        of its own, ``time.thread_time`` for one of several threads.
     """
 
     def __init__(self, net: Network, x, y, *, device: str = "cpu",
                  precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
                  max_bytes: float = 512e6, chunk: int | None = None,
-                 threads: int | None = None, network_for: Callable | None = None):
+                 threads: int | None = None, network_for: Callable | None = None,
+                 clock: Callable[[], float] = time.process_time):
         if threads is not None:
             torch.set_num_threads(threads)
         # arrays from Ray's object store are read-only, which torch warns about: copy those
@@ -127,7 +131,7 @@ class ShardWorker:
         self.cache = PrefixCache(self.net, self.x, self.y, device=device, precision=precision,
                                  batch_size=batch_size, max_bytes=max_bytes, chunk=chunk,
                                  network_for=network_for)
-        self._cpu_seconds = 0.0
+        self._cpu_seconds, self._clock = 0.0, clock
 
     @property
     def samples(self) -> int:
@@ -137,21 +141,21 @@ class ShardWorker:
                  ) -> list[ShardTotals]:
         """Totals of the LD schedules with these ``(timesteps, buffers)``, evaluated in this
         order through the shard's prefix cache."""
-        start, out = time.process_time(), []
+        start, out = self._clock(), []
         for steps, buffers in schedules:
             ev = self.cache.evaluate(steps, buffers)
             out.append(totals_of(ev.accuracy, ev.counters.per_stage["synaptic_updates"],
                                  self.samples))
-        self._cpu_seconds += time.process_time() - start
+        self._cpu_seconds += self._clock() - start
         return out
 
     def uniform_sweep(self, max_T: int) -> list[ShardTotals]:
         """Totals of the uniform schedules T = 1..max_T (see :func:`uniform_sweep`)."""
-        start = time.process_time()
+        start = self._clock()
         points = uniform_sweep(self.net, self.x, self.y, max_T, device=self.device,
                                batch_size=self.batch_size, precision=self.precision,
                                chunk=self.chunk)
-        self._cpu_seconds += time.process_time() - start
+        self._cpu_seconds += self._clock() - start
         return [totals_of(p.accuracy, p.counters.per_stage["synaptic_updates"], self.samples)
                 for p in points]
 
@@ -160,8 +164,8 @@ class ShardWorker:
         return [int(v) for v in self.cache.stage_runs]
 
     def cpu_seconds(self) -> float:
-        """CPU time this worker's process spent in :meth:`evaluate` and :meth:`uniform_sweep`
-        (all its threads): its share of the work, whatever else loads the machine."""
+        """CPU time (its ``clock``) this worker spent in :meth:`evaluate` and
+        :meth:`uniform_sweep`: its share of the work, whatever else loads the machine."""
         return self._cpu_seconds
 
     def pid(self) -> int:
