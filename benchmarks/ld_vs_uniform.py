@@ -26,6 +26,7 @@ Writes ``benchmarks/results/ld_vs_uniform.json``. Usage::
 
     python -m benchmarks.ld_vs_uniform [--models lenet_mnist5k mlp_digits] [--no-lava]
         [--workers N | --ray-address ADDR]   # the searches on Ray workers (same schedules)
+        [--shard-threads N]                  # or on N threads of this process
         [--from-result FILE ...]             # the schedules of earlier `ldsnn optimize` runs
 """
 
@@ -275,6 +276,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--workers", type=int, default=None,
                         help="run the searches on this many local Ray workers (same result)")
     parser.add_argument("--ray-address", default=None, help="run the searches on this Ray cluster")
+    parser.add_argument("--shard-threads", type=int, default=None,
+                        help="run the searches on this many threads of this process, one shard "
+                             "each (same result)")
     parser.add_argument("--from-result", nargs="+", default=[], metavar="FILE",
                         help="take the schedules of these `ldsnn optimize` result files (zoo "
                              "models, their own data) instead of searching again")
@@ -284,7 +288,7 @@ def main(argv=None) -> dict:
                         *(sys.argv[1:] if argv is None else argv)])
     record = {"machine": machine("cpu"), "command": command, "models": [], "skipped": {}}
     searches = dict(from_result(path) for path in args.from_result)
-    with make_executor(args.workers, args.ray_address) as executor:
+    with make_executor(args.workers, args.ray_address, threads=args.shard_threads) as executor:
         for name in args.models or list(searches) or zoo.names():
             start, chosen = time.perf_counter(), searches.get(name)
             budget = chosen["work_budget"] if chosen else args.work_budget
