@@ -36,9 +36,14 @@ def _run_line(run: dict) -> str:
 
 
 def _name(record: dict) -> str:
-    """A row's network, with the buffer kinds its search could choose when not just rate."""
-    kinds = record.get("buffer_kinds", ["rate"])
-    return record["model"] if kinds == ["rate"] else f"{record['model']} ({'+'.join(kinds)})"
+    """A row's network, with the buffer kinds its search could choose when not just rate and
+    its accuracy budget when not 1 point."""
+    notes = []
+    if record.get("buffer_kinds", ["rate"]) != ["rate"]:
+        notes.append("+".join(record["buffer_kinds"]))
+    if _points(record) != 1:
+        notes.append(f"max drop {_points(record):g}")
+    return record["model"] + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _points(record: dict) -> float:
@@ -60,7 +65,8 @@ def table(runs: list[dict], peer: dict | None, gpu: dict | None) -> str:
         "medians of round-robin repeats in one run. CPU 1 thread is our edge-class proxy, not a "
         "measured edge device. Reductions count input MACs with synaptic updates. A network "
         "named with `(rate+graded)` was searched with graded buffers allowed (`-g-` in its "
-        "schedule: one graded spike per neuron carries a window's count). Test accuracy "
+        "schedule: one graded spike per neuron carries a window's count), and one with `(max "
+        "drop D)` with a budget of D points instead of 1. Test accuracy "
         "on the held-out test split (or part of it where the run says so: `--test-samples N` took "
         "the first N images before, N evenly spread since `--val-samples` exists; the first N of a "
         "class-sorted split can miss classes); schedules "
