@@ -386,7 +386,14 @@ def test_ctrl_c_and_sigterm_end_a_search_cleanly(tmp_path, monkeypatch, sig, exp
         return evaluate(self, *args, **kwargs)
 
     monkeypatch.setattr(PrefixCache, "evaluate", signalled)
-    status, _, stderr = run_cli("optimize", "mlp_digits", "--work-budget", "0", "--out", out)
+    # Ctrl-C as in a terminal, also when the tests run where SIGINT is ignored (a background
+    # job), which Brian2's handler, installed on import, would otherwise pass on and fail
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        status, _, stderr = run_cli("optimize", "mlp_digits", "--work-budget", "0",
+                                    "--out", out)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert status == expected, (status, stderr)
     assert len(calls) == 3  # stopped at once
     assert "Traceback" not in stderr
