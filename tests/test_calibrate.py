@@ -1,7 +1,6 @@
 """Per-stage threshold calibration (ldsnn_lava.optimize.calibrate) and the search strategies,
 on small real SNNs trained on scikit-learn digits."""
 
-import itertools
 
 import numpy as np
 import pytest
@@ -145,35 +144,6 @@ def test_optimize_with_calibration(net, val, train_x):
     uniform = scale_thresholds(net, cal.calibration["best_uniform"])
     ref = evaluate(uniform, cal.best_uniform.schedule, x, record_spikes=False, progress=False)
     assert ref.accuracy(y) == cal.best_uniform.accuracy
-
-
-# --- search strategies --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def grid(net, val):
-    cache = PrefixCache(net, *val, batch_size=400)
-    return [cache.evaluate(s) for s in itertools.product(range(1, 9), repeat=3)]
-
-
-@pytest.mark.parametrize("max_drop", [1.0, 3.0])
-def test_coordinate_strategy_reaches_the_exhaustive_optimum(net, val, grid, max_drop):
-    cost = get_cost("synaptic_updates")
-    result = optimize(net, base_T=8, max_T=8, val=val, max_drop=max_drop, restarts=0,
-                      strategy="coordinate", progress=False)
-    in_budget = [cost(e.schedule, e.counters) for e in grid
-                 if e.accuracy >= result.min_accuracy]
-    in_budget += [p.cost for p in result.visited if p.kind != "ld"
-                  and p.accuracy >= result.min_accuracy]
-    assert result.chosen.cost == pytest.approx(min(in_budget))
-
-
-def test_strategies_are_deterministic_and_checked(net, val):
-    runs = [optimize(net, base_T=6, val=val, max_drop=2.0, restarts=2, seed=3,
-                     strategy="coordinate", progress=False) for _ in range(2)]
-    assert runs[0].history == runs[1].history and runs[0].schedule == runs[1].schedule
-    with pytest.raises(InvalidOption, match="strategy must be one of descent, coordinate"):
-        optimize(net, base_T=6, val=val, strategy="annealing", progress=False)
 
 
 # --- backends: the calibrated network is an ordinary network ---------------------------------

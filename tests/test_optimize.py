@@ -12,6 +12,7 @@ from ldsnn_optimize_nets import digits_snn, digits_splits
 
 from ldsnn_lava import evaluate
 from ldsnn_lava.engine import Counters
+from ldsnn_lava.errors import InvalidOption
 from ldsnn_lava.optimize import OptimizeResult, optimize, pareto_front
 from ldsnn_lava.optimize.cache import PrefixCache, ld_schedule
 from ldsnn_lava.optimize.costs import LoihiEnergy, get_cost, measure_latency_profile
@@ -104,11 +105,17 @@ def test_front_is_the_pareto_front_of_visited(net, val):
     assert [(p.cost, p.accuracy) for p in shuffled] == [(p.cost, p.accuracy) for p in front]
 
 
-def test_deterministic_for_a_seed(net, val):
-    runs = [optimize(net, base_T=6, val=val, max_drop=2.0, restarts=3, seed=s, progress=False)
-            for s in (5, 5)]
+@pytest.mark.parametrize("strategy", ["descent", "coordinate"])
+def test_deterministic_for_a_seed(net, val, strategy):
+    runs = [optimize(net, base_T=6, val=val, max_drop=2.0, restarts=3, seed=s,
+                     strategy=strategy, progress=False) for s in (5, 5)]
     assert runs[0].history == runs[1].history
     assert runs[0].schedule == runs[1].schedule
+
+
+def test_an_unknown_strategy_is_refused(net, val):
+    with pytest.raises(InvalidOption, match="strategy must be one of descent, coordinate"):
+        optimize(net, base_T=6, val=val, strategy="annealing", progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -119,9 +126,12 @@ def grid(net, val):
 
 
 @pytest.mark.parametrize("max_drop", [1.0, 3.0])
-def test_reaches_the_exhaustive_optimum(net, val, grid, max_drop):
+@pytest.mark.parametrize("strategy", [{}, {"strategy": "coordinate", "restarts": 0}],
+                         ids=["descent", "coordinate"])
+def test_reaches_the_exhaustive_optimum(net, val, grid, max_drop, strategy):
     cost = get_cost("synaptic_updates")
-    result = optimize(net, base_T=8, max_T=8, val=val, max_drop=max_drop, progress=False)
+    result = optimize(net, base_T=8, max_T=8, val=val, max_drop=max_drop, progress=False,
+                      **strategy)
     in_budget = [cost(e.schedule, e.counters) for e in grid
                  if e.accuracy >= result.min_accuracy]
     in_budget += [p.cost for p in result.visited if p.kind != "ld" and _within(result, p)]
