@@ -79,16 +79,6 @@ class Executor(ABC):
         self.close()
 
 
-def local_workers(net: Network, x: np.ndarray, y: np.ndarray, shards: int, *,
-                  max_bytes: float, clock: Callable[[], float] = time.process_time,
-                  **options) -> list[ShardWorker]:
-    """One :class:`ShardWorker` per contiguous shard of a checked split, in this process, each
-    with its share of the cache bound ``max_bytes``; ``options`` as for the worker."""
-    return [ShardWorker(net, x[a:b], y[a:b], max_bytes=max_bytes * (b - a) / len(y),
-                        clock=clock, **options)
-            for a, b in shard_bounds(len(y), shards)]
-
-
 def check_split(net: Network, x, y, chunk: int | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)`` checked as a validation split of ``net`` (:mod:`ldsnn_lava.validate`, on the
@@ -111,6 +101,9 @@ class InProcessExecutor(Executor):
         nothing, or to bound a shard's memory).
     """
 
+    #: the CPU clock of each worker's ``cpu_seconds``
+    clock: Callable[[], float] = staticmethod(time.process_time)
+
     def __init__(self, shards: int = 1):
         if shards < 1:
             raise InvalidOption(f"shards must be >= 1, got {shards}")
@@ -121,21 +114,26 @@ class InProcessExecutor(Executor):
                    max_bytes: float = 512e6, chunk: int | None = None,
                    network_for: Callable | None = None) -> ShardedSplit:
         x, y = check_split(net, x, y, chunk)
-        workers = local_workers(net, x, y, self.workers, device=device, precision=precision,
-                                batch_size=batch_size, max_bytes=max_bytes, chunk=chunk,
-                                network_for=network_for)
+        workers = [ShardWorker(net, x[a:b], y[a:b], device=device, precision=precision,
+                               batch_size=batch_size, max_bytes=max_bytes * (b - a) / len(y),
+                               chunk=chunk, network_for=network_for, clock=self.clock)
+                   for a, b in shard_bounds(len(y), self.workers)]
+        run = self._runner()
 
         def call(method: str, *args) -> list:
-            return [getattr(w, method)(*args) for w in workers]
+            return run(lambda worker: getattr(worker, method)(*args), workers)
 
         return ShardedSplit(net, x, y, call, workers.clear, max_bytes, chunk)
+
+    def _runner(self) -> Callable[[Callable, list], list]:
+        """``run(fn, workers)``: ``fn`` of every worker, in the workers' order."""
+        return lambda fn, workers: [fn(worker) for worker in workers]
 
     def close(self) -> None:
         """Nothing to release: each split's workers go with the split."""
 
 
-
-class ThreadExecutor(Executor):
+class ThreadExecutor(InProcessExecutor):
     """Shards evaluated at the same time on ``threads`` threads of this process.
 
     While a split is open, torch runs on one thread per shard (``torch.set_num_threads(1)``,
@@ -149,35 +147,26 @@ class ThreadExecutor(Executor):
         Threads, one shard each (e.g. the machine's cores).
     """
 
+    clock = staticmethod(time.thread_time)
+
     def __init__(self, threads: int):
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise InvalidOption(f"threads must be an integer >= 1, got {threads!r}")
         self.workers = threads
         self._pool: ThreadPoolExecutor | None = None
-        self._torch_threads = 0  # torch's thread count while no split is open
+        self._saved_torch_threads = 0  # torch's thread count before the pool started
 
-    def open_split(self, net: Network, x, y, *, device: str = "cpu",
-                   precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
-                   max_bytes: float = 512e6, chunk: int | None = None,
-                   network_for: Callable | None = None) -> ShardedSplit:
-        x, y = check_split(net, x, y, chunk)
+    def _runner(self) -> Callable[[Callable, list], list]:
         if self._pool is None:
-            self._torch_threads = torch.get_num_threads()
+            self._saved_torch_threads = torch.get_num_threads()
             torch.set_num_threads(1)
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="ldsnn-shard")
         pool = self._pool
-        workers = local_workers(net, x, y, self.workers, device=device, precision=precision,
-                                batch_size=batch_size, max_bytes=max_bytes, chunk=chunk,
-                                network_for=network_for, clock=time.thread_time)
-
-        def call(method: str, *args) -> list:
-            return list(pool.map(lambda worker: getattr(worker, method)(*args), workers))
-
-        return ShardedSplit(net, x, y, call, workers.clear, max_bytes, chunk)
+        return lambda fn, workers: list(pool.map(fn, workers))
 
     def close(self) -> None:
         """Stop the threads (after the calls under way) and restore torch's thread count."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-            torch.set_num_threads(self._torch_threads)
+            torch.set_num_threads(self._saved_torch_threads)
