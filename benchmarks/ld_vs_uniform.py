@@ -48,6 +48,7 @@ from ldsnn_lava.datasets import load as load_dataset
 from ldsnn_lava.optimize import OptimizeResult, make_executor, optimize
 from ldsnn_lava.optimize.calibrate import scale_thresholds
 from ldsnn_lava.optimize.optimizer import STRATEGIES
+from ldsnn_lava.options import BufferKind
 
 
 def _ratio(a: float, b: float) -> float | None:
@@ -79,6 +80,12 @@ def choose(model, max_drop: float, work_budget: float, strategy: str = "descent"
                       max_drop=max_drop, precision=model.precision, work_budget=work_budget,
                       strategy=strategy, calibration_x=calibration_x, progress=False,
                       executor=executor, buffer_kinds=buffer_kinds)
+    return searched(result)
+
+
+def searched(result: OptimizeResult) -> dict:
+    """What a table row takes from a search: its schedules, time, calibration and validation
+    accuracies."""
     return {"schedule": result.schedule, "best_uniform": result.best_uniform.schedule,
             "seconds": result.seconds, "calibration": result.calibration,
             "validation": {"ld": result.chosen.accuracy,
@@ -88,9 +95,9 @@ def choose(model, max_drop: float, work_budget: float, strategy: str = "descent"
 
 def from_result(path: str) -> tuple[str, dict]:
     """The zoo model and its search (as :func:`choose` returns it, with the search's command,
-    budget and buffer kinds) from a result file of ``ldsnn optimize`` run on a zoo model with
-    its own data, scaling and precision on the whole validation split: the table can then
-    show a search too long to run twice."""
+    budget and the buffer kinds its LD points used) from a result file of ``ldsnn optimize``
+    run on a zoo model with its own data, scaling and precision on the whole validation split:
+    the table can then show a search too long to run twice."""
     result = OptimizeResult.load(path)
     info, name = result.info, result.info.get("model")
     if name not in zoo.names():
@@ -102,15 +109,12 @@ def from_result(path: str) -> tuple[str, dict]:
         if info.get(key) != value:
             raise ValueError(f"{path}: searched with {key} {info.get(key)!r}; the table needs "
                              f"the zoo model's own ({value!r})")
-    return name, {
-        "schedule": result.schedule, "best_uniform": result.best_uniform.schedule,
-        "seconds": result.seconds, "calibration": result.calibration,
-        "validation": {"ld": result.chosen.accuracy, "best_uniform": result.best_uniform.accuracy,
-                       "given": result.given.accuracy},
-        "command": info.get("command"), "work_budget": result.work_budget,
-        "max_drop": result.max_drop,
-        "buffer_kinds": sorted({str(b) for b in result.schedule.buffers} - {"replay"}) or
-        ["rate"]}
+    allowed = {b for point in result.visited if point.kind == "ld"
+               for b in point.schedule.buffers}  # the kinds the search tried
+    return name, {**searched(result), "command": info.get("command"),
+                  "work_budget": result.work_budget, "max_drop": result.max_drop,
+                  "buffer_kinds": [str(k) for k in (BufferKind.RATE, BufferKind.GRADED)
+                                   if k in allowed]}
 
 
 def calibrated(model, max_drop: float, work_budget: float, strategy: str, samples: int,
