@@ -130,10 +130,6 @@ class Estimate:
     seconds: float
 
 
-def _size(shape) -> int:
-    return math.prod(shape)
-
-
 def estimate_evaluation(net: Network, timesteps: Sequence[int], samples: int, batch_size: int,
                         value_bytes: int = 4, windows: int = 1) -> Estimate:
     """Estimate memory and time of evaluating ``samples`` inputs in batches of
@@ -149,14 +145,14 @@ def estimate_evaluation(net: Network, timesteps: Sequence[int], samples: int, ba
     for index, stage in enumerate(net.stages):
         steps = timesteps[index]
         after = timesteps[index + 1] if index + 1 < stages else 0
-        inputs = _size(net.input_shape_of(index))
-        outputs = _size(net.output_shape_of(index))
+        inputs = math.prod(net.input_shape_of(index))
+        outputs = math.prod(net.output_shape_of(index))
         direct = index == 0 and net.input_encoding in (InputEncoding.DIRECT,
                                                        InputEncoding.FRAMES)
         shape, widest = net.input_shape_of(index), 0
         for op in stage.ops:
             shape = op.output_shape(shape)
-            widest = max(widest, _size(shape))
+            widest = max(widest, math.prod(shape))
         raster_in = inputs * (value_bytes if direct else steps)
         values = steps * widest * value_bytes + steps * outputs + after * outputs
         per_sample = max(per_sample, raster_in + values)
@@ -165,7 +161,7 @@ def estimate_evaluation(net: Network, timesteps: Sequence[int], samples: int, ba
         seconds_per_batch += batch_size * ((steps + after) * outputs * VALUE_SECONDS
                                            + steps * macs * MAC_SECONDS)
     batches = math.ceil(samples / batch_size)
-    fixed = 16.0 * sum(_size(net.input_shape_of(i)) for i in range(stages))
+    fixed = 16.0 * sum(math.prod(net.input_shape_of(i)) for i in range(stages))
     return Estimate(fixed + per_sample * batch_size, per_sample, fixed,
                     batches * windows * seconds_per_batch)
 
