@@ -341,3 +341,21 @@ def test_tutorial_runs():
     assert proc.stdout.count("identical in Brian2") == 4 and "DIFFERENT" not in proc.stdout
     assert "predictions identical: True" in proc.stdout
     assert "pipelined readout sums equal the sequential run's: True" in proc.stdout
+
+
+@pytest.mark.parametrize("ignored", [False, True])
+def test_importing_the_backend_keeps_the_process_sigint_handler(ignored):
+    """Brian2 replaces the SIGINT handler on import; the backend puts the process's back, so
+    Ctrl-C still interrupts (not a quiet early stop of a run) and an ignored SIGINT stays
+    ignored (Brian2's handler would call the ignore marker and fail)."""
+    script = "\n".join([
+        "import os, signal",
+        f"if {ignored}: signal.signal(signal.SIGINT, signal.SIG_IGN)",
+        "before = signal.getsignal(signal.SIGINT)",
+        "import ldsnn_lava.brian2_backend",
+        "assert signal.getsignal(signal.SIGINT) is before, signal.getsignal(signal.SIGINT)",
+        f"if {ignored}: os.kill(os.getpid(), signal.SIGINT)",
+        "print('ok')"])
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr

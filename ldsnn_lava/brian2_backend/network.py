@@ -31,6 +31,8 @@ bias after using it.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from dataclasses import dataclass
 
@@ -50,12 +52,18 @@ from ldsnn_lava.options import BufferKind, InputEncoding, Mode, Precision, parse
 from ldsnn_lava.schedule import Schedule
 from ldsnn_lava.sparse_ops import AffineMap, sparse_chain
 
+_SIGINT_HANDLER = signal.getsignal(signal.SIGINT)
 try:
     import brian2
 except ImportError as err:
     raise BackendUnavailable(
         "the Brian2 backend needs brian2 2.9.0: pip install 'ldsnn-lava[brian2]' "
         f"(or pip install brian2==2.9.0); importing brian2 failed: {err}") from None
+# Importing brian2 installs a SIGINT handler that turns Ctrl-C during a run into a quiet early
+# stop (a run cut short would pass for a whole one) and otherwise calls the handler it replaced,
+# which fails where that was "ignore" (a background job): keep the process's own handler.
+if _SIGINT_HANDLER is not None and threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGINT, _SIGINT_HANDLER)
 
 WINDOW_CODE = """phase = t_in_timesteps % period - offset
 active = phase >= 0 and phase < length
