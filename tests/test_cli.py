@@ -1,6 +1,8 @@
 """The ``ldsnn`` command line, run as a subprocess like a user would."""
 
+import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,7 @@ import pytest
 from ldsnn_optimize_nets import digits_snn
 
 from ldsnn_lava import Schedule
+from ldsnn_lava.cli.common import shard_threads
 
 LDSNN = [sys.executable, "-m", "ldsnn_lava.cli"]
 
@@ -54,19 +57,35 @@ def test_optimize_writes_schedule_result_and_report(optimized):
     assert (out / "report" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_optimize_on_shard_threads_gives_the_same_result(optimized, tmp_path):
+def test_optimize_gives_the_same_result_in_process_and_on_shard_threads(optimized, tmp_path):
+    """The fixture's search ran on the default shard threads (one per usable core); in
+    process (``--threads 1``) and on 3 shard threads the result is the same."""
     out, _ = optimized
-    proc = run("optimize", "mlp_digits", "--data", "digits", "--limit", "150", "--restarts", "1",
-               "--max-drop", "1.0", "--timing-repeats", "0", "--shard-threads", "2",
-               "--out", tmp_path / "schedule.json")
-    assert proc.returncode == 0, proc.stderr
-    one, two = (json.loads(p.read_text()) for p in (out / "schedule.result.json",
-                                                   tmp_path / "schedule.result.json"))
-    for result in (one, two):
+    results = [out / "schedule.result.json"]
+    for i, runner in enumerate((["--threads", "1"], ["--shard-threads", "3"])):
+        proc = run("optimize", "mlp_digits", "--data", "digits", "--limit", "150", "--restarts",
+                   "1", "--max-drop", "1.0", "--timing-repeats", "0", *runner,
+                   "--out", tmp_path / f"{i}.json")
+        assert proc.returncode == 0, proc.stderr
+        results.append(tmp_path / f"{i}.result.json")
+    loaded = [json.loads(path.read_text()) for path in results]
+    for result in loaded:
         result.pop("seconds"), result.pop("info")
-    assert one == two
+    assert loaded[0] == loaded[1] == loaded[2]
     proc = run("optimize", "mlp_digits", "--shard-threads", "2", "--workers", "2")
     assert_user_error(proc, "without Ray workers")
+
+
+@pytest.mark.parametrize("given, expected", [
+    ({}, "cores"), ({"shard_threads": 3}, 3), ({"threads": 2}, None), ({"workers": 2}, None),
+    ({"ray_address": "auto"}, None), ({"device": "cuda"}, None)])
+def test_the_search_runs_on_one_shard_thread_per_core_unless_told_otherwise(given, expected):
+    args = argparse.Namespace(**({"shard_threads": None, "threads": None, "workers": None,
+                                  "ray_address": None, "device": "cpu"} | given))
+    cores = len(os.sched_getaffinity(0))
+    assert shard_threads(args, 10_000) == (cores if expected == "cores" else expected)
+    if expected == "cores":
+        assert shard_threads(args, 1) == 1  # at most one shard per sample
 
 
 def test_evaluate_and_report_commands(optimized, tmp_path):

@@ -10,6 +10,8 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
+import time
 import zipfile
 
 import h5py
@@ -373,33 +375,38 @@ def test_an_internal_error_is_one_line_with_status_1(monkeypatch):
     assert status == 1 and len(lines) == 1 and "internal error: KeyError" in lines[0]
 
 
+@pytest.mark.parametrize("runner", [("--threads", "1"), ("--shard-threads", "1")],
+                         ids=["in process", "on a shard thread"])
 @pytest.mark.parametrize("sig, expected", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_ctrl_c_and_sigterm_end_a_search_cleanly(tmp_path, monkeypatch, sig, expected):
+def test_ctrl_c_and_sigterm_end_a_search_cleanly(tmp_path, monkeypatch, sig, expected, runner):
     from ldsnn_lava.optimize.cache import PrefixCache
 
-    out, evaluate, calls = tmp_path / "s.json", PrefixCache.evaluate, []
+    out, evaluate, calls = tmp_path / "s.json", PrefixCache._evaluate, []
 
     def signalled(self, *args, **kwargs):  # the signal arrives in the middle of the search
         calls.append(1)
         if len(calls) == 3:
             os.kill(os.getpid(), sig)
+            if threading.current_thread() is not threading.main_thread():
+                time.sleep(1)  # the main thread takes the signal and stops the shard threads
         return evaluate(self, *args, **kwargs)
 
-    monkeypatch.setattr(PrefixCache, "evaluate", signalled)
+    monkeypatch.setattr(PrefixCache, "_evaluate", signalled)
     # Ctrl-C as in a terminal, also when the tests run where SIGINT is ignored (a background
     # job), which Brian2's handler, installed on import, would otherwise pass on and fail
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         status, _, stderr = run_cli("optimize", "mlp_digits", "--work-budget", "0",
-                                    "--out", out)
+                                    *runner, "--out", out)
     finally:
         signal.signal(signal.SIGINT, previous)
     assert status == expected, (status, stderr)
-    assert len(calls) == 3  # stopped at once
+    assert len(calls) == 3  # stopped at once: no schedule started after the signal
     assert "Traceback" not in stderr
     if sig == signal.SIGINT:  # progress lines may precede it
         assert stderr.strip().splitlines()[-1] == "ldsnn: interrupted"
     assert not out.exists() and not list(tmp_path.glob(".*"))
+    assert not [t for t in threading.enumerate() if t.name.startswith("ldsnn-shard")]
 
 
 def test_every_error_the_cli_prints_is_a_library_error():

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from ldsnn_optimize_nets import digits_snn, digits_splits
 from ldsnn_testing import inputs, networks
@@ -102,6 +102,91 @@ def test_prefix_index_books_what_the_cache_keeps(schedules, room):
             index.record(schedule)
             seen.add((steps, buffers))
     np.testing.assert_array_equal(cache.stage_runs, index.stage_runs)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_evaluating_many_at_once_is_evaluating_them_one_by_one(data):
+    """Random networks (direct and rate input, dense and conv, any neurons) and lists of
+    schedules that share prefixes and differ in one stage's window, with rate and graded gaps:
+    ``evaluate_many`` runs a stage once over the widest window a list needs, and a cache may
+    keep more than its charges assume, yet every evaluation and the runs charged are those of
+    one-by-one evaluation with the charged cache."""
+    net = data.draw(networks())
+    x = data.draw(inputs(net, max_n=7))
+    y = np.arange(len(x)) % net.num_classes
+    stages = net.num_stages
+    base = tuple(data.draw(st.integers(1, 7)) for _ in range(stages))
+    schedules = []
+    for _ in range(data.draw(st.integers(1, 10))):
+        steps = list(base)
+        for k in data.draw(st.lists(st.integers(0, stages - 1), max_size=2)):
+            steps[k] = data.draw(st.integers(1, 9))
+        schedules.append((tuple(steps), tuple(data.draw(_KINDS) for _ in range(stages - 1))))
+    batch = data.draw(st.integers(1, 4))
+    room = data.draw(st.sampled_from([0.0, 200.0, 512e6]))  # bytes kept: none, few, all
+    keep = data.draw(st.sampled_from([None, 512e6]))  # keeping more than the charges assume
+    many = PrefixCache(net, x, y, batch_size=batch, max_bytes=room, keep_bytes=keep)
+    one = PrefixCache(net, x, y, batch_size=batch, max_bytes=room)
+    if data.draw(st.booleans()):  # the list then starts from kept prefixes
+        many.evaluate(base)
+        one.evaluate(base)
+    together = many.evaluate_many(schedules)
+    for (steps, buffers), ev in zip(schedules, together, strict=True):
+        alone = one.evaluate(steps, buffers)
+        _assert_same(ev, alone.accuracy, alone.counters)
+        ref = evaluate(net, ld_schedule(steps, buffers=buffers), x, record_spikes=False)
+        _assert_same(ev, ref.accuracy(y), ref.counters)
+    np.testing.assert_array_equal(many.stage_runs, one.stage_runs)
+    assert np.all(many.runs_done <= many.stage_runs)
+    event("a stage run served several windows" if np.any(many.runs_done < many.stage_runs)
+          else "no stage run shared")
+    for steps, buffers in schedules:
+        assert many.first_stage_to_run(steps, buffers) == one.first_stage_to_run(steps, buffers)
+
+
+def test_a_stage_needed_over_several_windows_runs_once_over_the_widest():
+    """The search's down moves of one stage (T -> T - 1, 3T/4, T/2) from a kept prefix: the
+    stage runs once, over T - 1; the stages after it once per move."""
+    net, (x, y) = digits_snn((32, 16), 0), [a[:60] for a in digits_splits()[2:4]]
+    cache = PrefixCache(net, x, y)
+    cache.evaluate((8, 8, 8))
+    moves = [((8, 4, 8), None), ((8, 6, 8), None), ((8, 7, 8), None)]
+    cache.evaluate_many(moves)
+    np.testing.assert_array_equal(cache.stage_runs, [1, 4, 4])  # as one by one
+    np.testing.assert_array_equal(cache.runs_done, [1, 2, 4])
+    single = PrefixCache(net, x, y)
+    for steps, _ in moves:
+        _assert_same(cache.evaluate(steps), *_accuracy_and_counters(single.evaluate(steps)))
+
+
+def _accuracy_and_counters(ev):
+    return ev.accuracy, ev.counters
+
+
+def test_a_split_books_many_schedules_as_one_by_one():
+    """``ShardedSplit.evaluate_many`` asks ``admit`` with the first stage each schedule would
+    be charged for after those before it, as evaluating them one at a time does, and leaves
+    out the schedules after the first it refuses."""
+    net, (x, y) = digits_snn((32, 16), 0), [a[:40] for a in digits_splits()[2:4]]
+    schedules = [((6, 6, 6), None), ((6, 3, 6), None), ((6, 6, 6), None), ((3, 6, 6), None),
+                 ((3, 6, 2), None), ((6, 3, 2), None)]
+    alone = InProcessExecutor().open_split(net, x, y, max_bytes=3000)
+    firsts = []
+    for steps, buffers in schedules:
+        firsts.append(alone.first_stage_to_run(steps, buffers))
+        alone.evaluate(steps, buffers)
+    asked = []
+    split = InProcessExecutor(2).open_split(net, x, y, max_bytes=3000)
+    together = split.evaluate_many(schedules, admit=lambda s, first: asked.append(first) or True)
+    assert asked == [f for f in firsts if f < net.num_stages]  # the repeat is not asked for
+    np.testing.assert_array_equal(split.stage_runs, alone.stage_runs)
+    for (steps, buffers), ev in zip(schedules, together, strict=True):
+        _assert_same(ev, *_accuracy_and_counters(alone.evaluate(steps, buffers)))
+    fresh = InProcessExecutor().open_split(net, x, y)
+    partly = fresh.evaluate_many(schedules, admit=lambda s, first: s.timesteps[0] == 6)
+    assert [ev is not None for ev in partly] == [True, True, True, False, False, False]
+    assert len(fresh) == 2
 
 
 def test_sharded_search_is_the_single_process_search():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import sys
 import warnings
 from dataclasses import dataclass
@@ -187,8 +188,9 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
                         "its CPUs")
     p.add_argument("--shard-threads", type=positive, default=None, metavar="N",
                    help="without Ray: cut the validation split into N shards evaluated at "
-                        "once on N threads of this process, torch on one thread each (e.g. "
-                        "N = the cores); same result as without")
+                        "once on N threads of this process, torch on one thread each; same "
+                        "result for any N (default: this machine's usable cores, unless "
+                        "--threads, --workers, --ray-address or a GPU device is given)")
 
 
 # --- before a command runs ----------------------------------------------------------------------
@@ -339,6 +341,18 @@ def run_info(model: Model, data, args: argparse.Namespace) -> dict:
             "limit": args.limit, "device": args.device, "versions": versions()}
 
 
+def shard_threads(args: argparse.Namespace, samples: int) -> int | None:
+    """The search's shard threads: ``--shard-threads``, else one per usable core (at most one
+    per sample) when the command asks for no other way to run (``--threads``, Ray, a GPU);
+    ``None``: as asked."""
+    if args.shard_threads is not None:
+        return args.shard_threads
+    if (args.threads is not None or args.workers is not None or args.ray_address is not None
+            or args.device != "cpu"):
+        return None
+    return max(1, min(len(os.sched_getaffinity(0)), samples))
+
+
 def run_search(model: Model, data, args: argparse.Namespace):
     """Optimize ``model`` on the validation split with the search options in ``args``; the
     result records how it was run (:func:`run_info`)."""
@@ -352,7 +366,7 @@ def run_search(model: Model, data, args: argparse.Namespace):
         profile = measure_latency_profile(model.network, x_val[:128], device=args.device)
     max_drop = None if args.cost_target is not None else args.max_drop
     with (make_executor(args.workers, args.ray_address, device=args.device,
-                        threads=args.shard_threads) as executor,
+                        threads=shard_threads(args, len(y_val))) as executor,
           warnings.catch_warnings()):  # the command prints the result's warnings itself
         warnings.simplefilter("ignore", category=LDSNNWarning)
         result = optimize(model.network, base_T=base_T_of(model, args.base_T),

@@ -18,6 +18,7 @@ command line's ``--shard-threads``, ``--workers`` and ``--ray-address``.
 
 from __future__ import annotations
 
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -49,8 +50,9 @@ class Executor(ABC):
     @abstractmethod
     def open_split(self, net: Network, x, y, *, device: str = "cpu",
                    precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
-                   max_bytes: float = 512e6, chunk: int | None = None,
-                   network_for: Callable | None = None) -> ShardedSplit:
+                   max_bytes: float = 512e6, keep_bytes: float | None = None,
+                   chunk: int | None = None, network_for: Callable | None = None
+                   ) -> ShardedSplit:
         """Cut ``(x, y)`` into :attr:`workers` contiguous shards and place one on each worker.
 
         Parameters
@@ -62,8 +64,12 @@ class Executor(ABC):
         device, precision, batch_size, chunk
             As for :class:`~ldsnn_lava.optimize.cache.PrefixCache`, on every worker.
         max_bytes : float
-            Cache bound of the whole split: charges follow it exactly; each worker keeps its
-            shard's share of it.
+            Cache bound of the whole split that the charges assume (each worker books its
+            shard's share of it).
+        keep_bytes : float, optional
+            Bytes of spike counts the workers really keep, together (default and at least
+            ``max_bytes``; each its shard's share): more re-runs fewer stages, never changing a
+            result.
         network_for : callable, optional
             The network to run for given timesteps (calibration), on every worker.
         """
@@ -111,12 +117,15 @@ class InProcessExecutor(Executor):
 
     def open_split(self, net: Network, x, y, *, device: str = "cpu",
                    precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
-                   max_bytes: float = 512e6, chunk: int | None = None,
-                   network_for: Callable | None = None) -> ShardedSplit:
+                   max_bytes: float = 512e6, keep_bytes: float | None = None,
+                   chunk: int | None = None, network_for: Callable | None = None
+                   ) -> ShardedSplit:
         x, y = check_split(net, x, y, chunk)
         workers = [ShardWorker(net, x[a:b], y[a:b], device=device, precision=precision,
                                batch_size=batch_size, max_bytes=max_bytes * (b - a) / len(y),
-                               chunk=chunk, network_for=network_for, clock=self.clock)
+                               keep_bytes=(keep_bytes or 0.0) * (b - a) / len(y), chunk=chunk,
+                               network_for=network_for, clock=self.clock,
+                               stop=self._stopping)
                    for a, b in shard_bounds(len(y), self.workers)]
         run = self._runner()
 
@@ -128,6 +137,11 @@ class InProcessExecutor(Executor):
     def _runner(self) -> Callable[[Callable, list], list]:
         """``run(fn, workers)``: ``fn`` of every worker, in the workers' order."""
         return lambda fn, workers: [fn(worker) for worker in workers]
+
+    def _stopping(self) -> bool:
+        """Whether the workers should stop (asked between schedules): never in process, where
+        Ctrl-C interrupts the evaluation itself."""
+        return False
 
     def close(self) -> None:
         """Nothing to release: each split's workers go with the split."""
@@ -154,10 +168,15 @@ class ThreadExecutor(InProcessExecutor):
             raise InvalidOption(f"threads must be an integer >= 1, got {threads!r}")
         self.workers = threads
         self._pool: ThreadPoolExecutor | None = None
+        self._stop = threading.Event()  # set by close: the threads stop between schedules
         self._saved_torch_threads = 0  # torch's thread count before the pool started
+
+    def _stopping(self) -> bool:
+        return self._stop.is_set()
 
     def _runner(self) -> Callable[[Callable, list], list]:
         if self._pool is None:
+            self._stop.clear()
             self._saved_torch_threads = torch.get_num_threads()
             torch.set_num_threads(1)
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="ldsnn-shard")
@@ -165,8 +184,10 @@ class ThreadExecutor(InProcessExecutor):
         return lambda fn, workers: list(pool.map(fn, workers))
 
     def close(self) -> None:
-        """Stop the threads (after the calls under way) and restore torch's thread count."""
+        """Stop the threads (each after the schedule it is evaluating) and restore torch's
+        thread count."""
         if self._pool is not None:
+            self._stop.set()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
             torch.set_num_threads(self._saved_torch_threads)

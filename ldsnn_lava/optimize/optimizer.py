@@ -36,6 +36,15 @@ from ldsnn_lava.schedule import MAX_TIMESTEPS, Schedule
 
 DEFAULT_WORK_BUDGET = 100.0
 STRATEGIES = ("descent", "coordinate")
+MAX_KEEP_BYTES = 4e9
+
+
+def keep_bytes() -> float:
+    """Bytes of spike counts the search's workers keep together: a third of the memory limit
+    (:func:`ldsnn_lava.guards.limits`), at most :data:`MAX_KEEP_BYTES`. The work budget is
+    charged against a 512 MB cache whatever this is (the search's path and result do not
+    depend on the machine); keeping more only re-runs fewer stages."""
+    return min(MAX_KEEP_BYTES, guards.limits().memory / 3)
 
 
 def optimize(
@@ -179,7 +188,7 @@ def optimize(
     batch_size = _guarded_batch(net, x, base_T, max_T, chunk, precision, device, batch_size)
     executor = executor or InProcessExecutor()
     with executor.open_split(net, x, y, device=device, precision=precision,
-                             batch_size=batch_size, chunk=chunk,
+                             batch_size=batch_size, keep_bytes=keep_bytes(), chunk=chunk,
                              network_for=None if calibrator is None else calibrator.network
                              ) as split:
         result = _search(split, x, base_T, max_drop, cost_fn, cost_target, max_T, restarts,

@@ -101,8 +101,9 @@ class RayExecutor(Executor):
 
     def open_split(self, net: Network, x, y, *, device: str = "cpu",
                    precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
-                   max_bytes: float = 512e6, chunk: int | None = None,
-                   network_for: Callable | None = None) -> ShardedSplit:
+                   max_bytes: float = 512e6, keep_bytes: float | None = None,
+                   chunk: int | None = None, network_for: Callable | None = None
+                   ) -> ShardedSplit:
         ray = self._ray
         x, y = check_split(net, x, y, chunk)
         bounds = shard_bounds(len(y), self.workers)
@@ -115,7 +116,8 @@ class RayExecutor(Executor):
         shards = [(ray.put(np.ascontiguousarray(x[a:b])), ray.put(y[a:b])) for a, b in bounds]
         actors = [remote.remote(net_ref, xs, ys, device=device, precision=precision,
                                 batch_size=batch_size, max_bytes=max_bytes * (b - a) / len(y),
-                                chunk=chunk, threads=self.cpus_per_worker,
+                                keep_bytes=(keep_bytes or 0.0) * (b - a) / len(y), chunk=chunk,
+                                threads=self.cpus_per_worker,
                                 network_for=network_for)
                   for (xs, ys), (a, b) in zip(shards, bounds, strict=True)]
         arguments = [net_ref, shards]

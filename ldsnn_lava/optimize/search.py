@@ -50,13 +50,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from ldsnn_lava.network import Network
-from ldsnn_lava.optimize.cache import PrefixCache
 from ldsnn_lava.optimize.costs import Cost
 from ldsnn_lava.optimize.moves import MOVE_KINDS, Buffers, Steps, buffer_moves, neighbours
 from ldsnn_lava.optimize.objective import Objective
 from ldsnn_lava.optimize.result import Point
 from ldsnn_lava.optimize.split import ShardedSplit
 from ldsnn_lava.options import BufferKind
+from ldsnn_lava.schedule import Schedule
 
 
 def stage_work(net: Network) -> np.ndarray:
@@ -75,9 +75,9 @@ class Search:
 
     Parameters
     ----------
-    cache : ShardedSplit or PrefixCache
-        Evaluates schedules on the validation split (the optimizer passes the split its
-        executor placed on the workers).
+    cache : ShardedSplit
+        Evaluates schedules on the validation split (the split the optimizer's executor placed
+        on the workers).
     cost : Cost
     objective : Objective
     budget : float or None
@@ -92,7 +92,7 @@ class Search:
         start. More than one adds the buffer moves.
     """
 
-    def __init__(self, cache: ShardedSplit | PrefixCache, cost: Cost, objective: Objective,
+    def __init__(self, cache: ShardedSplit, cost: Cost, objective: Objective,
                  budget: float | None, base_T: int, on_point=None,
                  buffer_kinds: Sequence[BufferKind] = (BufferKind.RATE,)):
         self.cache, self.cost, self.objective = cache, cost, objective
@@ -111,30 +111,47 @@ class Search:
 
     def charge(self, steps: Steps, buffers: Buffers | None = None) -> float:
         """Work (in passes of the given SNN) that evaluating ``steps`` would take now."""
-        first = self.cache.first_stage_to_run(steps, self.buffers(steps, buffers))
+        return self._charge(steps, self.cache.first_stage_to_run(steps,
+                                                                 self.buffers(steps, buffers)))
+
+    def _charge(self, steps: Steps, first: int) -> float:
+        """Work of running stages ``first..L`` of ``steps``, in passes of the given SNN."""
         return float(self.stage_weights[first:] @ np.asarray(steps[first:], dtype=np.float64)
                      ) / self.pass_work
 
     def point(self, steps: Steps, buffers: Buffers | None = None) -> Point | None:
         """The point of the LD schedule ``steps`` with ``buffers`` (default: :meth:`buffers`),
         evaluated once, then remembered; ``None`` once the work budget is spent."""
-        buffers = self.buffers(steps, buffers)
-        if (steps, buffers) not in self._seen:
-            if self.exhausted:
-                return None
-            charge = self.charge(steps, buffers)
-            if self.budget is not None and self.work + charge > self.budget:
-                self.exhausted = True
-                return None
-            self.work += charge
-            ev = self.cache.evaluate(steps, buffers)
-            p = Point(ev.schedule, ev.accuracy, self.cost(ev.schedule, ev.counters),
-                      ev.counters, "ld")
-            self._seen[steps, buffers] = p
-            self.visited.append(p)
-            if self._on_point is not None:
-                self._on_point(p)
-        return self._seen[steps, buffers]
+        return self.points([(steps, buffers)])[0]
+
+    def points(self, schedules: list[tuple[Steps, Buffers | None]]) -> list[Point | None]:
+        """:meth:`point` of each ``(timesteps, buffers)``, evaluated in this order in one call
+        to the split, which lets the workers share stage runs between them; the work charged
+        and the points are those of evaluating them one by one."""
+        schedules = [(steps, self.buffers(steps, buffers)) for steps, buffers in schedules]
+        new = [s for s in schedules if s not in self._seen]
+        if new and not self.exhausted:
+            for ev in self.cache.evaluate_many(new, admit=self._admit):
+                key = ev and (ev.schedule.timesteps, ev.schedule.buffers)
+                if ev is None or key in self._seen:  # left out, or a repeat
+                    continue
+                p = Point(ev.schedule, ev.accuracy, self.cost(ev.schedule, ev.counters),
+                          ev.counters, "ld")
+                self._seen[key] = p
+                self.visited.append(p)
+                if self._on_point is not None:
+                    self._on_point(p)
+        return [self._seen.get(s) for s in schedules]
+
+    def _admit(self, schedule: Schedule, first: int) -> bool:
+        """Charge an evaluation whose first stage run is ``first``, unless it would exceed the
+        work budget (then the budget is exhausted)."""
+        charge = self._charge(schedule.timesteps, first)
+        if self.budget is not None and self.work + charge > self.budget:
+            self.exhausted = True
+            return False
+        self.work += charge
+        return True
 
     def add(self, point: Point) -> None:
         """Record a point evaluated elsewhere (the uniform baselines)."""
@@ -146,8 +163,9 @@ class Search:
         leaves the expensive ones (``None``) unevaluated."""
         order = sorted(range(len(moves)), key=lambda i: self.charge(*moves[i][1:]))
         points: list[Point | None] = [None] * len(moves)
-        for i in order:
-            points[i] = self.point(*moves[i][1:])
+        schedules = [(moves[i][1], moves[i][2] if len(moves[i]) > 2 else None) for i in order]
+        for i, p in zip(order, self.points(schedules), strict=True):
+            points[i] = p
         return [(move[0], p) for move, p in zip(moves, points, strict=True)]
 
     def moves(self, current: Point, max_T: int, kind: str) -> list[tuple]:

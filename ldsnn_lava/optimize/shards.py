@@ -101,8 +101,9 @@ class ShardWorker:
     precision : Precision or str
     batch_size : int, optional
         Samples per engine batch; default: the engine's.
-    max_bytes : float
-        Bound on the memory of this shard's cached spike counts.
+    max_bytes, keep_bytes : float
+        This shard's cache bound the charges assume, and the bytes it really keeps (see
+        :class:`PrefixCache`).
     chunk : int, optional
         Input steps per chunk, for sequence input.
     threads : int, optional
@@ -113,13 +114,18 @@ class ShardWorker:
     clock : callable
         The CPU clock of :meth:`cpu_seconds`: ``time.process_time`` for a worker with a process
         of its own, ``time.thread_time`` for one of several threads.
+    stop : callable, optional
+        Asked before each schedule of :meth:`evaluate`: ``True`` ends the call with
+        :class:`~ldsnn_lava.optimize.cache.Stopped` (threads of an executor shutting down).
     """
 
     def __init__(self, net: Network, x, y, *, device: str = "cpu",
                  precision: Precision | str = Precision.FLOAT, batch_size: int | None = None,
-                 max_bytes: float = 512e6, chunk: int | None = None,
-                 threads: int | None = None, network_for: Callable | None = None,
-                 clock: Callable[[], float] = time.process_time):
+                 max_bytes: float = 512e6, keep_bytes: float | None = None,
+                 chunk: int | None = None, threads: int | None = None,
+                 network_for: Callable | None = None,
+                 clock: Callable[[], float] = time.process_time,
+                 stop: Callable[[], bool] | None = None):
         if threads is not None:
             torch.set_num_threads(threads)
         # arrays from Ray's object store are read-only, which torch warns about: copy those
@@ -129,9 +135,10 @@ class ShardWorker:
         self.device, self.precision, self.batch_size = device, precision, batch_size
         self.chunk = chunk
         self.cache = PrefixCache(self.net, self.x, self.y, device=device, precision=precision,
-                                 batch_size=batch_size, max_bytes=max_bytes, chunk=chunk,
+                                 batch_size=batch_size, max_bytes=max_bytes,
+                                 keep_bytes=keep_bytes, chunk=chunk,
                                  network_for=network_for)
-        self._cpu_seconds, self._clock = 0.0, clock
+        self._cpu_seconds, self._clock, self._stop = 0.0, clock, stop
 
     @property
     def samples(self) -> int:
@@ -141,11 +148,9 @@ class ShardWorker:
                  ) -> list[ShardTotals]:
         """Totals of the LD schedules with these ``(timesteps, buffers)``, evaluated in this
         order through the shard's prefix cache."""
-        start, out = self._clock(), []
-        for steps, buffers in schedules:
-            ev = self.cache.evaluate(steps, buffers)
-            out.append(totals_of(ev.accuracy, ev.counters.per_stage["synaptic_updates"],
-                                 self.samples))
+        start = self._clock()
+        out = [totals_of(ev.accuracy, ev.counters.per_stage["synaptic_updates"], self.samples)
+               for ev in self.cache.evaluate_many(schedules, self._stop)]
         self._cpu_seconds += self._clock() - start
         return out
 
@@ -161,7 +166,7 @@ class ShardWorker:
 
     def stage_runs(self) -> list[int]:
         """How many times this worker ran each stage over its shard (its real work)."""
-        return [int(v) for v in self.cache.stage_runs]
+        return [int(v) for v in self.cache.runs_done]
 
     def cpu_seconds(self) -> float:
         """CPU time (its ``clock``) this worker spent in :meth:`evaluate` and

@@ -89,15 +89,38 @@ class ShardedSplit:
                  buffers: Sequence[BufferKind] | None = None) -> Evaluation:
         """Accuracy and counters of the LD schedule with these timesteps and buffers (default:
         ``rate`` on every gap), as :meth:`PrefixCache.evaluate`."""
-        schedule = ld_schedule(timesteps, self.chunk, buffers)
-        schedule.check(self.net)
-        key = schedule.timesteps, schedule.buffers
-        if key not in self._results:
-            parts = self._call("evaluate", [key])
+        return self.evaluate_many([(timesteps, buffers)])[0]
+
+    def evaluate_many(self, schedules: Sequence[tuple[Sequence[int], Sequence[BufferKind] | None]],
+                      admit: Callable[[Schedule, int], bool] | None = None
+                      ) -> list[Evaluation | None]:
+        """:meth:`evaluate` of each ``(timesteps, buffers)``, in this order, in one call to the
+        workers (whose caches then share stage runs between them, see
+        :meth:`PrefixCache.evaluate_many`).
+
+        ``admit(schedule, first_stage)`` is asked, in order, for each schedule not evaluated
+        before, with the first stage it would be charged for after those before it; once it
+        answers ``False`` that schedule and the new ones after it are left out (``None``).
+        The booking, and so every later charge, is that of evaluating them one by one.
+        """
+        wanted = [ld_schedule(steps, self.chunk, buffers) for steps, buffers in schedules]
+        by_key = {(s.timesteps, s.buffers): s for s in wanted}
+        booked: list[tuple] = []
+        for key, schedule in by_key.items():
+            schedule.check(self.net)
+            if key in self._results:
+                continue
+            if admit is not None and not admit(schedule,
+                                               self.index.first_stage_to_run(schedule)):
+                break
             self.index.record(schedule)
-            self._results[key] = Evaluation(schedule, *self._combine(schedule,
-                                                                     [p[0] for p in parts]))
-        return self._results[key]
+            booked.append(key)
+        if booked:
+            parts = self._call("evaluate", booked)
+            for i, key in enumerate(booked):
+                self._results[key] = Evaluation(by_key[key], *self._combine(
+                    by_key[key], [p[i] for p in parts]))
+        return [self._results.get((s.timesteps, s.buffers)) for s in wanted]
 
     def uniform_sweep(self, max_T: int) -> list[Evaluation]:
         """As :func:`ldsnn_lava.optimize.uniform.uniform_sweep` on the whole split."""
@@ -107,8 +130,8 @@ class ShardedSplit:
                 for i, s in enumerate(schedules)]
 
     def worker_stage_runs(self) -> list[list[int]]:
-        """Each worker's real stage runs over its shard (more than :attr:`stage_runs` where a
-        worker was restarted or keeps less)."""
+        """Each worker's real stage runs over its shard: fewer than :attr:`stage_runs` where
+        one run over a wider window served shorter ones, more where a worker was restarted."""
         return self._call("stage_runs")
 
     def worker_cpu_seconds(self) -> list[float]:
