@@ -390,7 +390,7 @@ class PrefixCache:
         one run over the widest window gives the counts of every shorter one. A later schedule
         joins when it shares the prefix before ``start``, needs stage ``start`` over another
         window and has no longer prefix held; the shorter windows' counts wait in
-        :attr:`_pending` (within ``max_bytes``) until the schedule that needs them.
+        :attr:`_pending` (within ``keep_bytes``) until the schedule that needs them.
         """
         net = self.net
         if (start >= net.num_stages - 1 or self.network_for is not None
