@@ -2,7 +2,6 @@
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 from ldsnn_optimize_nets import digits_snn
 
 from ldsnn_lava import Schedule
-from ldsnn_lava.cli.common import shard_threads
+from ldsnn_lava.cli.common import shard_threads, usable_cores
 
 LDSNN = [sys.executable, "-m", "ldsnn_lava.cli"]
 
@@ -82,7 +81,7 @@ def test_optimize_gives_the_same_result_in_process_and_on_shard_threads(optimize
 def test_the_search_runs_on_one_shard_thread_per_core_unless_told_otherwise(given, expected):
     args = argparse.Namespace(**({"shard_threads": None, "threads": None, "workers": None,
                                   "ray_address": None, "device": "cpu"} | given))
-    cores = len(os.sched_getaffinity(0))
+    cores = usable_cores()
     assert shard_threads(args, 10_000) == (cores if expected == "cores" else expected)
     if expected == "cores":
         assert shard_threads(args, 1) == 1  # at most one shard per sample

@@ -350,7 +350,15 @@ def shard_threads(args: argparse.Namespace, samples: int) -> int | None:
     if (args.threads is not None or args.workers is not None or args.ray_address is not None
             or args.device != "cpu"):
         return None
-    return max(1, min(len(os.sched_getaffinity(0)), samples))
+    return max(1, min(usable_cores(), samples))
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def run_search(model: Model, data, args: argparse.Namespace):
