@@ -166,8 +166,9 @@ def _accuracy_and_counters(ev):
 
 def test_a_split_books_many_schedules_as_one_by_one():
     """``ShardedSplit.evaluate_many`` asks ``admit`` with the first stage each schedule would
-    be charged for after those before it, as evaluating them one at a time does, and leaves
-    out the schedules after the first it refuses."""
+    be charged for after those before it, as evaluating them one at a time does, reports each
+    schedule done during the call (shard threads), and leaves out the schedules after the
+    first that ``admit`` refuses."""
     net, (x, y) = digits_snn((32, 16), 0), [a[:40] for a in digits_splits()[2:4]]
     schedules = [((6, 6, 6), None), ((6, 3, 6), None), ((6, 6, 6), None), ((3, 6, 6), None),
                  ((3, 6, 2), None), ((6, 3, 2), None)]
@@ -176,10 +177,13 @@ def test_a_split_books_many_schedules_as_one_by_one():
     for steps, buffers in schedules:
         firsts.append(alone.first_stage_to_run(steps, buffers))
         alone.evaluate(steps, buffers)
-    asked = []
-    split = InProcessExecutor(2).open_split(net, x, y, max_bytes=3000)
-    together = split.evaluate_many(schedules, admit=lambda s, first: asked.append(first) or True)
+    asked, done = [], []
+    with ThreadExecutor(2) as executor:
+        split = executor.open_split(net, x, y, max_bytes=3000)
+        together = split.evaluate_many(schedules, progress=lambda: done.append(1),
+                                       admit=lambda s, first: asked.append(first) or True)
     assert asked == [f for f in firsts if f < net.num_stages]  # the repeat is not asked for
+    assert len(done) == len(asked)  # each reported as the first shard finished it
     np.testing.assert_array_equal(split.stage_runs, alone.stage_runs)
     for (steps, buffers), ev in zip(schedules, together, strict=True):
         _assert_same(ev, *_accuracy_and_counters(alone.evaluate(steps, buffers)))

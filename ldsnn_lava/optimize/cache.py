@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -32,10 +32,6 @@ from ldsnn_lava.schedule import Schedule
 from ldsnn_lava.sequences import check_delays
 
 Buffers = tuple[BufferKind, ...]
-
-
-class Stopped(Exception):
-    """:meth:`PrefixCache.evaluate_many` was told to stop before its last schedule."""
 
 
 def ld_schedule(timesteps: Sequence[int], chunk: int | None = None,
@@ -286,24 +282,22 @@ class PrefixCache:
         ``rate`` on every gap)."""
         return self._evaluate(ld_schedule(timesteps, self.chunk, buffers), [])
 
-    def evaluate_many(self, schedules: Sequence[tuple[Sequence[int], Sequence[BufferKind]]],
-                      stop: Callable[[], bool] | None = None) -> list[Evaluation]:
+    def evaluate_many(self, schedules: Sequence[tuple[Sequence[int], Sequence[BufferKind]]]
+                      ) -> list[Evaluation]:
         """:meth:`evaluate` of each ``(timesteps, buffers)``, in this order; a stage that
         several of them run from the same prefix with different windows runs once, over the
-        widest (see :class:`PrefixCache`).
+        widest (see :class:`PrefixCache`)."""
+        return list(self.evaluations(schedules))
 
-        ``stop`` is asked before each schedule; when it answers ``True`` the call ends with
-        :class:`Stopped` (an executor shutting down its threads)."""
+    def evaluations(self, schedules: Sequence[tuple[Sequence[int], Sequence[BufferKind]]]
+                    ) -> Iterator[Evaluation]:
+        """:meth:`evaluate_many`, one evaluation at a time (each computed when asked for)."""
         wanted = [ld_schedule(steps, self.chunk, buffers) for steps, buffers in schedules]
-        results = []
         try:
             for i, schedule in enumerate(wanted):
-                if stop is not None and stop():
-                    raise Stopped(f"stopped after {i} of {len(wanted)} schedules")
-                results.append(self._evaluate(schedule, wanted[i + 1:]))
+                yield self._evaluate(schedule, wanted[i + 1:])
         finally:
             self._pending.clear()
-        return results
 
     def _evaluate(self, schedule: Schedule, later: Sequence[Schedule]) -> Evaluation:
         """:meth:`evaluate` of ``schedule``, keeping the counts of shorter windows that the

@@ -121,18 +121,25 @@ class InProcessExecutor(Executor):
                    chunk: int | None = None, network_for: Callable | None = None
                    ) -> ShardedSplit:
         x, y = check_split(net, x, y, chunk)
+        split: ShardedSplit | None = None
+
+        def first_shard_done() -> None:  # the first shard's progress is the split's
+            if split is not None:
+                split.schedule_done()
+
         workers = [ShardWorker(net, x[a:b], y[a:b], device=device, precision=precision,
                                batch_size=batch_size, max_bytes=max_bytes * (b - a) / len(y),
                                keep_bytes=(keep_bytes or 0.0) * (b - a) / len(y), chunk=chunk,
                                network_for=network_for, clock=self.clock,
-                               stop=self._stopping)
+                               stop=self._stopping, on_schedule=None if a else first_shard_done)
                    for a, b in shard_bounds(len(y), self.workers)]
         run = self._runner()
 
         def call(method: str, *args) -> list:
             return run(lambda worker: getattr(worker, method)(*args), workers)
 
-        return ShardedSplit(net, x, y, call, workers.clear, max_bytes, chunk)
+        split = ShardedSplit(net, x, y, call, workers.clear, max_bytes, chunk)
+        return split
 
     def _runner(self) -> Callable[[Callable, list], list]:
         """``run(fn, workers)``: ``fn`` of every worker, in the workers' order."""

@@ -235,7 +235,7 @@ def _search(split: ShardedSplit, x, base_T: int, max_drop: float | None, cost_fn
         best_uniform = min(in_budget, key=objective.rank) if in_budget else None
 
         search = Search(split, cost_fn, objective, work_budget, base_T,
-                        on_point=lambda _: bar.update(1), buffer_kinds=kinds)
+                        on_points=bar.update, buffer_kinds=kinds)
         for p in uniform:
             search.add(p)
         history: list[dict] = []

@@ -85,15 +85,16 @@ class Search:
         unbounded. Once an evaluation would exceed it, :meth:`point` returns ``None`` for every
         schedule not evaluated before and :attr:`exhausted` is set.
     base_T : int
-    on_point : callable, optional
-        Called with each newly evaluated point (progress reporting).
+    on_points : callable, optional
+        Called with a number of schedules newly evaluated, as they are (progress reporting;
+        within a round where the executor reports it, else when the round ends).
     buffer_kinds : sequence of BufferKind
         The buffer kinds a gap may have (``rate``, ``graded``); the first is every gap's at the
         start. More than one adds the buffer moves.
     """
 
     def __init__(self, cache: ShardedSplit, cost: Cost, objective: Objective,
-                 budget: float | None, base_T: int, on_point=None,
+                 budget: float | None, base_T: int, on_points=None,
                  buffer_kinds: Sequence[BufferKind] = (BufferKind.RATE,)):
         self.cache, self.cost, self.objective = cache, cost, objective
         self.buffer_kinds = tuple(buffer_kinds)
@@ -103,7 +104,7 @@ class Search:
         self.budget, self.pass_work = budget, float(self.stage_weights.sum() * base_T)
         self.work = 0.0
         self.exhausted = False
-        self._on_point = on_point
+        self._on_points = on_points
 
     def buffers(self, steps: Steps, buffers: Buffers | None = None) -> Buffers:
         """``buffers``, or the start's: every gap the first of :attr:`buffer_kinds`."""
@@ -131,7 +132,15 @@ class Search:
         schedules = [(steps, self.buffers(steps, buffers)) for steps, buffers in schedules]
         new = [s for s in schedules if s not in self._seen]
         if new and not self.exhausted:
-            for ev in self.cache.evaluate_many(new, admit=self._admit):
+            reported = 0  # schedules the executor reported done during the call
+
+            def one_done() -> None:
+                nonlocal reported
+                reported += 1
+                self._report(1)
+
+            added = 0
+            for ev in self.cache.evaluate_many(new, admit=self._admit, progress=one_done):
                 key = ev and (ev.schedule.timesteps, ev.schedule.buffers)
                 if ev is None or key in self._seen:  # left out, or a repeat
                     continue
@@ -139,9 +148,13 @@ class Search:
                           ev.counters, "ld")
                 self._seen[key] = p
                 self.visited.append(p)
-                if self._on_point is not None:
-                    self._on_point(p)
+                added += 1
+            self._report(added - reported)
         return [self._seen.get(s) for s in schedules]
+
+    def _report(self, done: int) -> None:
+        if done > 0 and self._on_points is not None:
+            self._on_points(done)
 
     def _admit(self, schedule: Schedule, first: int) -> bool:
         """Charge an evaluation whose first stage run is ``first``, unless it would exceed the

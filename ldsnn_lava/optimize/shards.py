@@ -16,6 +16,7 @@ A :class:`ShardWorker` holds one shard and a :class:`PrefixCache` over it; an ex
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import time
@@ -30,6 +31,10 @@ from ldsnn_lava.network import Network
 from ldsnn_lava.optimize.cache import PrefixCache
 from ldsnn_lava.optimize.uniform import uniform_sweep
 from ldsnn_lava.options import BufferKind, Precision
+
+
+class Stopped(Exception):
+    """A :class:`ShardWorker` call ended early: its executor is shutting down."""
 
 
 def shard_bounds(samples: int, shards: int) -> list[tuple[int, int]]:
@@ -115,8 +120,10 @@ class ShardWorker:
         The CPU clock of :meth:`cpu_seconds`: ``time.process_time`` for a worker with a process
         of its own, ``time.thread_time`` for one of several threads.
     stop : callable, optional
-        Asked before each schedule of :meth:`evaluate`: ``True`` ends the call with
-        :class:`~ldsnn_lava.optimize.cache.Stopped` (threads of an executor shutting down).
+        Asked after each schedule of :meth:`evaluate`: ``True`` ends the call with
+        :class:`Stopped` (threads of an executor shutting down).
+    on_schedule : callable, optional
+        Called after each schedule of :meth:`evaluate` (progress within a call).
     """
 
     def __init__(self, net: Network, x, y, *, device: str = "cpu",
@@ -125,7 +132,8 @@ class ShardWorker:
                  chunk: int | None = None, threads: int | None = None,
                  network_for: Callable | None = None,
                  clock: Callable[[], float] = time.process_time,
-                 stop: Callable[[], bool] | None = None):
+                 stop: Callable[[], bool] | None = None,
+                 on_schedule: Callable[[], None] | None = None):
         if threads is not None:
             torch.set_num_threads(threads)
         # arrays from Ray's object store are read-only, which torch warns about: copy those
@@ -138,7 +146,8 @@ class ShardWorker:
                                  batch_size=batch_size, max_bytes=max_bytes,
                                  keep_bytes=keep_bytes, chunk=chunk,
                                  network_for=network_for)
-        self._cpu_seconds, self._clock, self._stop = 0.0, clock, stop
+        self._cpu_seconds, self._clock = 0.0, clock
+        self._stop, self._on_schedule = stop, on_schedule
 
     @property
     def samples(self) -> int:
@@ -147,11 +156,19 @@ class ShardWorker:
     def evaluate(self, schedules: Sequence[tuple[Sequence[int], Sequence[BufferKind]]]
                  ) -> list[ShardTotals]:
         """Totals of the LD schedules with these ``(timesteps, buffers)``, evaluated in this
-        order through the shard's prefix cache."""
-        start = self._clock()
-        out = [totals_of(ev.accuracy, ev.counters.per_stage["synaptic_updates"], self.samples)
-               for ev in self.cache.evaluate_many(schedules, self._stop)]
-        self._cpu_seconds += self._clock() - start
+        order through the shard's prefix cache (:meth:`PrefixCache.evaluate_many`)."""
+        start, out = self._clock(), []
+        try:
+            with contextlib.closing(self.cache.evaluations(schedules)) as evaluations:
+                for ev in evaluations:
+                    out.append(totals_of(ev.accuracy, ev.counters.per_stage["synaptic_updates"],
+                                         self.samples))
+                    if self._on_schedule is not None:
+                        self._on_schedule()
+                    if self._stop is not None and self._stop() and len(out) < len(schedules):
+                        raise Stopped(f"stopped after {len(out)} of {len(schedules)} schedules")
+        finally:
+            self._cpu_seconds += self._clock() - start
         return out
 
     def uniform_sweep(self, max_T: int) -> list[ShardTotals]:

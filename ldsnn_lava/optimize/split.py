@@ -57,6 +57,7 @@ class ShardedSplit:
         self.index = PrefixIndex(net, len(self.y), max_bytes, chunks_of(net, x, chunk))
         self._call, self._close = call, close
         self._results: dict[tuple, Evaluation] = {}  # (timesteps, buffers) -> evaluation
+        self._progress: Callable[[], None] | None = None  # of the evaluate_many under way
 
     def __len__(self) -> int:
         """Number of distinct schedules evaluated."""
@@ -92,8 +93,8 @@ class ShardedSplit:
         return self.evaluate_many([(timesteps, buffers)])[0]
 
     def evaluate_many(self, schedules: Sequence[tuple[Sequence[int], Sequence[BufferKind] | None]],
-                      admit: Callable[[Schedule, int], bool] | None = None
-                      ) -> list[Evaluation | None]:
+                      admit: Callable[[Schedule, int], bool] | None = None,
+                      progress: Callable[[], None] | None = None) -> list[Evaluation | None]:
         """:meth:`evaluate` of each ``(timesteps, buffers)``, in this order, in one call to the
         workers (whose caches then share stage runs between them, see
         :meth:`PrefixCache.evaluate_many`).
@@ -102,6 +103,8 @@ class ShardedSplit:
         before, with the first stage it would be charged for after those before it; once it
         answers ``False`` that schedule and the new ones after it are left out (``None``).
         The booking, and so every later charge, is that of evaluating them one by one.
+        ``progress()`` is called as each booked schedule is done on the first shard, where the
+        executor reports it (workers in this process; Ray's report nothing within a call).
         """
         wanted = [ld_schedule(steps, self.chunk, buffers) for steps, buffers in schedules]
         by_key = {(s.timesteps, s.buffers): s for s in wanted}
@@ -116,11 +119,20 @@ class ShardedSplit:
             self.index.record(schedule)
             booked.append(key)
         if booked:
-            parts = self._call("evaluate", booked)
+            self._progress = progress
+            try:
+                parts = self._call("evaluate", booked)
+            finally:
+                self._progress = None
             for i, key in enumerate(booked):
                 self._results[key] = Evaluation(by_key[key], *self._combine(
                     by_key[key], [p[i] for p in parts]))
         return [self._results.get((s.timesteps, s.buffers)) for s in wanted]
+
+    def schedule_done(self) -> None:
+        """The first shard finished a schedule of the call under way (executors call it)."""
+        if self._progress is not None:
+            self._progress()
 
     def uniform_sweep(self, max_T: int) -> list[Evaluation]:
         """As :func:`ldsnn_lava.optimize.uniform.uniform_sweep` on the whole split."""
