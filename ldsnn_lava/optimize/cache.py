@@ -14,6 +14,7 @@ which determine the next stage's whole input.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 
@@ -106,12 +107,17 @@ class PrefixIndex:
         self.stage_runs[start:] += 1
         return start
 
+    def prefix_bytes(self, stages: int, timesteps: Sequence[int]) -> int:
+        """Bytes of the counts of a ``stages``-stage prefix: its last stage's output over the
+        split, in the count type of ``timesteps`` (:func:`count_dtype`)."""
+        return (self.samples * self.chunks * math.prod(self.net.output_shape_of(stages - 1))
+                * count_dtype(timesteps).itemsize)
+
     def store(self, schedule: Schedule, stages: int) -> list[tuple]:
         """Keep the prefix of ``schedule``'s first ``stages`` stages; returns the keys evicted
         to make room (that prefix's own, alone, if it is larger than ``max_bytes``)."""
         key = _key(schedule, stages)
-        size = (self.samples * self.chunks * int(np.prod(self.net.output_shape_of(stages - 1)))
-                * count_dtype(schedule.timesteps).itemsize)
+        size = self.prefix_bytes(stages, schedule.timesteps)
         if size > self.max_bytes:
             return [key]
         self._sizes[key] = size
@@ -399,8 +405,7 @@ class PrefixCache:
                     and other.timesteps[start] not in windows
                     and self._held(other)[0] <= start):
                 windows.add(other.timesteps[start])
-        size = (self.x.shape[0] * int(np.prod(net.output_shape_of(start)))
-                * count_dtype(list(windows)).itemsize)
+        size = self._kept.prefix_bytes(start + 1, [*steps, *windows])  # as they are stored
         pending = sum(counts.numel() * counts.element_size() for counts, _ in
                       self._pending.values())
         if len(windows) == 1 or pending + size * (len(windows) - 1) > self._kept.max_bytes:
