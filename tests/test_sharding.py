@@ -157,11 +157,8 @@ def test_a_stage_needed_over_several_windows_runs_once_over_the_widest():
     np.testing.assert_array_equal(cache.runs_done, [1, 2, 4])
     single = PrefixCache(net, x, y)
     for steps, _ in moves:
-        _assert_same(cache.evaluate(steps), *_accuracy_and_counters(single.evaluate(steps)))
-
-
-def _accuracy_and_counters(ev):
-    return ev.accuracy, ev.counters
+        alone = single.evaluate(steps)
+        _assert_same(cache.evaluate(steps), alone.accuracy, alone.counters)
 
 
 def test_a_split_books_many_schedules_as_one_by_one():
@@ -186,7 +183,8 @@ def test_a_split_books_many_schedules_as_one_by_one():
     assert len(done) == len(asked)  # each reported as the first shard finished it
     np.testing.assert_array_equal(split.stage_runs, alone.stage_runs)
     for (steps, buffers), ev in zip(schedules, together, strict=True):
-        _assert_same(ev, *_accuracy_and_counters(alone.evaluate(steps, buffers)))
+        one = alone.evaluate(steps, buffers)
+        _assert_same(ev, one.accuracy, one.counters)
     fresh = InProcessExecutor().open_split(net, x, y)
     partly = fresh.evaluate_many(schedules, admit=lambda s, first: s.timesteps[0] == 6)
     assert [ev is not None for ev in partly] == [True, True, True, False, False, False]
