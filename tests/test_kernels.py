@@ -230,3 +230,28 @@ def test_event_driven_linear_equals_the_dense_product_on_integers(rows, inputs, 
     if nonzero:
         assert event_driven_linear(x, weight.t().contiguous(), b,
                                    (nonzero - 0.5) / x.numel()) is None
+
+
+@SETTINGS
+@given(path=st.sampled_from(PATHS), batch=st.integers(1, 6), channels=st.integers(1, 20),
+       height=st.integers(1, 13), width=st.integers(1, 13), kh=st.integers(1, 4),
+       kw=st.integers(1, 4), average=st.booleans(), channels_last=st.booleans(),
+       dtype=st.sampled_from([torch.float32, torch.float64]), seed=st.integers(0, 2**31 - 1))
+def test_pooling_spikes_equals_torch_pooling(path, batch, channels, height, width, kh, kw,
+                                             average, channels_last, dtype, seed):
+    """The pooling of 0/1 spikes (stride = kernel, whole windows only) equals ``avg_pool2d``
+    (or its sum for a sum pool) exactly, in the input's memory order, on both paths."""
+    from ldsnn_lava.engine.stages import pool_spikes
+
+    kh, kw = min(kh, height), min(kw, width)
+    generator = torch.Generator().manual_seed(seed)
+    x = (torch.rand((batch, channels, height, width), generator=generator) < 0.4).to(dtype)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    x = x.contiguous(memory_format=layout)
+    want = torch.nn.functional.avg_pool2d(x, (kh, kw))
+    if not average:
+        want = want * (kh * kw)
+    with kernel_path(path):
+        got = pool_spikes(x, (kh, kw), kh * kw if average else 1, channels_last)
+    assert got.dtype == dtype and torch.equal(got, want)
+    assert got.is_contiguous(memory_format=layout)

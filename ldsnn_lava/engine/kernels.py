@@ -330,3 +330,28 @@ def event_driven_linear(x: torch.Tensor, weight_t: torch.Tensor, bias: torch.Ten
     done = fn(x.data_ptr(), rows, inputs, weight_t.data_ptr(), weight_t.shape[1], _address(bias),
               out.data_ptr(), int(max_density * rows * inputs))
     return out if done >= 0 else None
+
+
+def pooled_spikes(x: torch.Tensor, kernel: tuple[int, int], divisor: float,
+                  channels_last: bool) -> torch.Tensor | None:
+    """Pooling of 0/1 spikes ``x`` ``(N, C, H, W)`` with stride = kernel and no padding, in one
+    compiled pass: each window's sum divided by ``divisor`` (1: sum pooling; the area: average
+    pooling, dividing as ``avg_pool2d`` does). The result keeps the memory order of ``x``
+    (channels-last when ``channels_last``). ``None`` where the loop cannot run (CUDA, no
+    compiler, or ``x`` not contiguous in that order).
+
+    The sums are small integers, exact in any order of addition, so the result equals the torch
+    ops' for 0/1 input.
+    """
+    fn = _native(x, "pool")
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    if fn is None or x.dim() != 4 or not x.is_contiguous(memory_format=layout):
+        return None
+    (kh, kw), (n, c, h, w) = kernel, x.shape
+    out = torch.empty((n, c, h // kh, w // kw), dtype=x.dtype, device=x.device,
+                      memory_format=layout)
+    if channels_last:
+        fn(x.data_ptr(), out.data_ptr(), n, h, w, c, kh, kw, divisor)
+    else:
+        fn(x.data_ptr(), out.data_ptr(), n * c, h, w, 1, kh, kw, divisor)
+    return out

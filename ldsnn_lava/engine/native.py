@@ -1,14 +1,14 @@
 """Compiled CPU loops (optional): ``native_kernels.c`` built with the system C compiler.
 
-The neuron and buffer loops are a few arithmetic operations per neuron and step; as torch
-operations every step streams its tensors through memory several times, while the C loops make
-one pass per step with the state in registers. The library is compiled on first use (under a
-second) with ``cc -O3 -march=native -ffp-contract=off`` (no fused multiply-add, so every
-operation rounds as the definition's torch operation does) into a per-user cache directory
-(``$XDG_CACHE_HOME/ldsnn-lava`` or ``~/.cache/ldsnn-lava``), keyed by the source, the compiler,
-the flags and the CPU. Without a C compiler, or with ``LDSNN_NATIVE=0`` in the environment,
-:func:`library` returns ``None`` and the engine runs its torch kernels: the same results,
-slower. The tests run both.
+The neuron and buffer loops are a few arithmetic operations per neuron and step; as torch operations
+every step streams its tensors through memory several times, while the C loops make one pass per
+step with the state in registers (and the pooling of spikes one pass over them). The library is
+compiled on first use (under a second) with ``cc -O3 -march=native -ffp-contract=off`` (no fused
+multiply-add, so every operation rounds as the definition's torch operation does) into a per-user
+cache directory (``$XDG_CACHE_HOME/ldsnn-lava`` or ``~/.cache/ldsnn-lava``), keyed by the source,
+the compiler, the flags and the CPU. Without a C compiler, or with ``LDSNN_NATIVE=0`` in the
+environment, :func:`library` returns ``None`` and the engine runs its torch kernels: the same
+results, slower. The tests run both.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ SIGNATURES = {
     "rate_f64": [_P, _P, _P, _P, _I64, _I64, _I32],
     "sparse_dense_f32": [_P, _I64, _I64, _P, _I64, _P, _P, _I64],
     "sparse_dense_f64": [_P, _I64, _I64, _P, _I64, _P, _P, _I64],
+    "pool_f32": [_P, _P, _I64, _I64, _I64, _I64, _I64, _I64, _F32],
+    "pool_f64": [_P, _P, _I64, _I64, _I64, _I64, _I64, _I64, _F64],
 }
 RESULTS = {"sparse_dense_f32": _I64, "sparse_dense_f64": _I64}
 

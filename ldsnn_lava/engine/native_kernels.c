@@ -171,3 +171,44 @@ int64_t NAME(const T *x, int64_t M, int64_t K, const T *wt, int64_t N, const T *
 }
 SPARSE_DENSE(sparse_dense_f32, float)
 SPARSE_DENSE(sparse_dense_f64, double)
+
+/* Pooling of 0/1 spikes with stride = kernel and no padding: each output is the sum of its
+ * kh x kw window divided by ``div`` (1 for a sum pool, the area for an average pool, as
+ * avg_pool2d divides its sum). x is (N, H, W, C) contiguous (channels last; a (N, C, H, W)
+ * tensor is (N*C, H, W, 1)), out (N, H/kh, W/kw, C); rows and columns past the last whole
+ * window are dropped. The sums are small integers, exact in any order. One pass over x: the kh
+ * input rows of an output row are added into ``row``, then its columns in groups of kw. */
+#define POOL_KERNEL(NAME, T)                                                               \
+void NAME(const T *x, T *out, int64_t N, int64_t H, int64_t W, int64_t C, int64_t kh,     \
+          int64_t kw, T div) {                                                             \
+    int64_t ho = H / kh, wo = W / kw, len = wo * kw * C;                                   \
+    T *row = (T *)malloc((size_t)(len > 0 ? len : 1) * sizeof(T));                        \
+    for (int64_t n = 0; n < N; n++)                                                        \
+        for (int64_t oy = 0; oy < ho; oy++) {                                              \
+            const T *src = x + (n * H + oy * kh) * W * C;                                  \
+            for (int64_t i = 0; i < len; i++) row[i] = src[i];                             \
+            for (int64_t a = 1; a < kh; a++) {                                             \
+                const T *s = src + a * W * C;                                              \
+                for (int64_t i = 0; i < len; i++) row[i] += s[i];                          \
+            }                                                                              \
+            T *o = out + (n * ho + oy) * wo * C;                                           \
+            for (int64_t ox = 0; ox < wo; ox++) {                                          \
+                const T *r = row + ox * kw * C;                                            \
+                T *q = o + ox * C;                                                         \
+                if (C >= 8) { /* whole vectors of channels */                              \
+                    for (int64_t c = 0; c < C; c++) q[c] = r[c];                           \
+                    for (int64_t j = 1; j < kw; j++)                                       \
+                        for (int64_t c = 0; c < C; c++) q[c] += r[j * C + c];              \
+                    for (int64_t c = 0; c < C; c++) q[c] /= div;                           \
+                } else                                                                     \
+                    for (int64_t c = 0; c < C; c++) {                                      \
+                        T sum = r[c];                                                      \
+                        for (int64_t j = 1; j < kw; j++) sum += r[j * C + c];              \
+                        q[c] = sum / div;                                                  \
+                    }                                                                      \
+            }                                                                              \
+        }                                                                                  \
+    free(row);                                                                             \
+}
+POOL_KERNEL(pool_f32, float)
+POOL_KERNEL(pool_f64, double)

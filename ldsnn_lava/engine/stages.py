@@ -8,7 +8,8 @@ counters, and the arithmetic it needs.
 Two shortcuts give the same numbers as the plain ops:
 
 - **Pooling of spikes.** A stage fed by spikes sees 0/1 inputs, so a first pooling op whose
-  stride equals its kernel sums integers: :func:`pool_sum` adds row and column slices (exact,
+  stride equals its kernel sums integers, exact in any order: :func:`pool_spikes` adds each
+  window in one compiled pass (or, without the compiled loops, row and column slices; either
   several times faster than ``avg_pool2d``) and divides by the area as ``avg_pool2d`` does.
 - **Event-driven Dense layers in fixed point.** Where the arithmetic is proved exact, the order
   of additions cannot matter, so a ``Dense`` adds only the weight rows of its non-zero inputs
@@ -28,6 +29,7 @@ Two shortcuts give the same numbers as the plain ops:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,7 +37,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ldsnn_lava.engine.kernels import NeuronKernel, event_driven_linear, neuron_kernel
+from ldsnn_lava.engine.kernels import (
+    NeuronKernel,
+    event_driven_linear,
+    neuron_kernel,
+    pooled_spikes,
+)
 from ldsnn_lava.network import Network
 from ldsnn_lava.ops import AvgPool2d, Conv2d, Dense, Flatten, Op, Scale, SumPool2d
 from ldsnn_lava.options import InputEncoding
@@ -81,6 +88,19 @@ def pool_sum_nhwc(x: torch.Tensor, kernel: tuple[int, int]) -> torch.Tensor:
     for j in range(1, kw):
         z += cols[:, :, :, j]
     return z.permute(0, 3, 1, 2)
+
+
+def pool_spikes(x: torch.Tensor, kernel: tuple[int, int], divisor: float,
+                channels_last: bool) -> torch.Tensor:
+    """Pooling of 0/1 spikes with stride = kernel: the window sums divided by ``divisor`` (1
+    for ``SumPool2d``, the area for ``AvgPool2d``), by the compiled loop where it runs
+    (:func:`~ldsnn_lava.engine.kernels.pooled_spikes`), else by :func:`pool_sum` or
+    :func:`pool_sum_nhwc`; the same numbers either way."""
+    out = pooled_spikes(x, kernel, divisor, channels_last)
+    if out is not None:
+        return out
+    out = pool_sum_nhwc(x, kernel) if channels_last else pool_sum(x, kernel)
+    return out if divisor == 1 else out.div_(divisor)
 
 
 def _conv_channels_last(op: Conv2d, device, dtype: torch.dtype) -> TorchFn:
@@ -129,11 +149,9 @@ def compile_ops(ops, in_shape, device, dtype: torch.dtype, spikes: bool, channel
     for i, op in enumerate(ops):
         out = op.output_shape(shape)
         if spikes and i == 0 and isinstance(op, AvgPool2d | SumPool2d) and op.kernel == op.stride:
-            pool = pool_sum_nhwc if layout else pool_sum
-            if isinstance(op, SumPool2d):
-                fns.append(lambda x, p=pool, k=op.kernel: p(x, k))
-            else:
-                fns.append(lambda x, p=pool, k=op.kernel, a=op.area: p(x, k).div_(a))
+            divisor = 1 if isinstance(op, SumPool2d) else op.area
+            fns.append(functools.partial(pool_spikes, kernel=op.kernel, divisor=divisor,
+                                         channels_last=layout))
         elif layout and isinstance(op, Conv2d):
             fns.append(_conv_channels_last(op, device, dtype))
         elif layout and isinstance(op, Flatten) and i + 1 < len(ops) and isinstance(
