@@ -13,8 +13,8 @@ Two shortcuts give the same numbers as the plain ops:
   several times faster than ``avg_pool2d``) and divides by the area as ``avg_pool2d`` does.
 - **Event-driven Dense layers in fixed point.** Where the arithmetic is proved exact, the order
   of additions cannot matter, so a ``Dense`` adds only the weight rows of its non-zero inputs
-  when few are non-zero (below :data:`EVENT_DRIVEN_DENSITY`, the measured crossover; checked per
-  chunk).
+  when few are non-zero (below the measured crossover: :data:`EVENT_DRIVEN_DENSITY` against a
+  float32 product, :data:`EVENT_DRIVEN_DENSITY_INT8` against an 8-bit one; checked per chunk).
 - **Channels-last convolutions.** Feature maps (C, H, W) flow in channels-last memory order,
   where the convolutions of narrow layers run up to twice as fast; the neuron state and spikes
   of such a stage follow that order (:func:`compile_ops`).
@@ -24,6 +24,9 @@ Two shortcuts give the same numbers as the plain ops:
   (:func:`partial_sum_bound`), float32 computes them exactly, so the stage runs in float32
   rather than float64. Otherwise (stage 0 under direct input, or a larger bound) it runs in
   float64 and its currents are checked.
+- **Fixed point on 8-bit units.** In such a float32 stage, a ``Conv2d`` or ``Dense`` fed by
+  spike counts with 8-bit integer weights runs as an exact u8 x s8 product
+  (:mod:`ldsnn_lava.engine.int8`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ldsnn_lava.engine import int8 as int8_path
 from ldsnn_lava.engine.kernels import (
     NeuronKernel,
     event_driven_linear,
@@ -53,8 +57,12 @@ EXACT_FLOAT32 = 1 << 24
 """Integers below this magnitude, and sums of them that stay below it, are exact in float32."""
 EVENT_DRIVEN_DENSITY = 0.2
 """Above this fraction of non-zero inputs a dense product beats adding the weight rows of the
-non-zero inputs one by one (the measured crossover, ``benchmarks/event_driven.py``: 0.2 to 0.3
+non-zero inputs one by one (the measured crossover, ``benchmarks/event_driven.py``: 0.1 to 0.3
 for layers of 64 outputs or more)."""
+EVENT_DRIVEN_DENSITY_INT8 = 0.05
+"""The same crossover against the 8-bit product (:mod:`ldsnn_lava.engine.int8`), which is
+faster than the float32 one on these layers (``benchmarks/event_driven.py``: 0.02 to 0.05 for
+layers of 64 outputs or more)."""
 EVENT_DRIVEN_MIN_OUTPUTS = 64
 """Narrower Dense layers (the readouts' 10 outputs) were never faster event-driven."""
 
@@ -120,17 +128,18 @@ def _flatten_channels_last(dense: Dense, in_shape) -> tuple[TorchFn, Dense]:
     return (lambda x: x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)), Dense(weight, dense.bias)
 
 
-def _event_driven_dense(op: Dense, device, dtype: torch.dtype) -> TorchFn:
-    """``op`` adding only the weight rows of non-zero inputs when few enough are non-zero
-    (:func:`~ldsnn_lava.engine.kernels.event_driven_linear`), else as a dense product; for
-    exact arithmetic only."""
+def _event_driven_dense(op: Dense, device, dtype: torch.dtype, dense: TorchFn,
+                        max_density: float) -> TorchFn:
+    """``op`` adding only the weight rows of non-zero inputs when at most ``max_density`` of
+    them are non-zero (:func:`~ldsnn_lava.engine.kernels.event_driven_linear`), else
+    ``dense``; for exact arithmetic only."""
     weight = torch.as_tensor(op.weight, dtype=dtype, device=device)
     bias = None if op.bias is None else torch.as_tensor(op.bias, dtype=dtype, device=device)
     weight_t = weight.t().contiguous()
 
     def apply(x: torch.Tensor) -> torch.Tensor:
-        out = event_driven_linear(x, weight_t, bias, EVENT_DRIVEN_DENSITY)
-        return F.linear(x, weight, bias) if out is None else out
+        out = event_driven_linear(x, weight_t, bias, max_density)
+        return dense(x) if out is None else out
 
     return apply
 
@@ -142,26 +151,42 @@ def compile_ops(ops, in_shape, device, dtype: torch.dtype, spikes: bool, channel
     ``channels_last``: (C, H, W) tensors flow in channels-last memory order (convolutions run
     faster so); a ``Flatten`` followed by a ``Dense`` then reads that order and the ``Dense``
     weight is permuted once to match. ``spikes``: the input is 0/1, so a first pooling op whose
-    stride equals its kernel sums slices (:func:`pool_sum`). ``exact``: the arithmetic is exact
-    (fixed point, proved), so a ``Dense`` may add only its non-zero inputs' weights.
+    stride equals its kernel sums slices (:func:`pool_spikes`). ``exact``: the arithmetic is
+    exact (fixed point, proved), so a ``Dense`` may add only its non-zero inputs' weights, and
+    in float32 a ``Conv2d`` or ``Dense`` whose input is still a count of spikes (spikes, or a
+    sum pool of them, at most :data:`~ldsnn_lava.engine.int8.MAX_INPUT`) runs on the CPU's
+    8-bit units where that is exact (:mod:`ldsnn_lava.engine.int8`).
     """
     fns, ops, shape, layout = [], list(ops), tuple(in_shape), channels_last
+    int8 = exact and spikes and dtype == torch.float32 and int8_path.available(device)
+    spike_count_bound = 1 if spikes else None  # inputs are counts of at most this many spikes
     for i, op in enumerate(ops):
         out = op.output_shape(shape)
+        small_counts = spike_count_bound is not None and spike_count_bound <= int8_path.MAX_INPUT
         if spikes and i == 0 and isinstance(op, AvgPool2d | SumPool2d) and op.kernel == op.stride:
             divisor = 1 if isinstance(op, SumPool2d) else op.area
             fns.append(functools.partial(pool_spikes, kernel=op.kernel, divisor=divisor,
                                          channels_last=layout))
         elif layout and isinstance(op, Conv2d):
-            fns.append(_conv_channels_last(op, device, dtype))
+            conv = _conv_channels_last(op, device, dtype)
+            fns.append(int8 and small_counts and int8_path.int8_conv(op, shape, conv) or conv)
         elif layout and isinstance(op, Flatten) and i + 1 < len(ops) and isinstance(
                 ops[i + 1], Dense):
             flatten, ops[i + 1] = _flatten_channels_last(ops[i + 1], shape)
             fns.append(flatten)
-        elif exact and isinstance(op, Dense) and op.weight.shape[0] >= EVENT_DRIVEN_MIN_OUTPUTS:
-            fns.append(_event_driven_dense(op, device, dtype))
+        elif isinstance(op, Dense) and exact:
+            dense = torch_op(op, device, dtype)
+            fast = int8 and small_counts and int8_path.int8_dense(op, dense)
+            if op.weight.shape[0] >= EVENT_DRIVEN_MIN_OUTPUTS:
+                density = EVENT_DRIVEN_DENSITY_INT8 if fast else EVENT_DRIVEN_DENSITY
+                fast = _event_driven_dense(op, device, dtype, fast or dense, density)
+            fns.append(fast or dense)
         else:
             fns.append(torch_op(op, device, dtype))
+        if isinstance(op, SumPool2d) and spike_count_bound is not None:
+            spike_count_bound *= op.area
+        elif not isinstance(op, Flatten):
+            spike_count_bound = None
         layout = layout and len(out) == 3
         shape = out
     return fns, layout
