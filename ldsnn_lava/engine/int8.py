@@ -3,8 +3,8 @@
 In fixed precision a stage fed by spikes computes integers: 0/1 inputs (or sums of a few of
 them, behind a ``SumPool2d``) times integer weights, which Loihi's 8-bit weights keep within
 [-128, 127]. oneDNN's u8 x s8 products (AVX-512 VNNI, AMX or AVX2) accumulate such products in
-int32 exactly, and on the zoo's layers at 1,024 rows per call run 1.3-2.5x (convolutions) and up
-to 3.5x (wide Dense layers) faster than float32 (``benchmarks/int8.py``). The
+int32 exactly, and on the zoo's layers at 1,024 rows per call run 1.5-3.1x (convolutions) and
+1.4-3.8x (Dense layers) faster than float32 (``benchmarks/int8.py``). The
 engine uses them for a ``Conv2d`` or ``Dense`` of a float32 fixed-point stage when all of this
 holds, which makes every result equal to the float32 op's:
 
@@ -36,10 +36,10 @@ from ldsnn_lava.ops import Conv2d, Dense
 TorchFn = Callable[[torch.Tensor], torch.Tensor]
 MAX_INPUT = 127
 """The largest input value the 8-bit path takes (u8 inputs; see the module docstring)."""
-MIN_MACS = 1 << 22
+MIN_MACS = 1 << 21
 """Calls with fewer multiply-adds run the float32 op: on the zoo's Dense layers the 8-bit op
-wins from 2.6 to 21 million multiply-adds per call on, its convolutions from the smallest calls
-measured (``benchmarks/int8.py``, 1 thread)."""
+wins from somewhere between 0.7 and 4.2 million multiply-adds per call on, on its convolutions
+from the smallest calls measured (``benchmarks/int8.py``, 1 thread)."""
 _PROBE_ROWS = 4
 
 
@@ -74,7 +74,7 @@ def int8_conv(op: Conv2d, in_shape, float32_op: TorchFn,
 
     def int8_op(x: torch.Tensor) -> torch.Tensor:
         return torch.ops.onednn.qconv2d_pointwise(
-            x.to(torch.uint8), 1.0, 0, packed, scales, zero_points, bias, stride, padding,
+            _as_u8(x), 1.0, 0, packed, scales, zero_points, bias, stride, padding,
             dilation, 1, 1.0, 0, torch.float32, "none", [], "")
 
     macs_per_row = np.prod(op.output_shape(in_shape)) * np.prod(op.weight.shape[1:])
@@ -99,7 +99,7 @@ def int8_dense(op: Dense, float32_op: TorchFn, min_macs: int | None = None) -> T
 
     def int8_op(x: torch.Tensor) -> torch.Tensor:
         return torch.ops.onednn.qlinear_pointwise(
-            x.to(torch.uint8), 1.0, 0, packed, scales, zero_points, bias, 1.0, 0,
+            _as_u8(x), 1.0, 0, packed, scales, zero_points, bias, 1.0, 0,
             torch.float32, "none", [], "")
 
     return _dispatch(int8_op, float32_op, weight.numel(), min_macs, (weight.shape[1],),
@@ -114,6 +114,12 @@ def _int8_weight(op: Conv2d | Dense) -> torch.Tensor | None:
     if bias is not None and np.any(bias != np.round(bias)):
         return None
     return torch.as_tensor(weight, dtype=torch.int8)
+
+
+def _as_u8(x: torch.Tensor) -> torch.Tensor:
+    """``x`` (integers in [0, MAX_INPUT]) as uint8, through int8: the same bytes for these
+    values, and torch converts float to int8 several times faster than to uint8."""
+    return x.to(torch.int8).view(torch.uint8)
 
 
 def _float32_bias(op: Conv2d | Dense) -> torch.Tensor | None:

@@ -59,10 +59,10 @@ EVENT_DRIVEN_DENSITY = 0.2
 """Above this fraction of non-zero inputs a dense product beats adding the weight rows of the
 non-zero inputs one by one (the measured crossover, ``benchmarks/event_driven.py``: 0.1 to 0.3
 for layers of 64 outputs or more)."""
-EVENT_DRIVEN_DENSITY_INT8 = 0.05
+EVENT_DRIVEN_DENSITY_INT8 = 0.02
 """The same crossover against the 8-bit product (:mod:`ldsnn_lava.engine.int8`), which is
-faster than the float32 one on these layers (``benchmarks/event_driven.py``: 0.02 to 0.05 for
-layers of 64 outputs or more)."""
+faster than the float32 one (``benchmarks/event_driven.py``: 0.02 to 0.05 on the 512-output
+layers, below the smallest density measured, 0.02, on the others)."""
 EVENT_DRIVEN_MIN_OUTPUTS = 64
 """Narrower Dense layers (the readouts' 10 outputs) were never faster event-driven."""
 
