@@ -4,9 +4,9 @@ In fixed precision a stage fed by spikes computes integers: 0/1 inputs (or sums 
 them, behind a ``SumPool2d``) times integer weights, which Loihi's 8-bit weights keep within
 [-128, 127]. oneDNN's u8 x s8 products (AVX-512 VNNI, AMX or AVX2) accumulate such products in
 int32 exactly, and on the zoo's layers at 1,024 rows per call run 1.5-3.1x (convolutions) and
-1.4-3.8x (Dense layers) faster than float32 (``benchmarks/int8.py``). The
-engine uses them for a ``Conv2d`` or ``Dense`` of a float32 fixed-point stage when all of this
-holds, which makes every result equal to the float32 op's:
+1.4-3.8x (Dense layers) faster than float32 (``benchmarks/int8.py``). The engine uses them for a
+``Conv2d`` or ``Dense`` of a float32 fixed-point stage when all of this holds, which makes every
+result equal to the float32 op's:
 
 - its weights are integers in [-128, 127] and its bias integers (checked here);
 - its inputs are non-negative integers at most :data:`MAX_INPUT` (the caller's structural
@@ -17,10 +17,10 @@ holds, which makes every result equal to the float32 op's:
 
 The products come out as float32 (scales 1, zero points 0). A call of fewer than
 :data:`MIN_MACS` multiply-adds runs the float32 op instead (oneDNN's fixed cost per call
-outweighs the gain there). Each op is also checked once, when compiled, against the
-float32 op on a random probe; where oneDNN's quantized ops are missing or disagree (another
-build of torch), :func:`int8_conv` and :func:`int8_dense` return ``None`` and the caller keeps
-the float32 op. ``LDSNN_INT8=0`` in the environment turns the path off.
+outweighs the gain there). Each op is also checked once, when compiled, against the float32 op
+on a random probe; where oneDNN's quantized ops are missing or disagree (another build of
+torch), :func:`int8_conv` and :func:`int8_dense` return ``None`` and the caller keeps the
+float32 op. ``LDSNN_INT8=0`` in the environment turns the path off.
 """
 
 from __future__ import annotations
