@@ -5,22 +5,30 @@ For every ``Conv2d`` and ``Dense`` that a quantized zoo model feeds with spikes 
 (15 % non-zero, the zoo's activity), times the float32 op and the 8-bit op round-robin in one run
 (1 thread) at several row counts (sample-steps per call), checks them equal, and reports per
 layer the speed-up at each row count and the row count (and multiply-adds per call) from which
-the 8-bit op is faster at every larger size tried (what ``MIN_MACS`` is chosen from). Writes
-``benchmarks/results/int8.json``. Usage::
+the 8-bit op is faster at every larger size tried (what ``MIN_MACS`` is chosen from).
 
-    python -m benchmarks.int8 [--rows 16 64 256 1024 4096] [--repeats 7]
+Then, end to end, each static-input zoo model in fixed point (quantized as
+``benchmarks/limit.py`` does) at its base T: :func:`ldsnn_lava.evaluate` with the 8-bit path
+and without it (two copies of the network, one compiled with ``LDSNN_INT8=0``), round-robin,
+with their readouts and spike counts checked equal. Writes ``benchmarks/results/int8.json``.
+Usage::
+
+    python -m benchmarks.int8 [--rows 16 64 256 1024 4096] [--repeats 7] [--samples 256]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from benchmarks.common import interleaved, machine, write_json
-from ldsnn_lava import zoo
+from benchmarks.limit import SMALL_SAMPLES, fixed_point_variant, static_models
+from ldsnn_lava import Network, Schedule, evaluate, zoo
 from ldsnn_lava.engine import int8
 from ldsnn_lava.ops import Conv2d, Dense
 
@@ -55,10 +63,52 @@ def float32_op(op: Conv2d | Dense, generator: torch.Generator):
             Conv2d(weight.numpy(), None, op.stride, op.padding))
 
 
+@contextlib.contextmanager
+def int8_setting(value: str):
+    """``LDSNN_INT8`` set to ``value`` for the networks compiled inside, restored after."""
+    before = os.environ.get("LDSNN_INT8")
+    os.environ["LDSNN_INT8"] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["LDSNN_INT8"]
+        else:
+            os.environ["LDSNN_INT8"] = before
+
+
+def end_to_end(name: str, samples: int, repeats: int) -> dict:
+    """One zoo model in fixed point at its base T, with and without the 8-bit path."""
+    net, x = fixed_point_variant(name, samples)
+    schedule = Schedule.uniform(net, zoo.load(name).base_T)
+    twins, results = {}, {}
+    for path, setting in (("int8", "1"), ("float32", "0")):
+        twins[path] = Network(net.input_shape, net.stages, input_encoding=net.input_encoding)
+        with int8_setting(setting):  # the engine is compiled on first use
+            results[path] = evaluate(twins[path], schedule, x, precision="fixed",
+                                     progress=False)
+    a, b = results["int8"], results["float32"]
+    if not (np.array_equal(a.readout, b.readout) and all(
+            np.array_equal(p, q) for p, q in zip(a.spike_counts, b.spike_counts, strict=True))):
+        raise AssertionError(f"{name}: the 8-bit path changed the results")
+    timing = interleaved({path: lambda n=twin: evaluate(n, schedule, x, precision="fixed",
+                                                        record_spikes=False, progress=False)
+                          for path, twin in twins.items()}, repeats)
+    row = {"model": name, "T": schedule.timesteps[0], "samples": len(x),
+           **{f"{path}_s": timing[path]["median_s"] for path in twins},
+           "times_s": {path: timing[path]["times_s"] for path in twins}}
+    row["ratio"] = row["int8_s"] / row["float32_s"]
+    print(f"{name} T={row['T']} fixed point, {len(x)} samples: 8-bit {row['int8_s'] * 1e3:.1f} "
+          f"ms, float32 {row['float32_s'] * 1e3:.1f} ms, ratio {row['ratio']:.2f}", flush=True)
+    return row
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[16, 64, 256, 1024, 4096])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--samples", type=int, default=256,
+                        help="test images per end-to-end evaluation (VGG: 32, as in limit)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     if not int8.available("cpu"):
@@ -95,8 +145,10 @@ def main(argv=None) -> dict:
             + ("; never faster" if first is None else
                f"; faster from {first} rows ({first * macs_per_row:,} multiply-adds) on"),
             flush=True)
+    models = [end_to_end(name, 32 if name in SMALL_SAMPLES else args.samples, args.repeats)
+              for name in static_models()]
     record = {"machine": machine(), "rows": args.rows, "repeats": args.repeats,
-              "min_macs": int8.MIN_MACS, "layers": results}
+              "min_macs": int8.MIN_MACS, "layers": results, "models": models}
     write_json("int8", record)
     return record
 

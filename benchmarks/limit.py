@@ -142,10 +142,18 @@ def _variants(name: str, samples: int) -> dict:
     """precision -> (network, inputs) for one zoo model."""
     model = zoo.load(name)
     x = model.preprocess(datasets.load(model.dataset).split("test")[0][:samples])
+    return {"float": (model.network, x), "fixed": fixed_point_variant(name, samples)}
+
+
+def fixed_point_variant(name: str, samples: int) -> tuple[Network, np.ndarray]:
+    """A zoo model's network and ``samples`` test inputs in fixed point: as shipped for a
+    fixed-point model, else quantized (:func:`ldsnn_lava.quantize`) with its inputs encoded."""
+    model = zoo.load(name)
+    x = model.preprocess(datasets.load(model.dataset).split("test")[0][:samples])
     if model.precision == Precision.FIXED:
-        return {"float": (model.network, x), "fixed": (model.network, x)}
+        return model.network, x
     quantized = quantize(model.network)
-    return {"float": (model.network, x), "fixed": (quantized.network, quantized.encode_input(x))}
+    return quantized.network, quantized.encode_input(x)
 
 
 def measure(name: str, T: int, samples: int, repeats: int, with_peers: bool,
