@@ -255,3 +255,26 @@ def test_pooling_spikes_equals_torch_pooling(path, batch, channels, height, widt
         got = pool_spikes(x, (kh, kw), kh * kw if average else 1, channels_last)
     assert got.dtype == dtype and torch.equal(got, want)
     assert got.is_contiguous(memory_format=layout)
+
+
+@SETTINGS
+@given(path=st.sampled_from(PATHS), steps=st.integers(1, 12), size=st.integers(1, 300),
+       broadcast=st.booleans(), dtype=st.sampled_from([torch.float32, torch.float64]),
+       seed=st.integers(0, 2**31 - 1))
+def test_accumulating_steps_adds_them_in_step_order(path, steps, size, broadcast, dtype, seed):
+    """The readout's sums equal adding the steps one after another in float64, bit for bit,
+    on both paths, also for a chunk broadcast over its steps."""
+    from ldsnn_lava.engine.kernels import accumulate_steps
+
+    generator = torch.Generator().manual_seed(seed)
+    values = torch.randn((1 if broadcast else steps, size), generator=generator, dtype=dtype)
+    currents = values.expand(steps, size) if broadcast else values * 1e6 ** torch.rand(
+        (steps, 1), generator=generator, dtype=dtype)  # magnitudes that make the order matter
+    start = torch.randn(size, generator=generator, dtype=torch.float64)
+    want = start.clone()
+    for t in range(steps):
+        want += currents[t]
+    got = start.clone()
+    with kernel_path(path):
+        accumulate_steps(currents, got)
+    assert torch.equal(got, want)

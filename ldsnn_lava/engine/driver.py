@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from ldsnn_lava import guards, numerics, validate
 from ldsnn_lava.buffers import graded_current, graded_events, quantize_rate_input
-from ldsnn_lava.engine.kernels import RateEmitter
+from ldsnn_lava.engine.kernels import RateEmitter, accumulate_steps
 from ldsnn_lava.engine.result import EvalResult, count_work, synaptic_updates
 from ldsnn_lava.engine.stages import (
     EXACT_FLOAT32,
@@ -264,11 +264,10 @@ class StageEngine:
         compiled = self.stages[stage]
         steps = currents.shape[0]
         state.steps += steps
-        if compiled.kernel is None:
-            for t in range(steps):  # in step order: the sums do not depend on the chunks
-                state.readout += currents[t]
-            return currents
         flat = currents.reshape(steps, -1)
+        if compiled.kernel is None:
+            accumulate_steps(flat, state.readout.view(-1))
+            return currents
         if state.neuron is None:
             state.neuron = compiled.kernel.start(flat[0])
         out = torch.empty(flat.shape, dtype=flat.dtype, device=self.device)

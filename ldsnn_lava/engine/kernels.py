@@ -301,6 +301,20 @@ class RateEmitter:
         return out
 
 
+def accumulate_steps(currents: torch.Tensor, total: torch.Tensor) -> None:
+    """``total += currents[t]`` for every step t in order (the readout's sums, so they do not
+    depend on how a window is cut into chunks): ``currents`` ``(T, M)``, ``total`` ``(M,)``
+    float64, in place; one compiled pass on CPU where the loop can read the chunk, else step
+    by step in torch. Both add in the same order, so the sums are the same."""
+    fn, stride = _native(currents, "accumulate"), _row_stride(currents)
+    if (fn is not None and stride is not None and total.dtype == torch.float64
+            and total.is_contiguous() and total.device.type == "cpu"):
+        fn(currents.data_ptr(), stride, total.data_ptr(), *currents.shape)
+        return
+    for t in range(currents.shape[0]):
+        total += currents[t]
+
+
 def event_driven_linear(x: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor | None,
                         max_density: float) -> torch.Tensor | None:
     """``x @ weight_t + bias`` adding only the rows of ``weight_t`` whose input is non-zero

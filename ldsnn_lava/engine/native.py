@@ -43,6 +43,8 @@ SIGNATURES = {
     "sparse_dense_f64": [_P, _I64, _I64, _P, _I64, _P, _P, _I64],
     "pool_f32": [_P, _P, _I64, _I64, _I64, _I64, _I64, _I64, _F32],
     "pool_f64": [_P, _P, _I64, _I64, _I64, _I64, _I64, _I64, _F64],
+    "accumulate_f32": [_P, _I64, _P, _I64, _I64],
+    "accumulate_f64": [_P, _I64, _P, _I64, _I64],
 }
 RESULTS = {"sparse_dense_f32": _I64, "sparse_dense_f64": _I64}
 

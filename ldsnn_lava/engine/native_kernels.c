@@ -212,3 +212,15 @@ void NAME(const T *x, T *out, int64_t N, int64_t H, int64_t W, int64_t C, int64_
 }
 POOL_KERNEL(pool_f32, float)
 POOL_KERNEL(pool_f64, double)
+
+/* The readout's sums: acc (float64) += each step's currents, step after step, the definition's
+ * order of additions. Currents are a (T, M) array with row stride ``cs`` (0: one row repeated). */
+#define ACCUMULATE_KERNEL(NAME, CT)                                                        \
+void NAME(const CT *cur, int64_t cs, double *acc, int64_t T, int64_t M) {                 \
+    for (int64_t t = 0; t < T; t++) {                                                      \
+        const CT *c = cur + t * cs;                                                        \
+        for (int64_t i = 0; i < M; i++) acc[i] += (double)c[i];                            \
+    }                                                                                      \
+}
+ACCUMULATE_KERNEL(accumulate_f32, float)
+ACCUMULATE_KERNEL(accumulate_f64, double)
