@@ -18,10 +18,12 @@ from ldsnn_lava.engine import kernels, native
 from ldsnn_lava.engine.kernels import (
     DefinitionLoop,
     RateEmitter,
+    accumulate_steps,
     event_driven_linear,
     neuron_kernel,
     run_neuron,
 )
+from ldsnn_lava.engine.stages import pool_spikes
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PATHS = ["compiled", "torch"]
@@ -241,8 +243,6 @@ def test_pooling_spikes_equals_torch_pooling(path, batch, channels, height, widt
                                              average, channels_last, dtype, seed):
     """The pooling of 0/1 spikes (stride = kernel, whole windows only) equals ``avg_pool2d``
     (or its sum for a sum pool) exactly, in the input's memory order, on both paths."""
-    from ldsnn_lava.engine.stages import pool_spikes
-
     kh, kw = min(kh, height), min(kw, width)
     generator = torch.Generator().manual_seed(seed)
     x = (torch.rand((batch, channels, height, width), generator=generator) < 0.4).to(dtype)
@@ -264,8 +264,6 @@ def test_pooling_spikes_equals_torch_pooling(path, batch, channels, height, widt
 def test_accumulating_steps_adds_them_in_step_order(path, steps, size, broadcast, dtype, seed):
     """The readout's sums equal adding the steps one after another in float64, bit for bit,
     on both paths, also for a chunk broadcast over its steps."""
-    from ldsnn_lava.engine.kernels import accumulate_steps
-
     generator = torch.Generator().manual_seed(seed)
     values = torch.randn((1 if broadcast else steps, size), generator=generator, dtype=dtype)
     currents = values.expand(steps, size) if broadcast else values * 1e6 ** torch.rand(
