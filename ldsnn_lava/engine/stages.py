@@ -5,7 +5,7 @@ ops as torch functions (:func:`ldsnn_lava.torch_ops.torch_op`, parameters conver
 neuron kernel (:func:`ldsnn_lava.engine.kernels.neuron_kernel`), its fan-out for the work
 counters, and the arithmetic it needs.
 
-Two shortcuts give the same numbers as the plain ops:
+These shortcuts give the same numbers as the plain ops:
 
 - **Pooling of spikes.** A stage fed by spikes sees 0/1 inputs, so a first pooling op whose
   stride equals its kernel sums integers, exact in any order: :func:`pool_spikes` adds each
@@ -151,7 +151,7 @@ def compile_ops(ops, in_shape, device, dtype: torch.dtype, spikes: bool, channel
     ``channels_last``: (C, H, W) tensors flow in channels-last memory order (convolutions run
     faster so); a ``Flatten`` followed by a ``Dense`` then reads that order and the ``Dense``
     weight is permuted once to match. ``spikes``: the input is 0/1, so a first pooling op whose
-    stride equals its kernel sums slices (:func:`pool_spikes`). ``exact``: the arithmetic is
+    stride equals its kernel sums its windows (:func:`pool_spikes`). ``exact``: the arithmetic is
     exact (fixed point, proved), so a ``Dense`` may add only its non-zero inputs' weights, and
     in float32 a ``Conv2d`` or ``Dense`` whose input is still a count of spikes (spikes, or a
     sum pool of them, at most :data:`~ldsnn_lava.engine.int8.MAX_INPUT`) runs on the CPU's
