@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from ldsnn_testing import inputs, networks, schedules, simulate_layerwise
 
 from ldsnn_lava import IF, AvgPool2d, Conv2d, Dense, Flatten, Network, Schedule, Stage, SumPool2d
-from ldsnn_lava.engine import StageEngine, evaluate, native, run_batch, stages
+from ldsnn_lava.engine import StageEngine, driver, evaluate, native, run_batch, stages
 from ldsnn_lava.engine.stages import EXACT_FLOAT32, partial_sum_bound
 
 SETTINGS = settings(max_examples=100, deadline=None,
@@ -117,6 +117,39 @@ def test_fixed_point_is_exact_on_both_sides_of_the_float32_bound(seed, exponent,
     np.testing.assert_array_equal(fixed.readout, floating.readout)
     for a, b in zip(fixed.spike_counts, floating.spike_counts, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), exponent=st.integers(0, 22), data=st.data())
+def test_direct_input_runs_in_float32_while_its_integers_keep_sums_exact(seed, exponent, data):
+    """Stage 0 under direct input in fixed point: integer inputs up to ``direct_input_bound``
+    (the largest keeping every partial sum below 2**24) take its float32 ops, larger ones the
+    float64 path, and both agree with the float64 evaluation (exact for these integers)."""
+    rng = np.random.default_rng(seed)
+    net = fixed_net(rng, 2**exponent)
+    compiled = StageEngine(net, precision="fixed").stages[0]
+    bound = compiled.direct_input_bound
+    assert (compiled.direct_ops is not None) == (bound >= 1)  # none when even 1 is too large
+    assert bound == 0 or partial_sum_bound(net.stages[0].ops, (12,), bound) < EXACT_FLOAT32
+    assert partial_sum_bound(net.stages[0].ops, (12,), bound + 1) >= EXACT_FLOAT32
+    schedule = data.draw(schedules(net, max_T=6))
+    decisions, decide = [], driver._integers_within
+
+    def recorded(values, limit):
+        decisions.append(decide(values, limit))
+        return decisions[-1]
+
+    for magnitude, float32 in ((bound, True), (bound + 1, False))[0 if bound else 1:]:
+        x = rng.integers(-magnitude, magnitude + 1, (5, 12))
+        x[0, 0] = magnitude
+        decisions.clear()
+        with mock.patch.object(driver, "_integers_within", recorded):
+            fixed = evaluate(net, schedule, x, precision="fixed")
+        assert all(d == float32 for d in decisions) and (decisions or not bound)
+        floating = evaluate(net, schedule, x, dtype=torch.float64)
+        np.testing.assert_array_equal(fixed.readout, floating.readout)
+        for a, b in zip(fixed.spike_counts, floating.spike_counts, strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_partial_sum_bound_covers_pooling_and_biases():

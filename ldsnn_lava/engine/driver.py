@@ -182,20 +182,23 @@ class StageEngine:
         return state
 
     def currents(self, stage: int, inputs: torch.Tensor, spikes: bool = True,
-                 ops: Sequence[Callable] | None = None) -> torch.Tensor:
+                 ops: Sequence[Callable] | None = None, dtype: torch.dtype = torch.float64,
+                 proven: bool = False) -> torch.Tensor:
         """The stage's ops on a chunk of inputs ``(T, B, *in_shape)``: currents ``(T, B, N)``,
         the N neurons in the stage's memory order (see :meth:`logical`).
 
         ``spikes``: the inputs are 0/1, so the exact shortcuts of
         :mod:`ldsnn_lava.engine.stages` apply. A chunk broadcast over T (stride 0, as direct
-        input is) has its ops applied once and its currents broadcast the same way. ``ops``:
-        other compiled ops of the stage (:meth:`graded_ops`), in their own dtype.
+        input is) has its ops applied once and its currents broadcast the same way. ``ops``
+        and ``dtype``: other compiled ops of the stage (:meth:`graded_ops`, float64; the
+        stage's ``direct_ops``, float32) and the dtype they compute in. ``proven``: the
+        currents are known to be integers, so fixed precision does not check them.
         """
         compiled = self.stages[stage]
         steps, batch = inputs.shape[:2]
         once = steps > 1 and inputs.stride(0) == 0
         x = (inputs[:1] if once else inputs).reshape(-1, *compiled.in_shape)
-        dtype = compiled.dtype if ops is None else torch.float64
+        dtype = compiled.dtype if ops is None else dtype
         if x.dtype != dtype:
             x = x.to(dtype)
         if compiled.channels_last_in:
@@ -205,7 +208,7 @@ class StageEngine:
         if compiled.channels_last_out:  # the memory order, (N, H, W, C)
             x = x.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1)
         x = x.reshape(1 if once else steps, batch, compiled.neurons)
-        if compiled.check_integer and not bool((torch.round(x) == x).all()):
+        if compiled.check_integer and not proven and not bool((torch.round(x) == x).all()):
             raise InvalidNetwork(
                 f"stage {stage}: fixed precision needs integer synaptic currents, got "
                 f"fractional values; quantize the network (ldsnn_lava.quantize) and give it "
@@ -461,6 +464,11 @@ def _replay_groups(schedule: Schedule, start: int, stop: int) -> list[list[int]]
     return groups
 
 
+def _integers_within(x: torch.Tensor, bound: int) -> bool:
+    """Whether every value of ``x`` is an integer of magnitude at most ``bound``."""
+    return bool((x.abs() <= bound).all()) and bool((torch.round(x) == x).all())
+
+
 class _Constant:
     """Direct input: stage 0's currents, computed once per batch, are the same every step."""
 
@@ -468,6 +476,13 @@ class _Constant:
 
     def __init__(self, engine: StageEngine, x: torch.Tensor):
         self.x = x
+        compiled = engine.stages[0]
+        if engine.fixed and compiled.direct_ops is not None and _integers_within(
+                x, compiled.direct_input_bound):  # float32 sums are exact: proven integers
+            self.current = engine.currents(0, x.unsqueeze(0), spikes=False,
+                                           ops=compiled.direct_ops, dtype=torch.float32,
+                                           proven=True)
+            return
         current = engine.currents(0, x.unsqueeze(0), spikes=False)
         if (engine.fixed and current.dtype == torch.float64
                 and bool(current.abs().max() < EXACT_FLOAT32)):

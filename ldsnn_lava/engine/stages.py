@@ -23,7 +23,9 @@ These shortcuts give the same numbers as the plain ops:
   here instead of on every current; if moreover every partial sum is bounded below 2**24
   (:func:`partial_sum_bound`), float32 computes them exactly, so the stage runs in float32
   rather than float64. Otherwise (stage 0 under direct input, or a larger bound) it runs in
-  float64 and its currents are checked.
+  float64 and its currents are checked; stage 0 under direct input with integer parameters also
+  gets float32 ops (``direct_ops``), which a batch of integer inputs small enough for every
+  partial sum to stay below 2**24 (:func:`exact_input_bound`) runs instead, unchecked.
 - **Fixed point on 8-bit units.** In such a float32 stage, a ``Conv2d`` or ``Dense`` fed by
   spike counts with 8-bit integer weights runs as an exact u8 x s8 product
   (:mod:`ldsnn_lava.engine.int8`).
@@ -225,6 +227,20 @@ def partial_sum_bound(ops, in_shape, input_bound: float = 1.0) -> float:
     return bound
 
 
+def exact_input_bound(ops, in_shape) -> int:
+    """The largest integer M such that inputs of magnitude at most M keep every value and
+    partial sum of ``ops`` below 2**24 (:func:`partial_sum_bound`, which grows with M; found
+    by bisection), or 0 if none does."""
+    low, high = 0, EXACT_FLOAT32
+    while low < high:
+        middle = (low + high + 1) // 2
+        if partial_sum_bound(ops, in_shape, middle) < EXACT_FLOAT32:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 @dataclass
 class CompiledStage:
     """One stage ready to run.
@@ -248,6 +264,10 @@ class CompiledStage:
     channels_last_in, channels_last_out : bool
         Whether the stage's (C, H, W) input and output are in channels-last memory order (see
         :func:`compile_ops`); its neuron state and spikes are in its output's memory order.
+    direct_ops : list of callable or None
+        Fixed precision, stage 0 fed by non-spike input with integer parameters: its ops in
+        float32, exact for integer inputs of magnitude at most ``direct_input_bound``.
+    direct_input_bound : int
     """
 
     index: int
@@ -261,6 +281,8 @@ class CompiledStage:
     fan_out: torch.Tensor
     channels_last_in: bool = False
     channels_last_out: bool = False
+    direct_ops: list[TorchFn] | None = None
+    direct_input_bound: int = 0
 
     def __post_init__(self):
         #: neurons per sample, and inputs per sample
@@ -284,9 +306,16 @@ def compile_stage(net: Network, index: int, device: torch.device, dtype: torch.d
     spike_ops, channels_last_out = compile_ops(stage.ops, in_shape, device, dtype, True,
                                                channels_last, exact=fixed and not check_integer)
     ops, _ = compile_ops(stage.ops, in_shape, device, dtype, False, channels_last)
+    direct_ops, direct_input_bound = None, 0
+    if fixed and not spike_input and integer_ops(stage.ops):
+        direct_input_bound = exact_input_bound(stage.ops, in_shape)
+        if direct_input_bound >= 1:
+            direct_ops, _ = compile_ops(stage.ops, in_shape, device, torch.float32, False,
+                                        channels_last)
     return CompiledStage(
         index=index, in_shape=in_shape, out_shape=net.output_shape_of(index),
         spike_ops=spike_ops, ops=ops, kernel=kernel, dtype=dtype, check_integer=check_integer,
         fan_out=torch.as_tensor(net.fan_outs[index], dtype=torch.float64,
                                 device=device).flatten(),
-        channels_last_in=channels_last, channels_last_out=channels_last_out)
+        channels_last_in=channels_last, channels_last_out=channels_last_out,
+        direct_ops=direct_ops, direct_input_bound=direct_input_bound)
