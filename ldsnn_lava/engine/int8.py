@@ -3,8 +3,8 @@
 In fixed precision a stage fed by spikes computes integers: 0/1 inputs (or sums of a few of
 them, behind a ``SumPool2d``) times integer weights, which Loihi's 8-bit weights keep within
 [-128, 127]. oneDNN's u8 x s8 products (AVX-512 VNNI, AMX or AVX2) accumulate such products in
-int32 exactly, and on the zoo's layers at 1,024 rows per call run 1.5-3.1x (convolutions) and
-1.4-3.8x (Dense layers) faster than float32 (``benchmarks/int8.py``). The engine uses them for a
+int32 exactly, and on the zoo's layers at 1,024 rows per call run 1.5-4.6x (convolutions) and
+1.3-4.4x (Dense layers) faster than float32 (``benchmarks/int8.py``). The engine uses them for a
 ``Conv2d`` or ``Dense`` of a float32 fixed-point stage when all of this holds, which makes every
 result equal to the float32 op's:
 
