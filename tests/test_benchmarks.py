@@ -78,3 +78,16 @@ def test_ld_vs_uniform_tabulates_an_earlier_ldsnn_optimize_run(tmp_path):
                   "--out", str(tmp_path / "part.json")]) == 0
     with pytest.raises(ValueError, match="limit 100"):
         ld_vs_uniform.from_result(str(tmp_path / "part.result.json"))
+
+
+def test_int8_benchmark_times_equal_results_with_and_without_the_8bit_path():
+    from benchmarks import int8 as bench
+    from ldsnn_lava.engine import int8
+
+    if not int8.available("cpu"):
+        pytest.skip("this torch build has no oneDNN quantized ops")
+    row = bench.end_to_end("lenet_mnist5k", 8, 1)  # raises if the results differ
+    assert row["T"] == 5 and row["samples"] == 8
+    assert row["int8_s"] > 0 and row["float32_s"] > 0
+    assert len(row["times_s"]["int8"]) == len(row["times_s"]["float32"]) == 1
+    assert "lenet_mnist5k stage 1 conv" in [name for name, _, _ in bench.layers()]
