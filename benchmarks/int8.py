@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from benchmarks.common import interleaved, machine, write_json
 from benchmarks.limit import SMALL_SAMPLES, fixed_point_variant, static_models
 from ldsnn_lava import Network, Schedule, evaluate, zoo
 from ldsnn_lava.engine import int8
+from ldsnn_lava.engine.stages import compile_ops
 from ldsnn_lava.ops import Conv2d, Dense
 
 
@@ -52,15 +53,17 @@ def layers() -> list[tuple[str, Conv2d | Dense, tuple[int, ...]]]:
     return list(found.values())
 
 
-def float32_op(op: Conv2d | Dense, generator: torch.Generator):
-    """``op`` with random integer weights in [-128, 127], in float32 (channels-last for a
-    convolution, as the engine runs it), and the same weights as an op."""
-    weight = torch.randint(-128, 128, op.weight.shape, generator=generator).float()
-    if isinstance(op, Dense):
-        return (lambda x: F.linear(x, weight)), Dense(weight.numpy())
-    weight_cl = weight.contiguous(memory_format=torch.channels_last)
-    return ((lambda x: F.conv2d(x, weight_cl, None, op.stride, op.padding)),
-            Conv2d(weight.numpy(), None, op.stride, op.padding))
+def integer_layer(op: Conv2d | Dense, generator: torch.Generator) -> Conv2d | Dense:
+    """``op`` with random integer weights in [-128, 127] and no bias."""
+    weight = torch.randint(-128, 128, op.weight.shape, generator=generator)
+    return dataclasses.replace(op, weight=weight.double().numpy(), bias=None)
+
+
+def engine_float32_op(op: Conv2d | Dense, in_shape):
+    """``op`` as the engine runs it in float32 (a convolution on channels-last input)."""
+    fns, _ = compile_ops([op], in_shape, "cpu", torch.float32, spikes=False,
+                         channels_last=isinstance(op, Conv2d))
+    return fns[0]
 
 
 @contextlib.contextmanager
@@ -98,8 +101,11 @@ def end_to_end(name: str, samples: int, repeats: int) -> dict:
            **{f"{path}_s": timing[path]["median_s"] for path in twins},
            "times_s": {path: timing[path]["times_s"] for path in twins}}
     row["ratio"] = row["int8_s"] / row["float32_s"]
-    print(f"{name} T={row['T']} fixed point, {len(x)} samples: 8-bit {row['int8_s'] * 1e3:.1f} "
-          f"ms, float32 {row['float32_s'] * 1e3:.1f} ms, ratio {row['ratio']:.2f}", flush=True)
+    spread = {path: f"{min(t) * 1e3:.1f}-{max(t) * 1e3:.1f}" for path, t in row["times_s"].items()}
+    print(f"{name} T={row['T']} fixed point, {len(x)} samples, medians of {repeats}: 8-bit "
+          f"{row['int8_s'] * 1e3:.1f} ms ({spread['int8']}), float32 "
+          f"{row['float32_s'] * 1e3:.1f} ms ({spread['float32']}), ratio {row['ratio']:.2f}",
+          flush=True)
     return row
 
 
@@ -116,7 +122,8 @@ def main(argv=None) -> dict:
     generator = torch.Generator().manual_seed(0)
     results = []
     for name, op, shape in layers():
-        reference, integer_op = float32_op(op, generator)
+        integer_op = integer_layer(op, generator)
+        reference = engine_float32_op(integer_op, shape)
         if isinstance(op, Conv2d):
             fast = int8.int8_conv(integer_op, shape, reference, min_macs=0)
             macs_per_row = int(np.prod(op.output_shape(shape)) * np.prod(op.weight.shape[1:]))

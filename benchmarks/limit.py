@@ -223,6 +223,20 @@ def _inference(run, x, T):
         return run(x, T)
 
 
+def _ms(times_s: list[float]) -> str:
+    """A median time in ms with its spread (min-max) over the repeats."""
+    return (f"{statistics.median(times_s) * 1e3:.1f} ({min(times_s) * 1e3:.1f}-"
+            f"{max(times_s) * 1e3:.1f})")
+
+
+def _peer_cell(entry: dict, ours_s: list[float]) -> str:
+    """A peer's time over ours (of the medians), the range of the per-repeat ratios (each
+    repeat timed both in turn) and the agreement of predictions."""
+    ratios = [theirs / mine for theirs, mine in zip(entry["times_s"], ours_s, strict=True)]
+    return (f"{entry['over_ours']:.2f}x [{min(ratios):.2f}-{max(ratios):.2f}] "
+            f"({entry['prediction_agreement']:.2f})")
+
+
 def markdown(record: dict) -> str:
     m = record["machine"]
     names = list(peers.RUNNERS)
@@ -230,13 +244,15 @@ def markdown(record: dict) -> str:
         "# The engine against this CPU's limits and its peers", "",
         f"`{record['command']}` on {m['cpu']} ({m['cores']} cores, {m['torch_threads']} torch "
         f"threads, 1-minute load average at start {m['load_average_at_start'][0]:.2f}), torch "
-        f"{m['torch']}. Medians of {record['repeats']} round-robin repeats. Peak: the best of "
+        f"{m['torch']}. Times: medians of {record['repeats']} round-robin repeats, their "
+        "spread (min-max) in brackets; ratios are of the medians. Peak: the best of "
         "the dense probes timed beside each model. Engine time over the dense limit (all "
         "multiply-adds at the peak rate) and over the event-driven limit (two FLOPs per "
         "synaptic update at the peak rate); ops: the model's own convolutions, products and "
         "pools alone (float32, dense random inputs, no neurons) at its shapes, over the dense "
         "limit, and the float engine over them; peers: their time over ours (float, same "
-        "images and weights, agreement of predictions with ours in brackets).", "",
+        "images and weights; the range of the per-repeat ratios in square brackets, the "
+        "agreement of predictions with ours in round ones).", "",
         "| model | T | images | peak GFLOP/s | ops / dense | float ms | / dense | / ops | / event "
         "| fixed ms | / dense | / event | " + " | ".join(names) + " |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(names),
@@ -246,14 +262,14 @@ def markdown(record: dict) -> str:
         for name in names:
             entry = row["peers"].get(name, {"skipped": "not run"})
             cells.append("-" if "skipped" in entry else
-                         f"{entry['over_ours']:.2f}x ({entry['prediction_agreement']:.2f})")
+                         _peer_cell(entry, row["float"]["times_s"]))
         f, q = row["float"], row["fixed"]
         lines.append(
             f"| {row['model']} | {row['T']} | {row['samples']} | {row['peak_gflops']:.0f} | "
-            f"{row['ops_at_shapes_over_dense']:.2f} | {f['engine_s'] * 1e3:.1f} | "
+            f"{row['ops_at_shapes_over_dense']:.2f} | {_ms(f['times_s'])} | "
             f"{f['over_dense']:.2f} | {f['engine_s'] / row['ops_at_shapes_s']:.2f} | "
             f"{f['over_event']:.2f} | "
-            f"{q['engine_s'] * 1e3:.1f} | {q['over_dense']:.2f} | {q['over_event']:.2f} | "
+            f"{_ms(q['times_s'])} | {q['over_dense']:.2f} | {q['over_event']:.2f} | "
             + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
